@@ -1,0 +1,3 @@
+from fastcrew.cli import main
+
+main()

@@ -1,0 +1,128 @@
+"""Every exception fastcrew raises, in one hierarchy.
+
+::
+
+    FastCrewError
+    ├── ConfigurationError          no model / base URL / key, a bad option: fix the setup
+    └── LLMError                    a chat-completion call failed (status, request_id)
+        ├── AuthenticationError     401 / 403: wrong or missing API key
+        ├── BadRequestError         400 / 404 / 422: the request itself is wrong
+        ├── QuotaExhaustedError     429 ``insufficient_quota``: stop, this is not a rate limit
+        ├── RateLimitError          429: carries ``retry_after`` and which ``limit`` was hit
+        ├── ServerError             5xx
+        ├── LLMTimeoutError         no answer within the per-call timeout (also a TimeoutError)
+        ├── LLMConnectionError      refused, reset or dropped connection (also a ConnectionError)
+        └── MalformedResponseError  a 2xx whose body is not a valid chat completion
+
+``LLMError.retryable`` tells the retry policy which failures are worth another attempt.
+Messages never contain the API key: they are built from the status, the provider's error
+message and our own words only.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "FastCrewError",
+    "LLMConnectionError",
+    "LLMError",
+    "LLMTimeoutError",
+    "MalformedResponseError",
+    "QuotaExhaustedError",
+    "RateLimitError",
+    "ServerError",
+]
+
+
+class FastCrewError(Exception):
+    """Base class of every fastcrew error."""
+
+
+class ConfigurationError(FastCrewError):
+    """The setup is incomplete or wrong; the message says what to do."""
+
+
+class LLMError(FastCrewError):
+    """A chat-completion call failed."""
+
+    retryable: bool = False
+
+    def __init__(
+        self, message: str, *, status: int | None = None, request_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only state must survive pickling across worker processes.
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[LLMError], message: str, state: dict[str, object]) -> LLMError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class AuthenticationError(LLMError):
+    """The provider rejected the API key (401/403)."""
+
+
+class BadRequestError(LLMError):
+    """The provider rejected the request as invalid (400/404/422)."""
+
+
+class QuotaExhaustedError(LLMError):
+    """The account is out of quota (429 ``insufficient_quota``). Retrying will not help."""
+
+
+class RateLimitError(LLMError):
+    """The provider refused the call for now (429).
+
+    ``retry_after`` is in seconds (from ``retry-after-ms`` / ``Retry-After``), ``limit`` is
+    ``"requests"``, ``"tokens"`` or ``None`` when the provider did not say.
+    """
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = 429,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        limit: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, request_id=request_id)
+        self.retry_after = retry_after
+        self.limit = limit
+
+
+class ServerError(LLMError):
+    """The provider failed (5xx)."""
+
+    retryable = True
+
+
+class LLMTimeoutError(LLMError, TimeoutError):
+    """No complete answer arrived within the per-call timeout."""
+
+    retryable = True
+
+
+class LLMConnectionError(LLMError, ConnectionError):
+    """The connection could not be made or was dropped mid-call."""
+
+    retryable = True
+
+
+class MalformedResponseError(LLMError):
+    """The provider answered 2xx with a body that is not a valid chat completion."""
+
+    retryable = True

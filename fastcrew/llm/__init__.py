@@ -1,0 +1,16 @@
+"""The LLM layer: CrewAI-style ``LLM`` over an OpenAI-compatible wire, aiohttp underneath."""
+
+from .client import DEFAULT_TIMEOUT, LLM, ChatStream
+from .transport import close_session
+from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "LLM",
+    "ChatDelta",
+    "ChatResponse",
+    "ChatStream",
+    "RateLimitSnapshot",
+    "Usage",
+    "close_session",
+]

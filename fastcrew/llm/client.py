@@ -1,0 +1,253 @@
+"""``LLM``: a CrewAI-style LLM object that talks to any OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from .._json import dumps
+from .._loop import ensure_no_running_loop, run
+from .providers import origin, resolve_endpoint
+from .transport import AiohttpTransport, HttpxTransport, Transport
+from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
+from .wire import (
+    Messages,
+    error_from_response,
+    malformed_response,
+    normalize_messages,
+    parse_completion,
+    parse_stream_line,
+    response_format_to_wire,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .transport import HttpStream
+
+__all__ = ["DEFAULT_TIMEOUT", "LLM", "ChatStream"]
+
+DEFAULT_TIMEOUT = 120.0
+
+
+class LLM:
+    """A chat model on an OpenAI-compatible endpoint.
+
+    ``model`` takes CrewAI's strings (``"gpt-4o-mini"``, ``"openai/gpt-4o-mini"``,
+    ``"ollama/llama3.1"``, ``"hosted_vllm/<name>"``); ``base_url`` (alias ``api_base``) points
+    it anywhere. Keys and URLs fall back to the provider's env vars (``OPENAI_API_KEY``,
+    ``OPENAI_BASE_URL`` / ``OPENAI_API_BASE``; ``MODEL`` / ``OPENAI_MODEL_NAME`` for the model).
+    Extra keyword arguments (``top_p``, ``stop``, ``seed``, ...) go into every request body.
+    Pass ``http_client=httpx.AsyncClient(...)`` to send through httpx instead of aiohttp.
+    The API key never appears in a repr, log line or error message.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        http_client: httpx.AsyncClient | None = None,
+        **provider_kwargs: Any,
+    ) -> None:
+        endpoint = resolve_endpoint(model, base_url=base_url or api_base, api_key=api_key)
+        self.model: str = model or endpoint.model
+        self.provider: str = endpoint.provider
+        self.model_name: str = endpoint.model
+        self.base_url: str = endpoint.base_url
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.max_completion_tokens = max_completion_tokens
+        self.timeout: float = float(timeout or DEFAULT_TIMEOUT)
+        self.provider_kwargs: dict[str, Any] = dict(provider_kwargs)
+        self._api_key = endpoint.api_key
+        self._url = f"{self.base_url}/chat/completions"
+        self._headers: dict[str, str] = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "fastcrew",
+        }
+        if self._api_key:
+            self._headers["Authorization"] = f"Bearer {self._api_key}"
+        self._base_body: dict[str, Any] = {"model": self.model_name}
+        if temperature is not None:
+            self._base_body["temperature"] = temperature
+        if max_tokens is not None:
+            self._base_body["max_tokens"] = max_tokens
+        if max_completion_tokens is not None:
+            self._base_body["max_completion_tokens"] = max_completion_tokens
+        self._base_body.update(provider_kwargs)
+        where = origin(self.base_url)
+        self._transport: Transport = (
+            HttpxTransport(http_client, where, self.timeout)
+            if http_client is not None
+            else AiohttpTransport(where, self.timeout)
+        )
+
+    def __repr__(self) -> str:
+        key = ", api_key='***'" if self._api_key else ""
+        return f"LLM(model={self.model!r}, base_url={self.base_url!r}{key})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if isinstance(self._transport, HttpxTransport):
+            raise TypeError("an LLM with a custom http_client cannot be pickled")
+        kwargs = {
+            "base_url": self.base_url,
+            "api_key": self._api_key,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "max_completion_tokens": self.max_completion_tokens,
+            "timeout": self.timeout,
+            **self.provider_kwargs,
+        }
+        return (_rebuild_llm, (self.model, kwargs))
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether a key is sent (the key itself is never exposed)."""
+        return self._api_key is not None
+
+    def _body(
+        self, messages: Messages, response_format: Any, stream: bool, overrides: Mapping[str, Any]
+    ) -> bytes:
+        body = {**self._base_body, "messages": normalize_messages(messages)}
+        if overrides:
+            body.update(overrides)
+        if response_format is not None:
+            body["response_format"] = response_format_to_wire(response_format)
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return dumps(body)
+
+    @overload
+    async def acall(
+        self,
+        messages: Messages,
+        *,
+        response_format: Any = ...,
+        stream: Literal[False] = ...,
+        **overrides: Any,
+    ) -> ChatResponse: ...
+
+    @overload
+    async def acall(
+        self,
+        messages: Messages,
+        *,
+        response_format: Any = ...,
+        stream: Literal[True],
+        **overrides: Any,
+    ) -> ChatStream: ...
+
+    async def acall(
+        self,
+        messages: Messages,
+        *,
+        response_format: Any = None,
+        stream: bool = False,
+        **overrides: Any,
+    ) -> ChatResponse | ChatStream:
+        """Send one chat completion.
+
+        ``messages`` is a string (one user message) or OpenAI message dicts;
+        ``response_format`` a wire dict or a pydantic model class (→ ``json_schema``);
+        ``overrides`` replace body fields for this call. With ``stream=True`` the answer is a
+        :class:`ChatStream` (HTTP errors are raised here, before it is returned).
+        """
+        body = self._body(messages, response_format, stream, overrides)
+        if stream:
+            handle = await self._transport.open_stream(self._url, body, self._headers)
+            if handle.status >= 300:
+                raw = await handle.read()
+                raise error_from_response(handle.status, raw, handle.headers, self._api_key)
+            return ChatStream(handle)
+        resp = await self._transport.post(self._url, body, self._headers)
+        if resp.status >= 300:
+            raise error_from_response(resp.status, resp.body, resp.headers, self._api_key)
+        return parse_completion(resp.body, resp.headers)
+
+    def call(
+        self, messages: Messages, *, response_format: Any = None, **overrides: Any
+    ) -> ChatResponse:
+        """Synchronous :meth:`acall` (not streaming); refuses inside a running event loop."""
+        ensure_no_running_loop("LLM.call", "LLM.acall")
+        return run(self.acall(messages, response_format=response_format, **overrides))
+
+
+def _rebuild_llm(model: str, kwargs: dict[str, Any]) -> LLM:
+    return LLM(model, **kwargs)
+
+
+class ChatStream:
+    """A streamed answer: iterate for :class:`ChatDelta` pieces.
+
+    Text deltas come first; the last delta carries ``usage`` and ``finish_reason``. After the
+    stream ends, :attr:`response` holds the whole :class:`ChatResponse`. Use ``async with`` (or
+    call :meth:`aclose`) to release the connection when you stop reading early.
+    """
+
+    def __init__(self, handle: HttpStream) -> None:
+        self._handle = handle
+        self._response: ChatResponse | None = None
+        self._iterator: AsyncIterator[ChatDelta] | None = None
+
+    def __aiter__(self) -> AsyncIterator[ChatDelta]:
+        if self._iterator is None:
+            self._iterator = self._deltas()
+        return self._iterator
+
+    async def __aenter__(self) -> ChatStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection."""
+        await self._handle.aclose()
+
+    @property
+    def response(self) -> ChatResponse:
+        """The complete answer; only after the stream has been read to its end."""
+        if self._response is None:
+            raise RuntimeError("the stream has not finished yet; iterate it to the end first")
+        return self._response
+
+    async def _deltas(self) -> AsyncIterator[ChatDelta]:
+        headers = self._handle.headers
+        request_id = headers.get("x-request-id")
+        parts: list[str] = []
+        usage: Usage | None = None
+        finish: str | None = None
+        done = False
+        async for line in self._handle.lines():
+            delta = parse_stream_line(line, request_id)
+            if delta is True:
+                done = True
+                break
+            if delta is None:
+                continue
+            if delta.usage is not None:
+                usage = delta.usage
+            if delta.finish_reason is not None:
+                finish = delta.finish_reason
+            if delta.content:
+                parts.append(delta.content)
+                yield ChatDelta(delta.content)
+        if not done and finish is None:
+            raise malformed_response("stream ended before [DONE]", request_id)
+        self._response = ChatResponse(
+            content="".join(parts),
+            usage=usage or Usage(),
+            finish_reason=finish,
+            request_id=request_id,
+            rate_limits=RateLimitSnapshot.from_headers(headers),
+        )
+        yield ChatDelta("", usage=self._response.usage, finish_reason=finish)

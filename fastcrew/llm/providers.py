@@ -1,0 +1,146 @@
+"""CrewAI-style model strings → an OpenAI-compatible endpoint, model name and key.
+
+``"gpt-4o-mini"`` and ``"openai/gpt-4o-mini"`` go to OpenAI; ``"ollama/llama3.1"`` to a local
+Ollama; ``"hosted_vllm/<name>"`` (or any string, with ``base_url``) to any OpenAI-compatible
+server. The prefix is stripped only when it names a known provider.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..errors import ConfigurationError
+
+__all__ = ["DEFAULT_MODEL", "Endpoint", "Provider", "resolve_endpoint"]
+
+DEFAULT_MODEL = "gpt-4o-mini"
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """An OpenAI-compatible provider: default base URL and the env vars it reads."""
+
+    name: str
+    base_url: str | None
+    key_env: tuple[str, ...] = ()
+    base_env: tuple[str, ...] = ()
+    needs_key: bool = True
+
+
+_OPENAI = Provider(
+    "openai",
+    "https://api.openai.com/v1",
+    key_env=("OPENAI_API_KEY",),
+    base_env=("OPENAI_BASE_URL", "OPENAI_API_BASE"),
+)
+
+PROVIDERS: dict[str, Provider] = {
+    p.name: p
+    for p in (
+        _OPENAI,
+        Provider(
+            "ollama",
+            "http://localhost:11434/v1",
+            base_env=("OLLAMA_API_BASE",),
+            needs_key=False,
+        ),
+        Provider(
+            "hosted_vllm",
+            None,
+            key_env=("HOSTED_VLLM_API_KEY",),
+            base_env=("HOSTED_VLLM_API_BASE",),
+            needs_key=False,
+        ),
+        Provider("lm_studio", "http://localhost:1234/v1", needs_key=False),
+        Provider("openrouter", "https://openrouter.ai/api/v1", key_env=("OPENROUTER_API_KEY",)),
+        Provider("groq", "https://api.groq.com/openai/v1", key_env=("GROQ_API_KEY",)),
+        Provider("deepseek", "https://api.deepseek.com/v1", key_env=("DEEPSEEK_API_KEY",)),
+        Provider("mistral", "https://api.mistral.ai/v1", key_env=("MISTRAL_API_KEY",)),
+        Provider("together_ai", "https://api.together.xyz/v1", key_env=("TOGETHERAI_API_KEY",)),
+        Provider(
+            "gemini",
+            "https://generativelanguage.googleapis.com/v1beta/openai",
+            key_env=("GEMINI_API_KEY",),
+        ),
+        Provider("anthropic", "https://api.anthropic.com/v1", key_env=("ANTHROPIC_API_KEY",)),
+    )
+}
+
+_UNSUPPORTED = {"azure", "bedrock", "vertex_ai", "sagemaker", "watsonx", "huggingface"}
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where and how to send a chat completion."""
+
+    provider: str
+    model: str
+    base_url: str
+    api_key: str | None
+
+
+def _first_env(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        if env.get(name):
+            return env[name]
+    return None
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"base_url {origin(url)!r} is not an http(s) URL; "
+            "give one like 'http://127.0.0.1:8000/v1'."
+        )
+    return url.rstrip("/")
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, without credentials, path or query (safe to print)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def resolve_endpoint(
+    model: str | None,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Endpoint:
+    """Resolve a CrewAI model string plus explicit settings and env vars to an endpoint.
+
+    Precedence: explicit arguments, then the provider's env vars, then its default URL.
+    """
+    env = os.environ if env is None else env
+    model = model or env.get("MODEL") or env.get("OPENAI_MODEL_NAME") or DEFAULT_MODEL
+    prefix, sep, rest = model.partition("/")
+    if sep and prefix in _UNSUPPORTED:
+        raise ConfigurationError(
+            f"provider {prefix!r} is not supported yet; point base_url at an "
+            "OpenAI-compatible endpoint for it instead."
+        )
+    provider = PROVIDERS.get(prefix) if sep else None
+    name = rest if provider else model
+    provider = provider or _OPENAI
+    url = base_url or _first_env(env, provider.base_env) or provider.base_url
+    if not url:
+        raise ConfigurationError(
+            f"model {model!r} needs a base URL: pass LLM(..., base_url=...) "
+            f"or set {' / '.join(provider.base_env)}."
+        )
+    url = _check_url(url)
+    key = api_key or _first_env(env, provider.key_env)
+    if not key and provider.needs_key and url == provider.base_url:
+        raise ConfigurationError(
+            f"no API key for {provider.name} ({model!r}). Set "
+            f"{' or '.join(provider.key_env)}, pass LLM(..., api_key=...), or point "
+            "base_url at an OpenAI-compatible server that needs no key "
+            "(e.g. `fastcrew sim`)."
+        )
+    return Endpoint(provider=provider.name, model=name, base_url=url, api_key=key or None)

@@ -1,0 +1,266 @@
+"""HTTP transports for the LLM client: aiohttp (default, the hot path) and httpx (opt-in).
+
+The default transport keeps one ``aiohttp.ClientSession`` per event loop (keep-alive pool with
+no connection cap of its own: concurrency is bounded by the caller's gate). The session is
+closed when the loop shuts its async generators down, which ``asyncio.run`` and
+``asyncio.Runner`` do, so no "Unclosed client session" warnings are left behind.
+
+This module is the one boundary where aiohttp / httpx exceptions become fastcrew errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import aiohttp
+
+from ..errors import LLMConnectionError, LLMError, LLMTimeoutError
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "AiohttpTransport",
+    "HttpResponse",
+    "HttpStream",
+    "HttpxTransport",
+    "Transport",
+    "close_session",
+]
+
+DEFAULT_KEEPALIVE_S = 30.0
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    """A fully read HTTP response."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class HttpStream(Protocol):
+    """An open streaming response: status and headers now, body lines as they arrive."""
+
+    status: int
+    headers: Mapping[str, str]
+
+    def lines(self) -> AsyncIterator[bytes]: ...
+    async def read(self) -> bytes: ...
+    async def aclose(self) -> None: ...
+
+
+class Transport(Protocol):
+    """Sends POSTs to one endpoint; maps every library error to an :class:`LLMError`."""
+
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpResponse: ...
+
+    async def open_stream(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpStream: ...
+
+
+def _map_error(exc: BaseException, origin: str, timeout: float) -> LLMError:
+    if isinstance(exc, TimeoutError):
+        return LLMTimeoutError(f"no answer from {origin} within {timeout:g} s")
+    return LLMConnectionError(f"connection to {origin} failed: {type(exc).__name__}: {exc}")
+
+
+# -- aiohttp --------------------------------------------------------------------------------
+
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _close_at_shutdown(session: aiohttp.ClientSession) -> AsyncIterator[None]:
+    """An async generator the loop finalises at shutdown; its ``finally`` closes the session."""
+    try:
+        yield
+    finally:
+        await session.close()
+
+
+async def _loop_session() -> aiohttp.ClientSession:
+    loop = asyncio.get_running_loop()
+    entry = _sessions.get(loop)
+    if entry is not None and not entry[0].closed:
+        return entry[0]
+    connector = aiohttp.TCPConnector(
+        limit=0, keepalive_timeout=DEFAULT_KEEPALIVE_S, ttl_dns_cache=300
+    )
+    session = aiohttp.ClientSession(
+        connector=connector,
+        skip_auto_headers=("User-Agent",),
+        auto_decompress=True,
+    )
+    closer = _close_at_shutdown(session)
+    await closer.__anext__()  # registers it with the loop's async-generator hooks
+    _sessions[loop] = (session, closer)
+    return session
+
+
+async def close_session() -> None:
+    """Close this event loop's shared aiohttp session now (it reopens on the next call)."""
+    entry = _sessions.pop(asyncio.get_running_loop(), None)
+    if entry is not None:
+        await entry[1].aclose()
+
+
+class _AiohttpStream:
+    __slots__ = ("_origin", "_resp", "_timeout", "headers", "status")
+
+    def __init__(self, resp: aiohttp.ClientResponse, origin: str, timeout: float) -> None:
+        self._resp = resp
+        self._origin = origin
+        self._timeout = timeout
+        self.status = resp.status
+        self.headers = resp.headers
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        try:
+            async for line in self._resp.content:
+                yield line
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise _map_error(exc, self._origin, self._timeout) from exc
+        finally:
+            self._resp.release()
+
+    async def read(self) -> bytes:
+        try:
+            return await self._resp.read()
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise _map_error(exc, self._origin, self._timeout) from exc
+        finally:
+            self._resp.release()
+
+    async def aclose(self) -> None:
+        self._resp.close()
+
+
+class AiohttpTransport:
+    """The default transport: the running loop's shared aiohttp session."""
+
+    __slots__ = ("_origin", "_post_timeout", "_stream_timeout", "_timeout")
+
+    def __init__(self, origin: str, timeout: float) -> None:
+        self._origin = origin
+        self._timeout = timeout
+        self._post_timeout = aiohttp.ClientTimeout(total=timeout)
+        # A stream may run long; the timeout bounds connecting and each gap between chunks.
+        self._stream_timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeout, sock_read=timeout
+        )
+
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpResponse:
+        session = await _loop_session()
+        try:
+            async with session.post(
+                url, data=body, headers=headers, timeout=self._post_timeout
+            ) as resp:
+                return HttpResponse(resp.status, resp.headers, await resp.read())
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise _map_error(exc, self._origin, self._timeout) from exc
+
+    async def open_stream(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpStream:
+        session = await _loop_session()
+        try:
+            resp = await session.post(
+                url, data=body, headers=headers, timeout=self._stream_timeout
+            )
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise _map_error(exc, self._origin, self._timeout) from exc
+        return _AiohttpStream(resp, self._origin, self._timeout)
+
+
+# -- httpx ----------------------------------------------------------------------------------
+
+
+def _httpx_errors() -> tuple[type[BaseException], ...]:
+    import httpx
+
+    return (httpx.TransportError, OSError, TimeoutError)
+
+
+def _map_httpx_error(exc: BaseException, origin: str, timeout: float) -> LLMError:
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return LLMTimeoutError(f"no answer from {origin} within {timeout:g} s")
+    return _map_error(exc, origin, timeout)
+
+
+class _HttpxStream:
+    __slots__ = ("_origin", "_resp", "_timeout", "headers", "status")
+
+    def __init__(self, resp: httpx.Response, origin: str, timeout: float) -> None:
+        self._resp = resp
+        self._origin = origin
+        self._timeout = timeout
+        self.status = resp.status_code
+        self.headers = resp.headers
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        try:
+            async for line in self._resp.aiter_lines():
+                yield line.encode()
+        except _httpx_errors() as exc:
+            raise _map_httpx_error(exc, self._origin, self._timeout) from exc
+        finally:
+            await self._resp.aclose()
+
+    async def read(self) -> bytes:
+        try:
+            return await self._resp.aread()
+        except _httpx_errors() as exc:
+            raise _map_httpx_error(exc, self._origin, self._timeout) from exc
+        finally:
+            await self._resp.aclose()
+
+    async def aclose(self) -> None:
+        await self._resp.aclose()
+
+
+class HttpxTransport:
+    """Sends through a user's ``httpx.AsyncClient`` (custom proxies, auth, transports)."""
+
+    __slots__ = ("_client", "_origin", "_timeout")
+
+    def __init__(self, client: httpx.AsyncClient, origin: str, timeout: float) -> None:
+        self._client = client
+        self._origin = origin
+        self._timeout = timeout
+
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpResponse:
+        try:
+            resp = await self._client.post(
+                url, content=body, headers=headers, timeout=self._timeout
+            )
+        except _httpx_errors() as exc:
+            raise _map_httpx_error(exc, self._origin, self._timeout) from exc
+        return HttpResponse(resp.status_code, resp.headers, resp.content)
+
+    async def open_stream(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpStream:
+        request = self._client.build_request(
+            "POST", url, content=body, headers=headers, timeout=self._timeout
+        )
+        try:
+            resp = await self._client.send(request, stream=True)
+        except _httpx_errors() as exc:
+            raise _map_httpx_error(exc, self._origin, self._timeout) from exc
+        return _HttpxStream(resp, self._origin, self._timeout)

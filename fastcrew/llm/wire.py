@@ -1,0 +1,218 @@
+"""The OpenAI chat-completions wire format: request bodies, answers, stream chunks, errors.
+
+This is the one place where an HTTP status and body become a fastcrew exception.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from email.utils import parsedate_to_datetime
+from time import time
+from typing import Any
+
+from .._json import JSONDecodeError, loads
+from ..errors import (
+    AuthenticationError,
+    BadRequestError,
+    LLMError,
+    LLMTimeoutError,
+    MalformedResponseError,
+    QuotaExhaustedError,
+    RateLimitError,
+    ServerError,
+)
+from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
+
+__all__ = [
+    "Messages",
+    "error_from_response",
+    "malformed_response",
+    "normalize_messages",
+    "parse_completion",
+    "parse_stream_line",
+    "redact",
+    "response_format_to_wire",
+]
+
+Messages = str | Sequence[Mapping[str, Any]]
+
+_MAX_MESSAGE = 500
+_KEY_LIKE = re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-*]{6,}")
+_schema_cache: dict[type, dict[str, Any]] = {}
+
+
+def normalize_messages(messages: Messages) -> list[Mapping[str, Any]]:
+    """A bare string is one user message; a sequence of message dicts is used as is."""
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return list(messages)
+
+
+def response_format_to_wire(response_format: Any) -> Any:
+    """Accept a wire dict, or a pydantic model class (→ ``json_schema``)."""
+    if response_format is None or isinstance(response_format, Mapping):
+        return response_format
+    if isinstance(response_format, type) and hasattr(response_format, "model_json_schema"):
+        wire = _schema_cache.get(response_format)
+        if wire is None:
+            wire = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": response_format.__name__,
+                    "schema": response_format.model_json_schema(),
+                },
+            }
+            _schema_cache[response_format] = wire
+        return wire
+    raise TypeError(
+        "response_format must be a dict like {'type': 'json_object'} or a pydantic model class"
+    )
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Remove the API key (and anything shaped like one) from ``text``."""
+    if secret:
+        text = text.replace(secret, "***")
+    return _KEY_LIKE.sub(r"\1-***", text)
+
+
+def malformed_response(what: str, request_id: str | None, status: int = 200) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"malformed response from the LLM provider: {what}", status=status, request_id=request_id
+    )
+
+
+def parse_completion(body: bytes, headers: Mapping[str, str]) -> ChatResponse:
+    """Turn a 2xx chat-completion body into a :class:`ChatResponse`."""
+    request_id = headers.get("x-request-id")
+    try:
+        data = loads(body)
+        message = data["choices"][0]["message"]
+        choice = data["choices"][0]
+    except JSONDecodeError:
+        raise malformed_response("body is not valid JSON", request_id) from None
+    except (KeyError, IndexError, TypeError):
+        raise malformed_response("no choices[0].message in the body", request_id) from None
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise malformed_response("message content is not a string", request_id)
+    return ChatResponse(
+        content=content or "",
+        usage=Usage.from_wire(data.get("usage")),
+        finish_reason=choice.get("finish_reason"),
+        model=data.get("model"),
+        id=data.get("id"),
+        request_id=request_id,
+        rate_limits=RateLimitSnapshot.from_headers(headers),
+        tool_calls=message.get("tool_calls"),
+    )
+
+
+def parse_stream_line(line: bytes, request_id: str | None) -> ChatDelta | None | bool:
+    """One SSE line → a delta, ``None`` (nothing to yield) or ``True`` at ``[DONE]``."""
+    line = line.strip()
+    if not line.startswith(b"data:"):
+        return None  # blank separators, comments, event: lines
+    payload = line[5:].strip()
+    if payload == b"[DONE]":
+        return True
+    try:
+        chunk = loads(payload)
+    except JSONDecodeError:
+        raise malformed_response("stream chunk is not valid JSON", request_id) from None
+    if not isinstance(chunk, dict):
+        raise malformed_response("stream chunk is not an object", request_id)
+    if "error" in chunk:
+        raise error_from_response(500, payload, {}, None)
+    usage = chunk.get("usage")
+    choices = chunk.get("choices") or []
+    content = ""
+    finish = None
+    if choices:
+        try:
+            choice = choices[0]
+            content = (choice.get("delta") or {}).get("content") or ""
+            finish = choice.get("finish_reason")
+        except AttributeError:
+            raise malformed_response("stream chunk choices are not objects", request_id) from None
+    if not content and finish is None and usage is None:
+        return None
+    return ChatDelta(
+        content=content,
+        usage=Usage.from_wire(usage) if usage is not None else None,
+        finish_reason=finish,
+    )
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _error_fields(body: bytes) -> tuple[str, str | None, str | None]:
+    """(message, type, code) from an OpenAI-style error body, tolerant of anything else."""
+    try:
+        data = loads(body)
+    except JSONDecodeError:
+        text = body[:_MAX_MESSAGE].decode("utf-8", "replace").strip()
+        return text or "(empty body)", None, None
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, str):
+        return err, None, None
+    if not isinstance(err, dict):
+        return str(data)[:_MAX_MESSAGE], None, None
+    code = err.get("code")
+    return str(err.get("message") or "(no message)"), err.get("type"), code and str(code)
+
+
+def error_from_response(
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    secret: str | None,
+) -> LLMError:
+    """Map a non-2xx answer to the matching :class:`~fastcrew.errors.LLMError`."""
+    message, kind, code = _error_fields(body)
+    message = redact(message, secret)[:_MAX_MESSAGE]
+    request_id = headers.get("x-request-id")
+    text = f"LLM provider answered {status}: {message}"
+    if status == 429:
+        if "insufficient_quota" in (kind, code):
+            return QuotaExhaustedError(text, status=status, request_id=request_id)
+        limit = kind if kind in ("requests", "tokens") else None
+        if limit is None:
+            snap = RateLimitSnapshot.from_headers(headers)
+            if snap.remaining_tokens == 0:
+                limit = "tokens"
+            elif snap.remaining_requests == 0:
+                limit = "requests"
+        return RateLimitError(
+            text,
+            status=status,
+            request_id=request_id,
+            retry_after=_retry_after(headers),
+            limit=limit,
+        )
+    if status in (401, 403):
+        return AuthenticationError(text, status=status, request_id=request_id)
+    if status == 408:
+        return LLMTimeoutError(text, status=status, request_id=request_id)
+    if status >= 500:
+        return ServerError(text, status=status, request_id=request_id)
+    return BadRequestError(text, status=status, request_id=request_id)
