@@ -11,23 +11,43 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "Agent": "fastcrew.runtime",
     "AuthenticationError": "fastcrew.errors",
     "BadRequestError": "fastcrew.errors",
     "ChatDelta": "fastcrew.llm",
     "ChatResponse": "fastcrew.llm",
     "ChatStream": "fastcrew.llm",
     "ConfigurationError": "fastcrew.errors",
+    "Crew": "fastcrew.runtime",
+    "CrewOutput": "fastcrew.runtime",
+    "CrewStreamingOutput": "fastcrew.runtime",
+    "ExecutionTimeoutError": "fastcrew.errors",
     "FastCrewError": "fastcrew.errors",
+    "GuardrailError": "fastcrew.errors",
+    "InputError": "fastcrew.errors",
     "LLM": "fastcrew.llm",
     "LLMConnectionError": "fastcrew.errors",
     "LLMError": "fastcrew.errors",
     "LLMTimeoutError": "fastcrew.errors",
+    "LiteAgentOutput": "fastcrew.runtime",
     "MalformedResponseError": "fastcrew.errors",
+    "OutputFormat": "fastcrew.runtime",
+    "OutputValidationError": "fastcrew.errors",
+    "Process": "fastcrew.runtime",
     "QuotaExhaustedError": "fastcrew.errors",
+    "RateLimit": "fastcrew.limits",
     "RateLimitError": "fastcrew.errors",
-    "RateLimitSnapshot": "fastcrew.llm",
+    "RateLimitSnapshot": "fastcrew.limits",
+    "RetryPolicy": "fastcrew.limits",
     "ServerError": "fastcrew.errors",
+    "StreamChunk": "fastcrew.runtime",
+    "StreamChunkType": "fastcrew.runtime",
+    "Task": "fastcrew.runtime",
+    "TaskError": "fastcrew.errors",
+    "TaskOutput": "fastcrew.runtime",
+    "UnsupportedFeatureError": "fastcrew.errors",
     "Usage": "fastcrew.llm",
+    "UsageMetrics": "fastcrew.runtime",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -37,16 +57,37 @@ if TYPE_CHECKING:
         AuthenticationError,
         BadRequestError,
         ConfigurationError,
+        ExecutionTimeoutError,
         FastCrewError,
+        GuardrailError,
+        InputError,
         LLMConnectionError,
         LLMError,
         LLMTimeoutError,
         MalformedResponseError,
+        OutputValidationError,
         QuotaExhaustedError,
         RateLimitError,
         ServerError,
+        TaskError,
+        UnsupportedFeatureError,
     )
-    from .llm import LLM, ChatDelta, ChatResponse, ChatStream, RateLimitSnapshot, Usage
+    from .limits import RateLimit, RateLimitSnapshot, RetryPolicy
+    from .llm import LLM, ChatDelta, ChatResponse, ChatStream, Usage
+    from .runtime import (
+        Agent,
+        Crew,
+        CrewOutput,
+        CrewStreamingOutput,
+        LiteAgentOutput,
+        OutputFormat,
+        Process,
+        StreamChunk,
+        StreamChunkType,
+        Task,
+        TaskOutput,
+        UsageMetrics,
+    )
 
 
 def __getattr__(name: str) -> Any:

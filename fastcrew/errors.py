@@ -4,6 +4,12 @@
 
     FastCrewError
     ├── ConfigurationError          no model / base URL / key, a bad option: fix the setup
+    │   └── UnsupportedFeatureError  a CrewAI feature fastcrew does not run yet (tools, ...)
+    ├── InputError                  a kickoff input is missing or of an unusable type (ValueError)
+    ├── TaskError                   a task could not produce an acceptable answer (task, agent)
+    │   ├── OutputValidationError   structured output still invalid after the repair request
+    │   ├── GuardrailError          the guardrail rejected every attempt
+    │   └── ExecutionTimeoutError   max_execution_time ran out; the work was cancelled
     └── LLMError                    a chat-completion call failed (status, request_id)
         ├── AuthenticationError     401 / 403: wrong or missing API key
         ├── BadRequestError         400 / 404 / 422: the request itself is wrong
@@ -25,14 +31,20 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "ExecutionTimeoutError",
     "FastCrewError",
+    "GuardrailError",
+    "InputError",
     "LLMConnectionError",
     "LLMError",
     "LLMTimeoutError",
     "MalformedResponseError",
+    "OutputValidationError",
     "QuotaExhaustedError",
     "RateLimitError",
     "ServerError",
+    "TaskError",
+    "UnsupportedFeatureError",
 ]
 
 
@@ -42,6 +54,52 @@ class FastCrewError(Exception):
 
 class ConfigurationError(FastCrewError):
     """The setup is incomplete or wrong; the message says what to do."""
+
+
+class UnsupportedFeatureError(ConfigurationError):
+    """A CrewAI feature that fastcrew does not run yet; the message names it."""
+
+
+class InputError(FastCrewError, ValueError):
+    """A kickoff input is missing for a ``{placeholder}`` or has an unusable type.
+
+    ``variable`` is the placeholder's name, ``where`` the template that needs it.
+    """
+
+    def __init__(self, message: str, *, variable: str | None = None, where: str | None = None):
+        super().__init__(message)
+        self.variable = variable
+        self.where = where
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), str(self), dict(self.__dict__)))
+
+
+class TaskError(FastCrewError):
+    """A task ran but could not produce an acceptable answer.
+
+    ``task`` is the task's name (or the start of its description), ``agent`` the agent's role.
+    """
+
+    def __init__(self, message: str, *, task: str | None = None, agent: str | None = None):
+        super().__init__(message)
+        self.task = task
+        self.agent = agent
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), str(self), dict(self.__dict__)))
+
+
+class OutputValidationError(TaskError, ValueError):
+    """The structured answer failed validation, and so did the one repair attempt."""
+
+
+class GuardrailError(TaskError):
+    """The task's guardrail rejected the answer and every retry (``guardrail_max_retries``)."""
+
+
+class ExecutionTimeoutError(TaskError, TimeoutError):
+    """The agent's ``max_execution_time`` ran out; the in-flight work was cancelled."""
 
 
 class LLMError(FastCrewError):
@@ -62,7 +120,7 @@ class LLMError(FastCrewError):
         return (_rebuild, (type(self), self.message, dict(self.__dict__)))
 
 
-def _rebuild(cls: type[LLMError], message: str, state: dict[str, object]) -> LLMError:
+def _rebuild(cls: type[Exception], message: str, state: dict[str, object]) -> Exception:
     err = cls.__new__(cls)
     Exception.__init__(err, message)
     err.__dict__.update(state)

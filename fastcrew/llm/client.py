@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._json import dumps
 from .._loop import ensure_no_running_loop, run
+from ..errors import LLMError, QuotaExhaustedError, RateLimitError
+from ..limits import Lease, Limiter, RateLimit, RetryPolicy, budget_key, limiter_for
 from .providers import origin, resolve_endpoint
 from .transport import AiohttpTransport, HttpxTransport, Transport
 from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
@@ -25,9 +29,12 @@ if TYPE_CHECKING:
 
     from .transport import HttpStream
 
-__all__ = ["DEFAULT_TIMEOUT", "LLM", "ChatStream"]
+__all__ = ["DEFAULT_COMPLETION_ESTIMATE", "DEFAULT_TIMEOUT", "LLM", "ChatStream"]
 
 DEFAULT_TIMEOUT = 120.0
+DEFAULT_COMPLETION_ESTIMATE = 256
+"""Tokens reserved for an answer when max_tokens is unset and no answer has been seen yet."""
+DEFAULT_RETRY = RetryPolicy()
 
 
 class LLM:
@@ -39,7 +46,11 @@ class LLM:
     ``OPENAI_BASE_URL`` / ``OPENAI_API_BASE``; ``MODEL`` / ``OPENAI_MODEL_NAME`` for the model).
     Extra keyword arguments (``top_p``, ``stop``, ``seed``, ...) go into every request body.
     Pass ``http_client=httpx.AsyncClient(...)`` to send through httpx instead of aiohttp.
-    The API key never appears in a repr, log line or error message.
+
+    Every call passes the budget shared by all LLMs with the same endpoint and key
+    (``rate_limit``, default: the process default, which learns the provider's limits from
+    its headers) and one retry layer (``retry``). The API key never appears in a repr, log
+    line or error message.
     """
 
     def __init__(
@@ -54,6 +65,8 @@ class LLM:
         max_completion_tokens: int | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
+        rate_limit: RateLimit | None = None,
+        retry: RetryPolicy | None = None,
         **provider_kwargs: Any,
     ) -> None:
         endpoint = resolve_endpoint(model, base_url=base_url or api_base, api_key=api_key)
@@ -66,7 +79,11 @@ class LLM:
         self.max_completion_tokens = max_completion_tokens
         self.timeout: float = float(timeout or DEFAULT_TIMEOUT)
         self.provider_kwargs: dict[str, Any] = dict(provider_kwargs)
+        self.rate_limit = rate_limit
+        self.retry = retry or DEFAULT_RETRY
         self._api_key = endpoint.api_key
+        self._budget_key = budget_key(self.base_url, self._api_key)
+        self._rng = random.Random()
         self._url = f"{self.base_url}/chat/completions"
         self._headers: dict[str, str] = {
             "Content-Type": "application/json",
@@ -104,6 +121,8 @@ class LLM:
             "max_tokens": self.max_tokens,
             "max_completion_tokens": self.max_completion_tokens,
             "timeout": self.timeout,
+            "rate_limit": self.rate_limit,
+            "retry": self.retry,
             **self.provider_kwargs,
         }
         return (_rebuild_llm, (self.model, kwargs))
@@ -162,16 +181,76 @@ class LLM:
         :class:`ChatStream` (HTTP errors are raised here, before it is returned).
         """
         body = self._body(messages, response_format, stream, overrides)
-        if stream:
-            handle = await self._transport.open_stream(self._url, body, self._headers)
-            if handle.status >= 300:
-                raw = await handle.read()
-                raise error_from_response(handle.status, raw, handle.headers, self._api_key)
-            return ChatStream(handle)
+        limiter = self.limiter()
+        max_out = overrides.get("max_tokens") or self.max_tokens or self.max_completion_tokens
+        estimate = len(body) // 4 + (
+            max_out or limiter.completion_estimate(DEFAULT_COMPLETION_ESTIMATE)
+        )
+        policy = self.retry
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.max_elapsed
+        attempt = 0
+        while True:
+            attempt += 1
+            lease = await limiter.acquire(estimate)
+            try:
+                if stream:
+                    return await self._open_stream(body, limiter, lease, attempt - 1)
+                resp = await self._post(body)
+            except RateLimitError as exc:
+                lease.refuse()
+                wait = limiter.rate_limited(exc)
+                if attempt >= policy.max_attempts or loop.time() + wait > deadline:
+                    raise
+            except QuotaExhaustedError as exc:
+                lease.refuse()
+                limiter.exhaust(exc)
+                raise
+            except LLMError as exc:
+                lease.settle(None)
+                if not exc.retryable or attempt >= policy.max_attempts:
+                    raise
+                delay = policy.backoff(attempt, self._rng)
+                if loop.time() + delay > deadline:
+                    raise
+                limiter.stats.retries += 1
+                await asyncio.sleep(delay)
+                continue
+            except BaseException:
+                lease.settle(None)
+                raise
+            else:
+                _finish(limiter, lease, resp)
+                resp.retries = attempt - 1
+                return resp
+            limiter.stats.retries += 1
+
+    def limiter(self) -> Limiter:
+        """The running loop's limiter for this LLM's budget (endpoint and key)."""
+        return limiter_for(self._budget_key, self.rate_limit)
+
+    async def _post(self, body: bytes) -> ChatResponse:
         resp = await self._transport.post(self._url, body, self._headers)
         if resp.status >= 300:
             raise error_from_response(resp.status, resp.body, resp.headers, self._api_key)
         return parse_completion(resp.body, resp.headers)
+
+    async def _open_stream(
+        self, body: bytes, limiter: Limiter, lease: Lease, retries: int
+    ) -> ChatStream:
+        handle = await self._transport.open_stream(self._url, body, self._headers)
+        if handle.status >= 300:
+            raw = await handle.read()
+            raise error_from_response(handle.status, raw, handle.headers, self._api_key)
+
+        def done(resp: ChatResponse | None) -> None:
+            if resp is None:
+                lease.settle(None)
+            else:
+                resp.retries = retries
+                _finish(limiter, lease, resp)
+
+        return ChatStream(handle, done)
 
     def call(
         self, messages: Messages, *, response_format: Any = None, **overrides: Any
@@ -179,6 +258,15 @@ class LLM:
         """Synchronous :meth:`acall` (not streaming); refuses inside a running event loop."""
         ensure_no_running_loop("LLM.call", "LLM.acall")
         return run(self.acall(messages, response_format=response_format, **overrides))
+
+
+def _finish(limiter: Limiter, lease: Lease, resp: ChatResponse) -> None:
+    """Settle a successful call with its real usage and learn from its headers."""
+    usage = resp.usage
+    lease.settle(usage.total_tokens or None)
+    if usage.completion_tokens:
+        limiter.record_completion(usage.completion_tokens)
+    limiter.observe(resp.rate_limits)
 
 
 def _rebuild_llm(model: str, kwargs: dict[str, Any]) -> LLM:
@@ -193,8 +281,9 @@ class ChatStream:
     call :meth:`aclose`) to release the connection when you stop reading early.
     """
 
-    def __init__(self, handle: HttpStream) -> None:
+    def __init__(self, handle: HttpStream, on_done: Callable[[ChatResponse | None], None]) -> None:
         self._handle = handle
+        self._on_done = on_done
         self._response: ChatResponse | None = None
         self._iterator: AsyncIterator[ChatDelta] | None = None
 
@@ -211,7 +300,13 @@ class ChatStream:
 
     async def aclose(self) -> None:
         """Stop reading and release the connection."""
+        self._finish(None)
         await self._handle.aclose()
+
+    def _finish(self, response: ChatResponse | None) -> None:
+        on_done, self._on_done = self._on_done, None
+        if on_done is not None:
+            on_done(response)
 
     @property
     def response(self) -> ChatResponse:
@@ -221,6 +316,13 @@ class ChatStream:
         return self._response
 
     async def _deltas(self) -> AsyncIterator[ChatDelta]:
+        try:
+            async for delta in self._read():
+                yield delta
+        finally:
+            self._finish(self._response)
+
+    async def _read(self) -> AsyncIterator[ChatDelta]:
         headers = self._handle.headers
         request_id = headers.get("x-request-id")
         parts: list[str] = []

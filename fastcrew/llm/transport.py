@@ -58,9 +58,7 @@ class HttpStream(Protocol):
 class Transport(Protocol):
     """Sends POSTs to one endpoint; maps every library error to an :class:`LLMError`."""
 
-    async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str]
-    ) -> HttpResponse: ...
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResponse: ...
 
     async def open_stream(
         self, url: str, body: bytes, headers: Mapping[str, str]
@@ -159,9 +157,7 @@ class AiohttpTransport:
             total=None, sock_connect=timeout, sock_read=timeout
         )
 
-    async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str]
-    ) -> HttpResponse:
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResponse:
         session = await _loop_session()
         try:
             async with session.post(
@@ -171,14 +167,10 @@ class AiohttpTransport:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise _map_error(exc, self._origin, self._timeout) from exc
 
-    async def open_stream(
-        self, url: str, body: bytes, headers: Mapping[str, str]
-    ) -> HttpStream:
+    async def open_stream(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpStream:
         session = await _loop_session()
         try:
-            resp = await session.post(
-                url, data=body, headers=headers, timeout=self._stream_timeout
-            )
+            resp = await session.post(url, data=body, headers=headers, timeout=self._stream_timeout)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise _map_error(exc, self._origin, self._timeout) from exc
         return _AiohttpStream(resp, self._origin, self._timeout)
@@ -242,9 +234,7 @@ class HttpxTransport:
         self._origin = origin
         self._timeout = timeout
 
-    async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str]
-    ) -> HttpResponse:
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResponse:
         try:
             resp = await self._client.post(
                 url, content=body, headers=headers, timeout=self._timeout
@@ -253,9 +243,7 @@ class HttpxTransport:
             raise _map_httpx_error(exc, self._origin, self._timeout) from exc
         return HttpResponse(resp.status_code, resp.headers, resp.content)
 
-    async def open_stream(
-        self, url: str, body: bytes, headers: Mapping[str, str]
-    ) -> HttpStream:
+    async def open_stream(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpStream:
         request = self._client.build_request(
             "POST", url, content=body, headers=headers, timeout=self._timeout
         )

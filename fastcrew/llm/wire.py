@@ -77,7 +77,9 @@ def redact(text: str, secret: str | None) -> str:
     return _KEY_LIKE.sub(r"\1-***", text)
 
 
-def malformed_response(what: str, request_id: str | None, status: int = 200) -> MalformedResponseError:
+def malformed_response(
+    what: str, request_id: str | None, status: int = 200
+) -> MalformedResponseError:
     return MalformedResponseError(
         f"malformed response from the LLM provider: {what}", status=status, request_id=request_id
     )
@@ -109,7 +111,7 @@ def parse_completion(body: bytes, headers: Mapping[str, str]) -> ChatResponse:
     )
 
 
-def parse_stream_line(line: bytes, request_id: str | None) -> ChatDelta | None | bool:
+def parse_stream_line(line: bytes, request_id: str | None) -> ChatDelta | bool | None:
     """One SSE line → a delta, ``None`` (nothing to yield) or ``True`` at ``[DONE]``."""
     line = line.strip()
     if not line.startswith(b"data:"):
@@ -196,18 +198,17 @@ def error_from_response(
         if "insufficient_quota" in (kind, code):
             return QuotaExhaustedError(text, status=status, request_id=request_id)
         limit = kind if kind in ("requests", "tokens") else None
+        snap = RateLimitSnapshot.from_headers(headers)
         if limit is None:
-            snap = RateLimitSnapshot.from_headers(headers)
             if snap.remaining_tokens == 0:
                 limit = "tokens"
             elif snap.remaining_requests == 0:
                 limit = "requests"
+        retry_after = _retry_after(headers)
+        if retry_after is None and limit is not None:
+            retry_after = snap.reset_requests if limit == "requests" else snap.reset_tokens
         return RateLimitError(
-            text,
-            status=status,
-            request_id=request_id,
-            retry_after=_retry_after(headers),
-            limit=limit,
+            text, status=status, request_id=request_id, retry_after=retry_after, limit=limit
         )
     if status in (401, 403):
         return AuthenticationError(text, status=status, request_id=request_id)

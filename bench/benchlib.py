@@ -1,0 +1,39 @@
+"""Benchmark helpers: time a coroutine on uvloop (wall + CPU), collect and save rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from fastcrew._loop import run
+
+RESULTS_DIR = Path(os.environ.get("FASTCREW_BENCH_DIR", "bench-results"))
+
+
+def timed(make: Callable[[], Coroutine[Any, Any, Any]]) -> tuple[float, float]:
+    """Run ``make()`` on a fresh uvloop; return (wall seconds, this process's CPU seconds)."""
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    run(make())
+    return time.perf_counter() - wall0, time.process_time() - cpu0
+
+
+class Report:
+    """Collects rows during a bench module and prints + saves them at the end."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, **row: Any) -> None:
+        self.rows.append(row)
+        print("\n" + "  ".join(f"{k}={v}" for k, v in row.items()))
+
+    def save(self, **summary: Any) -> None:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = RESULTS_DIR / f"{self.name}.json"
+        path.write_text(json.dumps({"rows": self.rows, "summary": summary}, indent=2))
+        print(f"\n[{self.name}] " + json.dumps(summary) + f"  (saved to {path})")

@@ -1,0 +1,101 @@
+"""Client CPU per request: fastcrew's LLM client vs a raw aiohttp POST + orjson parse.
+
+The simulator runs in its own process (``fastcrew.sim.spawn``); the client runs here on
+uvloop. Each cell sends N requests at concurrency C and records this process's CPU time per
+request. Target: fastcrew ≤ 1.5x raw aiohttp at C=10 and C=500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import orjson
+import pytest
+from benchlib import timed
+
+from fastcrew import LLM
+from fastcrew.sim import spawn
+
+N = {10: 4000, 500: 6000}
+BODY = {"model": "sim", "messages": [{"role": "user", "content": "benchmark prompt " * 8}]}
+cells: dict[tuple[str, int], float] = {}
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with spawn() as server:
+        yield server
+
+
+async def _gather_bounded(n: int, concurrency: int, one) -> None:
+    async def worker(count: int) -> None:
+        for _ in range(count):
+            await one()
+
+    per, extra = divmod(n, concurrency)
+    await asyncio.gather(*(worker(per + (i < extra)) for i in range(concurrency)))
+
+
+def _raw_aiohttp(base_url: str, n: int, concurrency: int):
+    async def main() -> None:
+        url = f"{base_url}/chat/completions"
+        body = orjson.dumps(BODY)
+        headers = {"Content-Type": "application/json"}
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def one() -> None:
+                async with session.post(url, data=body, headers=headers) as resp:
+                    data = orjson.loads(await resp.read())
+                    assert data["choices"][0]["message"]["content"]
+
+            await _gather_bounded(n, concurrency, one)
+
+    return main
+
+
+def _fastcrew(base_url: str, n: int, concurrency: int):
+    async def main() -> None:
+        llm = LLM("sim", base_url=base_url)
+        messages = BODY["messages"]
+
+        async def one() -> None:
+            resp = await llm.acall(messages)
+            assert resp.content
+
+        await _gather_bounded(n, concurrency, one)
+
+    return main
+
+
+CLIENTS = {"raw_aiohttp": _raw_aiohttp, "fastcrew_llm": _fastcrew}
+
+
+@pytest.mark.parametrize("concurrency", [10, 500])
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_client_cpu_per_request(benchmark, sim, report, client, concurrency):
+    n = N[concurrency]
+    make = CLIENTS[client](sim.base_url, n, concurrency)
+    timed(make)  # warm-up: imports, connections, caches
+    samples: list[float] = []
+
+    def once() -> None:
+        _, cpu = timed(make)
+        samples.append(cpu)
+
+    benchmark.pedantic(once, rounds=3, iterations=1)
+    cpu_ms = min(samples) / n * 1000
+    cells[(client, concurrency)] = cpu_ms
+    benchmark.extra_info.update(cpu_ms_per_request=round(cpu_ms, 4), n=n, concurrency=concurrency)
+    report.add(client=client, concurrency=concurrency, n=n, cpu_ms_per_request=round(cpu_ms, 4))
+
+
+def test_ratio_summary(report):
+    ratios = {
+        f"C={c}": round(cells[("fastcrew_llm", c)] / cells[("raw_aiohttp", c)], 3)
+        for c in N
+        if ("fastcrew_llm", c) in cells and ("raw_aiohttp", c) in cells
+    }
+    assert ratios, "run the whole module so both clients are measured"
+    report.save(fastcrew_over_raw_aiohttp_cpu=ratios, target="<= 1.5")

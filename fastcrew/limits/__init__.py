@@ -1,0 +1,31 @@
+"""Rate limits: one RPM/TPM budget per endpoint and key, fair FIFO admission, one retry layer."""
+
+from .bucket import TokenBucket
+from .config import RateLimit, RetryPolicy
+from .limiter import Lease, Limiter, LimiterStats
+from .registry import (
+    budget_key,
+    get_default_rate_limit,
+    limiter_for,
+    set_budget_factory,
+    set_default_rate_limit,
+)
+from .snapshot import RateLimitSnapshot
+from .source import BudgetSource, LocalBudget
+
+__all__ = [
+    "BudgetSource",
+    "Lease",
+    "Limiter",
+    "LimiterStats",
+    "LocalBudget",
+    "RateLimit",
+    "RateLimitSnapshot",
+    "RetryPolicy",
+    "TokenBucket",
+    "budget_key",
+    "get_default_rate_limit",
+    "limiter_for",
+    "set_budget_factory",
+    "set_default_rate_limit",
+]

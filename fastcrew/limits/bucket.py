@@ -1,0 +1,83 @@
+"""A continuously refilled token bucket: pure arithmetic on explicit timestamps.
+
+``rate`` units per second flow in up to ``capacity``. A take larger than the capacity is
+allowed only from a full bucket and leaves it in debt (negative level), so a large request is
+never locked out and the long-run rate still holds. ``pause_until`` makes the bucket empty
+until then (a provider's Retry-After). Nothing here reads a clock or knows about asyncio.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["TokenBucket"]
+
+_EPSILON = 1e-9
+"""Shortfalls this small count as none: float rounding must not schedule zero-length waits."""
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """``rate`` per second, at most ``capacity`` banked; ``level`` as of time ``stamp``."""
+
+    rate: float
+    capacity: float
+    level: float
+    stamp: float
+    pause_until: float = -math.inf
+
+    @classmethod
+    def full(cls, rate: float, capacity: float, now: float) -> TokenBucket:
+        """A bucket that starts with its whole capacity available."""
+        return cls(rate=rate, capacity=capacity, level=capacity, stamp=now)
+
+    def _refill(self, now: float) -> None:
+        if now > self.stamp:
+            start = max(self.stamp, self.pause_until)
+            if now > start:
+                self.level = min(self.capacity, self.level + (now - start) * self.rate)
+            self.stamp = now
+
+    def need(self, amount: float) -> float:
+        """The level that must be reached before ``amount`` may be taken."""
+        return min(amount, self.capacity)
+
+    def wait_time(self, amount: float, now: float) -> float:
+        """Seconds from ``now`` until ``amount`` can be taken (0.0 = now)."""
+        self._refill(now)
+        missing = self.need(amount) - self.level
+        paused = max(0.0, self.pause_until - now)
+        if missing <= _EPSILON:
+            return paused
+        if self.rate <= 0:
+            return math.inf
+        return paused + missing / self.rate
+
+    def take(self, amount: float, now: float) -> None:
+        """Remove ``amount`` (callers check :meth:`wait_time` first; debt is allowed)."""
+        self._refill(now)
+        self.level -= amount
+
+    def give(self, amount: float, now: float) -> None:
+        """Return ``amount`` (a refund), never above capacity."""
+        self._refill(now)
+        self.level = min(self.capacity, self.level + amount)
+
+    def pause(self, until: float, now: float) -> None:
+        """Admit nothing before ``until``; the bucket restarts empty from then on."""
+        self._refill(now)
+        self.level = min(self.level, 0.0)
+        self.pause_until = max(self.pause_until, until)
+
+    def clamp(self, level: float, now: float) -> None:
+        """Lower the level to ``level`` if that is tighter than ours (provider feedback)."""
+        self._refill(now)
+        self.level = min(self.level, level)
+
+    def reconfigure(self, rate: float, capacity: float, now: float) -> None:
+        """Change the rate and capacity, keeping the current level (capped)."""
+        self._refill(now)
+        self.rate = rate
+        self.capacity = capacity
+        self.level = min(self.level, capacity)

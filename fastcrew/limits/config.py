@@ -1,0 +1,72 @@
+"""Rate-limit and retry settings: small frozen objects that pickle into worker processes."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import ConfigurationError
+
+__all__ = ["DEFAULT_BURST_S", "Limit", "RateLimit", "RetryPolicy"]
+
+DEFAULT_BURST_S = 1.0
+
+Limit = int | Literal["auto"] | None
+
+
+def _check_limit(name: str, value: Limit) -> None:
+    if value is None or value == "auto":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigurationError(f"RateLimit {name} must be a positive integer, 'auto' or None")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The budget every LLM call to one endpoint shares.
+
+    ``rpm`` / ``tpm``: requests and tokens per minute; ``"auto"`` (default) learns them from
+    the provider's ``x-ratelimit-limit-*`` headers, ``None`` means no limit of ours (429s
+    still pause the calls). ``max_concurrency``: calls in flight at once (None = no cap).
+    ``burst``: seconds' worth of the rate that may be admitted at once (default 1 s; a
+    provider that enforces per-second windows answers a minute's burst with 429s).
+    """
+
+    rpm: Limit = "auto"
+    tpm: Limit = "auto"
+    max_concurrency: int | None = None
+    burst: float = DEFAULT_BURST_S
+
+    def __post_init__(self) -> None:
+        _check_limit("rpm", self.rpm)
+        _check_limit("tpm", self.tpm)
+        if self.max_concurrency is not None and self.max_concurrency <= 0:
+            raise ConfigurationError("RateLimit max_concurrency must be a positive integer")
+        if not self.burst > 0:
+            raise ConfigurationError("RateLimit burst must be a positive number of seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """The one retry layer around each LLM call: exponential backoff with full jitter.
+
+    Retries rate limits (after the limiter's pause), 5xx, timeouts, connection errors and
+    malformed answers; never 4xx or quota exhaustion. ``max_attempts`` counts the first try;
+    ``max_elapsed`` (seconds) bounds the whole call including waits.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    max_elapsed: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigurationError("RetryPolicy max_attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0 or self.max_elapsed <= 0:
+            raise ConfigurationError("RetryPolicy delays must be >= 0 and max_elapsed > 0")
+
+    def backoff(self, retry: int, rng: random.Random) -> float:
+        """Delay before retry number ``retry`` (1-based): uniform in [0, base·2^(retry-1)]."""
+        return rng.uniform(0.0, min(self.max_delay, self.base_delay * 2 ** (retry - 1)))

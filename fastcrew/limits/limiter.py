@@ -1,0 +1,216 @@
+"""The limiter: FIFO admission of LLM calls against a budget source and concurrency slots.
+
+Arrival order is admission order: the head of the queue waits until the budget holds its
+request *and* its tokens, and nobody behind it overtakes, so a large request is never starved
+by a stream of small ones. Reserve, then settle: a call reserves its estimated tokens when
+admitted and settles with the real usage afterwards. A 429 pauses the exceeded bucket for
+every waiter; quota exhaustion fails every current and future caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from ..errors import QuotaExhaustedError, RateLimitError
+from .snapshot import RateLimitSnapshot
+from .source import BudgetSource
+
+__all__ = ["DEFAULT_RETRY_AFTER_S", "Lease", "Limiter", "LimiterStats"]
+
+DEFAULT_RETRY_AFTER_S = 1.0
+
+
+@dataclass(slots=True)
+class LimiterStats:
+    """Counters of one limiter (one endpoint and key, on one event loop)."""
+
+    admitted: int = 0
+    waited: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    paused_s: float = 0.0
+    reserved_tokens: int = 0
+    settled_tokens: int = 0
+    per_kind_429: dict[str, int] = field(default_factory=dict)
+
+
+class Lease:
+    """One admitted call: its token reservation and its concurrency slot."""
+
+    __slots__ = ("_limiter", "done", "tokens")
+
+    def __init__(self, limiter: Limiter, tokens: int) -> None:
+        self._limiter = limiter
+        self.tokens = tokens
+        self.done = False
+
+    def settle(self, actual_tokens: int | None) -> None:
+        """The call finished: charge or refund the difference to the real usage
+        (``None`` = unknown, keep the reservation) and free the slot."""
+        if self.done:
+            return
+        self.done = True
+        self._limiter._settle(self, actual_tokens, refused=False)
+
+    def refuse(self) -> None:
+        """The provider refused the call (429): give the request and tokens back."""
+        if self.done:
+            return
+        self.done = True
+        self._limiter._settle(self, 0, refused=True)
+
+
+class Limiter:
+    """FIFO admission against ``source``, with at most ``max_concurrency`` calls in flight."""
+
+    def __init__(
+        self,
+        source: BudgetSource,
+        *,
+        max_concurrency: int | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.source = source
+        self.max_concurrency = max_concurrency
+        self.stats = LimiterStats()
+        self._loop = loop or asyncio.get_running_loop()
+        self._waiters: deque[tuple[asyncio.Future[Lease], int]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._exhausted: QuotaExhaustedError | None = None
+        self._completion_avg: float | None = None
+        self._resume_at = -math.inf
+        self.explicit = False
+        source.set_waker(self._wake)
+
+    def reconfigure(self, source: BudgetSource, max_concurrency: int | None) -> None:
+        """Switch to another budget source and concurrency cap (queued callers keep order)."""
+        self.source = source
+        self.max_concurrency = max_concurrency
+        source.set_waker(self._wake)
+        self._pump()
+
+    def now(self) -> float:
+        """The limiter's clock: the loop's time (which tests may fast-forward)."""
+        return self._loop.time()
+
+    @property
+    def exhausted(self) -> QuotaExhaustedError | None:
+        """The quota error that stopped this limiter, if any."""
+        return self._exhausted
+
+    def completion_estimate(self, default: int) -> int:
+        """Running average of completion tokens seen so far (``default`` before any)."""
+        if self._completion_avg is None:
+            return default
+        return math.ceil(self._completion_avg)
+
+    def record_completion(self, tokens: int) -> None:
+        """Feed one real completion size into the running average."""
+        avg = self._completion_avg
+        self._completion_avg = tokens if avg is None else avg + (tokens - avg) * 0.1
+
+    def _slot_free(self) -> bool:
+        return self.max_concurrency is None or self.stats.in_flight < self.max_concurrency
+
+    def _grant(self, tokens: int, now: float) -> Lease:
+        self.source.take(tokens, now)
+        stats = self.stats
+        stats.admitted += 1
+        stats.reserved_tokens += tokens
+        stats.in_flight += 1
+        if stats.in_flight > stats.peak_in_flight:
+            stats.peak_in_flight = stats.in_flight
+        return Lease(self, tokens)
+
+    async def acquire(self, tokens: int) -> Lease:
+        """Wait for this call's turn and budget; returns the lease to settle afterwards."""
+        if self._exhausted is not None:
+            raise self._exhausted
+        if not self._waiters and self._slot_free():
+            now = self._loop.time()
+            if now >= self._resume_at and self.source.wait_time(tokens, now) <= 0.0:
+                return self._grant(tokens, now)
+        future: asyncio.Future[Lease] = self._loop.create_future()
+        self._waiters.append((future, tokens))
+        self.stats.waited += 1
+        if len(self._waiters) == 1:
+            self._pump()
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().settle(None)  # granted just as we were cancelled
+            self._pump()
+            raise
+
+    def _wake(self) -> None:
+        self._loop.call_soon(self._pump)
+
+    def _pump(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        waiters = self._waiters
+        now = self._loop.time()
+        while waiters:
+            future, tokens = waiters[0]
+            if future.done():
+                waiters.popleft()
+                continue
+            if self._exhausted is not None:
+                waiters.popleft()
+                future.set_exception(self._exhausted)
+                continue
+            if not self._slot_free():
+                return  # a settle wakes us
+            wait = max(self.source.wait_time(tokens, now), self._resume_at - now)
+            if wait > 0.0:
+                if wait != math.inf:
+                    self._timer = self._loop.call_at(now + wait, self._pump)
+                return
+            waiters.popleft()
+            future.set_result(self._grant(tokens, now))
+
+    def _settle(self, lease: Lease, actual: int | None, *, refused: bool) -> None:
+        stats = self.stats
+        stats.in_flight -= 1
+        now = self._loop.time()
+        if refused:
+            self.source.adjust(1, lease.tokens, now)
+        elif actual is not None:
+            stats.settled_tokens += actual
+            if actual != lease.tokens:
+                self.source.adjust(0, lease.tokens - actual, now)
+        if self._waiters:
+            self._pump()
+
+    def observe(self, snapshot: RateLimitSnapshot) -> None:
+        """Correct the budget with the provider's headers from one response."""
+        if snapshot.present:
+            self.source.observe(snapshot, self._loop.time())
+            if self._waiters:
+                self._pump()
+
+    def rate_limited(self, error: RateLimitError) -> float:
+        """A 429: pause the exceeded bucket for every caller; returns the pause in seconds."""
+        now = self._loop.time()
+        delay = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER_S
+        stats = self.stats
+        stats.rate_limited += 1
+        kind = error.limit or "unknown"
+        stats.per_kind_429[kind] = stats.per_kind_429.get(kind, 0) + 1
+        stats.paused_s += delay
+        self._resume_at = max(self._resume_at, now + delay)
+        self.source.pause(error.limit if kind != "unknown" else None, now + delay, now)
+        self._pump()
+        return delay
+
+    def exhaust(self, error: QuotaExhaustedError) -> None:
+        """Quota is gone: fail every waiter now and every later acquire."""
+        self._exhausted = error
+        self._pump()

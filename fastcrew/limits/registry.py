@@ -1,0 +1,91 @@
+"""One limiter per budget: every LLM call to the same endpoint and key, on one event loop,
+passes through the same :class:`Limiter`.
+
+The budget source is made by a factory that a process may replace: the batch worker installs
+one that leases slices of the supervisor's global budget; the default is a
+:class:`LocalBudget`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import weakref
+from collections.abc import Callable
+
+from .config import RateLimit
+from .limiter import Limiter
+from .source import BudgetSource, LocalBudget
+
+__all__ = [
+    "BudgetFactory",
+    "budget_key",
+    "get_default_rate_limit",
+    "limiter_for",
+    "set_budget_factory",
+    "set_default_rate_limit",
+]
+
+BudgetFactory = Callable[[str, RateLimit, float], BudgetSource]
+"""``(budget key, rate limit, now) -> BudgetSource``."""
+
+_default_limit = RateLimit()
+_factory: BudgetFactory | None = None
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Limiter]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def budget_key(base_url: str, api_key: str | None) -> str:
+    """A stable, printable key for (endpoint, API key) that does not reveal the key."""
+    digest = hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
+    return f"{base_url}#{digest}"
+
+
+def set_default_rate_limit(limit: RateLimit) -> None:
+    """The rate limit for LLMs created without one (default: ``RateLimit()``, 'auto')."""
+    global _default_limit
+    _default_limit = limit
+
+
+def get_default_rate_limit() -> RateLimit:
+    """The process-wide default :class:`RateLimit`."""
+    return _default_limit
+
+
+def set_budget_factory(factory: BudgetFactory | None) -> None:
+    """Replace how budgets are made in this process (None restores :class:`LocalBudget`).
+
+    Limiters already created keep their source.
+    """
+    global _factory
+    _factory = factory
+
+
+def limiter_for(key: str, limit: RateLimit | None) -> Limiter:
+    """The running loop's limiter for ``key``.
+
+    Created on first use; the first explicit ``limit`` for a key wins, LLMs without one share it.
+    """
+    loop = asyncio.get_running_loop()
+    per_loop = _limiters.get(loop)
+    if per_loop is None:
+        per_loop = _limiters[loop] = {}
+    limiter = per_loop.get(key)
+    if limiter is None:
+        chosen = limit or _default_limit
+        limiter = per_loop[key] = Limiter(
+            _make_source(key, chosen, loop.time()),
+            max_concurrency=chosen.max_concurrency,
+            loop=loop,
+        )
+        limiter.explicit = limit is not None
+    elif limit is not None and not limiter.explicit:
+        # The first explicit RateLimit for a budget wins over the default.
+        limiter.reconfigure(_make_source(key, limit, loop.time()), limit.max_concurrency)
+        limiter.explicit = True
+    return limiter
+
+
+def _make_source(key: str, limit: RateLimit, now: float) -> BudgetSource:
+    return _factory(key, limit, now) if _factory else LocalBudget(limit, now)

@@ -1,0 +1,76 @@
+"""The provider's rate-limit view from one response's ``x-ratelimit-*`` headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["NO_LIMITS", "RateLimitSnapshot", "parse_duration"]
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds from an OpenAI reset header (``"6m0s"``, ``"1.5s"``, ``"20ms"``, ``"2"``)."""
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True, frozen=True)
+class RateLimitSnapshot:
+    """The provider's ``x-ratelimit-*`` view at the time of one response (None = not sent).
+
+    Reset values are in seconds from the moment the response was received.
+    """
+
+    limit_requests: int | None = None
+    limit_tokens: int | None = None
+    remaining_requests: int | None = None
+    remaining_tokens: int | None = None
+    reset_requests: float | None = None
+    reset_tokens: float | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitSnapshot:
+        """Parse the OpenAI rate-limit headers (case-insensitive mapping expected)."""
+        if "x-ratelimit-limit-requests" not in headers and (
+            "x-ratelimit-limit-tokens" not in headers
+        ):
+            return NO_LIMITS
+        return cls(
+            limit_requests=_int_header(headers, "x-ratelimit-limit-requests"),
+            limit_tokens=_int_header(headers, "x-ratelimit-limit-tokens"),
+            remaining_requests=_int_header(headers, "x-ratelimit-remaining-requests"),
+            remaining_tokens=_int_header(headers, "x-ratelimit-remaining-tokens"),
+            reset_requests=parse_duration(headers.get("x-ratelimit-reset-requests")),
+            reset_tokens=parse_duration(headers.get("x-ratelimit-reset-tokens")),
+        )
+
+    @property
+    def present(self) -> bool:
+        """True when the provider sent any rate-limit header."""
+        return self is not NO_LIMITS and self != NO_LIMITS
+
+
+NO_LIMITS = RateLimitSnapshot()

@@ -1,0 +1,136 @@
+"""Budget sources: where a limiter's request and token capacity comes from.
+
+The :class:`~fastcrew.limits.limiter.Limiter` owns the queue (FIFO, concurrency slots,
+timers); a budget source owns the amounts. :class:`LocalBudget` refills two token buckets
+with time. A source fed from elsewhere (a supervisor leasing slices of a global budget to
+worker processes, a Ray actor) implements the same protocol and calls the waker it was given
+when capacity arrives out of band.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Literal, Protocol
+
+from .bucket import TokenBucket
+from .config import RateLimit
+from .snapshot import RateLimitSnapshot
+
+__all__ = ["BudgetSource", "LimitKind", "LocalBudget"]
+
+LimitKind = Literal["requests", "tokens"]
+
+
+class BudgetSource(Protocol):
+    """Capacity for LLM calls, in requests and tokens. All times are the limiter's clock."""
+
+    def wait_time(self, tokens: int, now: float) -> float:
+        """Seconds until one request with ``tokens`` may be admitted (0.0 = now, inf = unknown
+        until the source calls its waker)."""
+        ...
+
+    def take(self, tokens: int, now: float) -> None:
+        """Admit one request reserving ``tokens``."""
+        ...
+
+    def adjust(self, requests: int, tokens: int, now: float) -> None:
+        """Correct an earlier take: positive amounts are refunded, negative ones charged."""
+        ...
+
+    def pause(self, kind: LimitKind | None, until: float, now: float) -> None:
+        """Admit nothing from the ``kind`` bucket (both when None) before ``until``."""
+        ...
+
+    def observe(self, snapshot: RateLimitSnapshot, now: float) -> None:
+        """Take the provider's view from response headers (tighten, learn 'auto' limits)."""
+        ...
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        """Give the source a callback to run when capacity arrives out of band."""
+        ...
+
+
+class LocalBudget:
+    """A process-local budget: requests and tokens buckets refilled with time."""
+
+    def __init__(self, limit: RateLimit, now: float) -> None:
+        self.limit = limit
+        self._burst = limit.burst
+        self.requests = self._bucket(limit.rpm, now)
+        self.tokens = self._bucket(limit.tpm, now)
+        self._auto_rpm = limit.rpm == "auto"
+        self._auto_tpm = limit.tpm == "auto"
+
+    def _bucket(self, per_minute: object, now: float) -> TokenBucket | None:
+        if not isinstance(per_minute, int):
+            return None
+        rate = per_minute / 60.0
+        return TokenBucket.full(rate, max(1.0, rate * self._burst), now)
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        """Local buckets refill with time; nothing arrives out of band."""
+
+    def wait_time(self, tokens: int, now: float) -> float:
+        wait = 0.0
+        if self.requests is not None:
+            wait = self.requests.wait_time(1, now)
+        if self.tokens is not None:
+            wait = max(wait, self.tokens.wait_time(tokens, now))
+        return wait
+
+    def take(self, tokens: int, now: float) -> None:
+        if self.requests is not None:
+            self.requests.take(1, now)
+        if self.tokens is not None:
+            self.tokens.take(tokens, now)
+
+    def adjust(self, requests: int, tokens: int, now: float) -> None:
+        for bucket, amount in ((self.requests, requests), (self.tokens, tokens)):
+            if bucket is None or not amount:
+                continue
+            if amount > 0:
+                bucket.give(amount, now)
+            else:
+                bucket.take(-amount, now)
+
+    def pause(self, kind: LimitKind | None, until: float, now: float) -> None:
+        for name in ("requests", "tokens"):
+            bucket = getattr(self, name)
+            if kind in (None, name) and bucket is not None:
+                bucket.pause(until, now)
+
+    def observe(self, snapshot: RateLimitSnapshot, now: float) -> None:
+        if not snapshot.present:
+            return
+        self.requests = self._follow(
+            self.requests,
+            self._auto_rpm,
+            snapshot.limit_requests,
+            snapshot.remaining_requests,
+            now,
+        )
+        self.tokens = self._follow(
+            self.tokens, self._auto_tpm, snapshot.limit_tokens, snapshot.remaining_tokens, now
+        )
+
+    def _follow(
+        self,
+        bucket: TokenBucket | None,
+        auto: bool,
+        limit: int | None,
+        remaining: int | None,
+        now: float,
+    ) -> TokenBucket | None:
+        if auto and limit:
+            rate = limit / 60.0
+            capacity = max(1.0, rate * self._burst)
+            if bucket is None:
+                bucket = TokenBucket.full(rate, capacity, now)
+            elif not math.isclose(bucket.rate, rate):
+                bucket.reconfigure(rate, capacity, now)
+        if bucket is not None and remaining is not None:
+            # The provider may count calls we did not make (other clients on the same key):
+            # never hold more than it says is left.
+            bucket.clamp(float(remaining), now)
+        return bucket

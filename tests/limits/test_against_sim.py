@@ -1,0 +1,92 @@
+"""The limiter and the retry layer over real loopback HTTP against the simulator (bounded)."""
+
+import asyncio
+
+import pytest
+
+from fastcrew import LLM, RateLimit, RetryPolicy, errors
+from fastcrew.sim import serve
+
+FAST_RETRY = RetryPolicy(max_attempts=10, base_delay=0.001, max_delay=0.01)
+
+
+async def test_transient_faults_are_retried_until_every_call_succeeds():
+    async with serve(seed=3, fail_rate=0.3, malformed_rate=0.1, reset_rate=0.1) as sim:
+        llm = LLM("m", base_url=sim.base_url, retry=FAST_RETRY)
+        results = await asyncio.gather(*(llm.acall(f"row {i}") for i in range(60)))
+        stats = sim.stats()
+    assert all(f"row {i}" in r.content for i, r in enumerate(results))
+    faults = stats["faults"]
+    failed = faults["fail"] + faults["malformed"] + faults["reset"]
+    assert failed > 0
+    assert sum(r.retries for r in results) == failed
+    assert stats["requests_total"] == 60 + failed
+
+
+async def test_one_retry_layer_an_always_failing_server_gets_exactly_max_attempts():
+    async with serve(fail_rate=1.0) as sim:
+        llm = LLM("m", base_url=sim.base_url, retry=RetryPolicy(max_attempts=3, base_delay=0))
+        with pytest.raises(errors.ServerError):
+            await llm.acall("x")
+        assert sim.stats()["requests_total"] == 3  # CrewAI's three layers sent 9
+
+
+async def test_client_errors_are_not_retried():
+    key = "sk-right-000000000000"
+    async with serve(api_key=key) as sim:
+        wrong = LLM("m", base_url=sim.base_url, api_key="sk-wrong-000000000000", retry=FAST_RETRY)
+        with pytest.raises(errors.AuthenticationError):
+            await wrong.acall("x")
+        right = LLM("m", base_url=sim.base_url, api_key=key, retry=FAST_RETRY)
+        with pytest.raises(errors.BadRequestError):
+            await right.acall([{"content": "no role"}])
+        assert sim.stats()["requests_total"] == 2
+
+
+async def test_429s_pause_and_every_call_eventually_succeeds():
+    # A strict provider: 6000 rpm with a 10 ms window (capacity 1), i.e. one call per 10 ms.
+    async with serve(rpm=6000, limit_window_s=0.01) as sim:
+        llm = LLM("m", base_url=sim.base_url)  # auto limits, learned from the first answers
+        results = await asyncio.gather(*(llm.acall(f"c{i}") for i in range(40)))
+        stats = sim.stats()
+    assert len(results) == 40
+    assert stats["by_status"]["200"] == 40
+    assert stats["by_status"].get("429", 0) == sum(r.retries for r in results)
+    assert llm.limiter().stats.rate_limited == stats["by_status"].get("429", 0)
+
+
+async def test_our_budget_keeps_a_strict_provider_free_of_429s():
+    async with serve(rpm=6000, limit_window_s=0.05) as sim:  # capacity 5, 100/s
+        limit = RateLimit(rpm=5400, tpm=None, burst=0.05)  # 90 % of it, same window
+        llm = LLM("m", base_url=sim.base_url, rate_limit=limit)
+        await asyncio.gather(*(llm.acall(f"c{i}") for i in range(60)))
+        stats = sim.stats()
+    assert stats["by_status"] == {"200": 60}
+
+
+async def test_quota_exhaustion_stops_calls_at_once():
+    async with serve(quota_after=3, latency_ms=20) as sim:
+        llm = LLM("m", base_url=sim.base_url, rate_limit=RateLimit(rpm=None, tpm=None))
+        for i in range(3):
+            await llm.acall(f"ok {i}")
+        outcomes = await asyncio.gather(
+            *(llm.acall(f"late {i}") for i in range(20)), return_exceptions=True
+        )
+        sent = sim.stats()["requests_total"]
+        with pytest.raises(errors.QuotaExhaustedError):
+            await llm.acall("after the stop")
+        assert sim.stats()["requests_total"] == sent  # nothing more was sent
+    assert all(isinstance(o, errors.QuotaExhaustedError) for o in outcomes)
+    assert sent <= 3 + 20
+
+
+async def test_headers_teach_auto_limits_and_stop_429s():
+    async with serve(rpm=600, limit_window_s=1) as sim:  # 10/s, capacity 10
+        llm = LLM("m", base_url=sim.base_url)  # default: RateLimit("auto", "auto")
+        await llm.acall("learn")
+        limiter = llm.limiter()
+        assert limiter.source.requests is not None
+        assert limiter.source.requests.rate == pytest.approx(10.0)
+        await asyncio.gather(*(llm.acall(f"c{i}") for i in range(15)))
+        stats = sim.stats()
+    assert stats["by_status"] == {"200": 16}
