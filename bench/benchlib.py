@@ -27,13 +27,17 @@ class Report:
     def __init__(self, name: str) -> None:
         self.name = name
         self.rows: list[dict[str, Any]] = []
+        self.summary: dict[str, Any] = {}
 
     def add(self, **row: Any) -> None:
         self.rows.append(row)
         print("\n" + "  ".join(f"{k}={v}" for k, v in row.items()))
 
-    def save(self, **summary: Any) -> None:
+    def save(self) -> None:
+        """Write rows and summary to ``bench-results/<name>.json`` and print the summary."""
+        if not self.rows:
+            return
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         path = RESULTS_DIR / f"{self.name}.json"
-        path.write_text(json.dumps({"rows": self.rows, "summary": summary}, indent=2))
-        print(f"\n[{self.name}] " + json.dumps(summary) + f"  (saved to {path})")
+        path.write_text(json.dumps({"rows": self.rows, "summary": self.summary}, indent=2))
+        print(f"\n[{self.name}] " + json.dumps(self.summary) + f"  (saved to {path})")

@@ -89,13 +89,9 @@ def test_client_cpu_per_request(benchmark, sim, report, client, concurrency):
     cells[(client, concurrency)] = cpu_ms
     benchmark.extra_info.update(cpu_ms_per_request=round(cpu_ms, 4), n=n, concurrency=concurrency)
     report.add(client=client, concurrency=concurrency, n=n, cpu_ms_per_request=round(cpu_ms, 4))
-
-
-def test_ratio_summary(report):
     ratios = {
         f"C={c}": round(cells[("fastcrew_llm", c)] / cells[("raw_aiohttp", c)], 3)
         for c in N
         if ("fastcrew_llm", c) in cells and ("raw_aiohttp", c) in cells
     }
-    assert ratios, "run the whole module so both clients are measured"
-    report.save(fastcrew_over_raw_aiohttp_cpu=ratios, target="<= 1.5")
+    report.summary.update(fastcrew_over_raw_aiohttp_cpu=ratios, target="<= 1.5")
