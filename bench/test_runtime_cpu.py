@@ -1,0 +1,99 @@
+"""Client CPU per single-task crew (``akickoff``) vs a raw aiohttp POST + orjson parse.
+
+The simulator (zero latency) runs in its own process; the client runs here on uvloop. Each
+cell runs N crews (or N raw POSTs of the very body the crew sends) at concurrency C and
+records this process's CPU time per crew. Target: fastcrew ≤ 2x raw aiohttp.
+(CrewAI 1.15.30 measured 25-52 ms per crew on the same kind of machine.)
+"""
+
+from __future__ import annotations
+
+import aiohttp
+import orjson
+import pytest
+from benchlib import timed
+from runtime_common import gather_bounded, one_task_crew
+
+from fastcrew._loop import run
+from fastcrew.sim import spawn
+
+N = {10: 4000, 500: 6000}
+INPUTS = {"topic": "solid-state batteries"}
+cells: dict[tuple[str, int], float] = {}
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with spawn() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def body(sim) -> bytes:
+    """The exact request body a crew run sends (system + user message)."""
+    crew = one_task_crew(sim.base_url)
+    out = run(crew.akickoff(INPUTS))
+    return orjson.dumps({"model": "sim", "messages": out.tasks_output[0].messages[:2]})
+
+
+def _raw_aiohttp(base_url: str, body: bytes, n: int, concurrency: int):
+    async def main() -> None:
+        url = f"{base_url}/chat/completions"
+        headers = {"Content-Type": "application/json"}
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def one() -> None:
+                async with session.post(url, data=body, headers=headers) as resp:
+                    data = orjson.loads(await resp.read())
+                    assert data["choices"][0]["message"]["content"]
+
+            await gather_bounded(n, concurrency, one)
+
+    return main
+
+
+def _crew(base_url: str, body: bytes, n: int, concurrency: int):
+    crew = one_task_crew(base_url)
+
+    async def main() -> None:
+        async def one() -> None:
+            out = await crew.akickoff(INPUTS)
+            assert out.raw
+
+        await gather_bounded(n, concurrency, one)
+
+    return main
+
+
+CLIENTS = {"raw_aiohttp": _raw_aiohttp, "fastcrew_akickoff": _crew}
+
+
+@pytest.mark.parametrize("concurrency", [10, 500])
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_client_cpu_per_crew(benchmark, sim, body, report, client, concurrency):
+    n = N[concurrency]
+    make = CLIENTS[client](sim.base_url, body, n, concurrency)
+    timed(make)  # warm-up: imports, connections, caches
+    samples: list[float] = []
+
+    def once() -> None:
+        _, cpu = timed(make)
+        samples.append(cpu)
+
+    benchmark.pedantic(once, rounds=3, iterations=1)
+    cpu_ms = min(samples) / n * 1000
+    cells[(client, concurrency)] = cpu_ms
+    benchmark.extra_info.update(cpu_ms_per_crew=round(cpu_ms, 4), n=n, concurrency=concurrency)
+    report.add(client=client, concurrency=concurrency, n=n, cpu_ms_per_crew=round(cpu_ms, 4))
+    ratios = {
+        f"C={c}": round(cells[("fastcrew_akickoff", c)] / cells[("raw_aiohttp", c)], 3)
+        for c in N
+        if ("fastcrew_akickoff", c) in cells and ("raw_aiohttp", c) in cells
+    }
+    report.summary.update(
+        fastcrew_crew_over_raw_aiohttp_cpu=ratios,
+        cpu_ms_per_crew={f"{k[0]}@C={k[1]}": round(v, 4) for k, v in cells.items()},
+        target="<= 2",
+        crewai_1_15_30_ms_per_crew="25-52",
+    )

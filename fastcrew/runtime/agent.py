@@ -1,0 +1,150 @@
+"""``Agent``: a role, a goal, a backstory and an LLM. A template: runs never change it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .._loop import ensure_no_running_loop, run
+from ..errors import ConfigurationError
+from ..llm import LLM
+from . import compat
+from .execution import Run, answer, call_with_timeout
+from .outputs import LiteAgentOutput
+from .prompts import agent_system_prompt
+
+__all__ = ["Agent"]
+
+log = logging.getLogger("fastcrew.runtime")
+
+Messages = str | Sequence[Mapping[str, Any]]
+
+
+def _merge_config(data: Any) -> Any:
+    """CrewAI's ``config=`` (e.g. from agents.yaml): its keys fill unset arguments."""
+    if isinstance(data, Mapping) and isinstance(data.get("config"), Mapping):
+        data = {**data["config"], **{k: v for k, v in data.items() if k != "config"}}
+    return data
+
+
+class Agent(BaseModel):
+    """An agent, as in CrewAI: ``Agent(role, goal, backstory, llm=...)``.
+
+    ``llm`` is an :class:`~fastcrew.LLM` or a model string (default: ``$MODEL`` /
+    ``$OPENAI_MODEL_NAME`` / ``gpt-4o-mini`` with the provider's env vars). One agent may
+    serve any number of crews and concurrent runs. ``max_execution_time`` (seconds) cancels a
+    task that runs longer. ``max_rpm`` and ``max_retry_limit`` are stored for CrewAI
+    compatibility; rate limits and retries are applied once, inside the LLM client.
+    ``tools`` and ``allow_delegation`` are not supported yet and raise;
+    ``allow_code_execution=True`` logs a warning and runs the agent without it.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    role: str
+    goal: str
+    backstory: str
+    llm: Any = Field(default=None, validate_default=True)
+    tools: list[Any] = Field(default_factory=list)
+    max_iter: int = Field(default=25, ge=1)
+    max_rpm: int | None = Field(default=None, ge=1)
+    max_execution_time: float | None = Field(default=None, gt=0)
+    max_retry_limit: int = Field(default=2, ge=0)
+    allow_delegation: bool = False
+    allow_code_execution: bool = False
+    verbose: bool = False
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _screen(cls, data: Any) -> Any:
+        return compat.screen("Agent", _merge_config(data), compat.AGENT, set(cls.model_fields))
+
+    @field_validator("llm", mode="before")
+    @classmethod
+    def _resolve_llm(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return LLM(value)
+        if not callable(getattr(value, "acall", None)):
+            raise ConfigurationError(
+                f"llm must be a fastcrew LLM, a model string or an object with an async "
+                f"acall(messages, ...) method, not {type(value).__name__}"
+            )
+        return value
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.allow_code_execution:
+            log.warning(
+                "agent %r: allow_code_execution=True is not available in fastcrew yet; "
+                "the agent runs without code execution",
+                self.role,
+            )
+
+    def __repr__(self) -> str:
+        return f"Agent(role={self.role!r}, goal={self.goal!r}, llm={self.llm!r})"
+
+    # -- direct calls (no crew) -----------------------------------------------------------
+
+    async def akickoff(
+        self,
+        messages: Messages | None = None,
+        response_format: type[BaseModel] | None = None,
+        *,
+        query: str | None = None,
+    ) -> LiteAgentOutput:
+        """Ask the agent directly: a string or chat messages in, a LiteAgentOutput out.
+
+        ``response_format`` (a pydantic model) makes the answer structured: it is validated,
+        with one repair request on failure. ``query=`` is accepted as an alias of a string
+        ``messages``.
+        """
+        if messages is None:
+            messages = query
+        if messages is None:
+            raise TypeError("Agent.kickoff() needs messages: a string or a list of messages")
+        run_ = Run({})
+        conversation: list[dict[str, Any]] = [
+            {"role": "system", "content": agent_system_prompt(self.role, self.goal, self.backstory)}
+        ]
+        if isinstance(messages, str):
+            conversation.append({"role": "user", "content": messages})
+        else:
+            conversation.extend(dict(m) for m in messages)
+        who = (None, self.role)
+        raw, model, conversation = await call_with_timeout(
+            answer(run_, self.llm, conversation, response_format, None, who),
+            self.max_execution_time,
+            who,
+        )
+        return LiteAgentOutput(
+            raw=raw,
+            pydantic=model,
+            agent_role=self.role,
+            usage_metrics=run_.usage.model_dump(),
+            messages=conversation,
+        )
+
+    async def kickoff_async(
+        self,
+        messages: Messages | None = None,
+        response_format: type[BaseModel] | None = None,
+        *,
+        query: str | None = None,
+    ) -> LiteAgentOutput:
+        """Same as :meth:`akickoff` (native async: direct agent calls need no thread)."""
+        return await self.akickoff(messages, response_format, query=query)
+
+    def kickoff(
+        self,
+        messages: Messages | None = None,
+        response_format: type[BaseModel] | None = None,
+        *,
+        query: str | None = None,
+    ) -> LiteAgentOutput:
+        """Synchronous :meth:`akickoff`; refuses inside a running event loop."""
+        ensure_no_running_loop("Agent.kickoff", "Agent.akickoff")
+        return run(self.akickoff(messages, response_format, query=query))

@@ -1,0 +1,121 @@
+"""CrewAI constructor arguments that fastcrew does not run (yet), in one table.
+
+An unsupported feature that is switched on raises :class:`UnsupportedFeatureError` naming it,
+because a crew silently run without it would give different answers. A handful of arguments
+that cannot change an answer (caching, telemetry, tool-only settings) are accepted and
+ignored. Anything else unknown is rejected by pydantic (``extra="forbid"``), so typos fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import UnsupportedFeatureError
+
+__all__ = ["AGENT", "CREW", "TASK", "screen"]
+
+_TOOLS = "tools (tool calling arrives with the tools issue)"
+_DELEGATION = "delegation between agents (arrives with the tools issue)"
+
+AGENT: tuple[dict[str, str], frozenset[str]] = (
+    {
+        "tools": _TOOLS,
+        "allow_delegation": _DELEGATION,
+        "memory": "agent memory",
+        "knowledge_sources": "knowledge sources",
+        "knowledge": "knowledge sources",
+        "embedder": "embedders (knowledge and memory)",
+        "reasoning": "reasoning / planning before a task",
+        "multimodal": "multimodal agents",
+        "apps": "platform apps (tools)",
+        "mcps": "MCP servers (tools)",
+        "a2a": "agent-to-agent delegation",
+        "from_repository": "loading agents from a repository",
+        "system_template": "custom prompt templates",
+        "prompt_template": "custom prompt templates",
+        "response_template": "custom prompt templates",
+        "guardrail": "agent-level guardrails (use Task(guardrail=...))",
+        "inject_date": "date injection",
+        "knowledge_config": "knowledge sources",
+    },
+    frozenset(
+        {
+            "cache",
+            "respect_context_window",
+            "use_system_prompt",
+            "code_execution_mode",
+            "function_calling_llm",
+            "step_callback",
+            "callbacks",
+            "security_config",
+            "i18n",
+            "date_format",
+            "max_reasoning_attempts",
+            "guardrail_max_retries",
+        }
+    ),
+)
+
+TASK: tuple[dict[str, str], frozenset[str]] = (
+    {
+        "tools": _TOOLS,
+        "human_input": "human review of task answers",
+        "converter_cls": "custom output converters",
+        "input_files": "task input files",
+    },
+    frozenset({"allow_crewai_trigger_context", "security_config", "i18n", "prompt_context"}),
+)
+
+CREW: tuple[dict[str, str], frozenset[str]] = (
+    {
+        "memory": "crew memory",
+        "embedder": "embedders (knowledge and memory)",
+        "knowledge_sources": "knowledge sources",
+        "planning": "crew planning",
+        "planning_llm": "crew planning",
+        "manager_llm": "the hierarchical process (needs delegation tools)",
+        "manager_agent": "the hierarchical process (needs delegation tools)",
+        "prompt_file": "custom prompt files",
+        "config": "crews built from a config dict",
+    },
+    frozenset(
+        {
+            "cache",
+            "share_crew",
+            "tracing",
+            "security_config",
+            "function_calling_llm",
+            "step_callback",
+            "chat_llm",
+            "output_log_file",
+        }
+    ),
+)
+
+
+def screen(
+    kind: str,
+    data: Any,
+    table: tuple[dict[str, str], frozenset[str]],
+    declared: frozenset[str] | set[str] = frozenset(),
+) -> Any:
+    """Raise for a switched-on unsupported argument; drop the harmless ignored ones.
+
+    ``declared`` are the model's own fields: they are kept (e.g. ``tools=[]``).
+    """
+    if not isinstance(data, Mapping):
+        return data
+    unsupported, ignored = table
+    out = dict(data)
+    for key, value in data.items():
+        if key in unsupported and value:
+            raise UnsupportedFeatureError(
+                f"{kind}({key}=...) is not supported by fastcrew yet: {unsupported[key]}. "
+                "Remove it, or run this crew with CrewAI."
+            )
+        if key in declared:
+            continue
+        if key in ignored or key in unsupported:
+            del out[key]
+    return out

@@ -1,0 +1,244 @@
+"""``Crew``: agents and tasks, and every way to run them (CrewAI's kickoff variants)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .._loop import ensure_no_running_loop, run
+from ..errors import ConfigurationError, UnsupportedFeatureError
+from . import compat
+from .agent import Agent
+from .execution import Run, maybe_await
+from .for_each import DEFAULT_MAX_CONCURRENCY, bounded_map
+from .outputs import CrewOutput, TaskOutput, fast_model
+from .process import Process
+from .rendering import check_inputs, names, render
+from .sequential import run_sequential
+from .streaming import CrewStreamingOutput, Emit
+from .task import Task
+
+__all__ = ["Crew"]
+
+log = logging.getLogger("fastcrew.runtime")
+
+Inputs = Mapping[str, Any] | None
+ManyInputs = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
+
+
+class Crew(BaseModel):
+    """A crew, as in CrewAI: ``Crew(agents=[...], tasks=[...], process=Process.sequential)``.
+
+    A template: a run renders its own prompts and counts its own tokens, so one crew may run
+    any number of concurrent kickoffs. ``stream=True`` makes the kickoffs return a
+    :class:`CrewStreamingOutput`. ``max_rpm`` is stored for compatibility; the rate limit is
+    applied once per endpoint inside the LLM client. ``task_callback`` runs after every task,
+    ``before_kickoff_callbacks`` may rewrite the inputs, ``after_kickoff_callbacks`` the
+    output.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    agents: list[Agent] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=list)
+    process: Process = Process.sequential
+    verbose: bool = False
+    stream: bool = False
+    max_rpm: int | None = Field(default=None, ge=1)
+    name: str | None = "crew"
+    task_callback: Callable[[TaskOutput], Any] | None = None
+    before_kickoff_callbacks: list[Callable[[dict[str, Any]], Any]] = Field(default_factory=list)
+    after_kickoff_callbacks: list[Callable[[CrewOutput], Any]] = Field(default_factory=list)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+
+    __hash__ = object.__hash__
+
+    @model_validator(mode="before")
+    @classmethod
+    def _screen(cls, data: Any) -> Any:
+        return compat.screen("Crew", data, compat.CREW, set(cls.model_fields))
+
+    @model_validator(mode="after")
+    def _check(self) -> Crew:
+        if self.process is Process.hierarchical:
+            raise UnsupportedFeatureError(
+                "Process.hierarchical is not supported by fastcrew yet: it needs a manager "
+                "agent with delegation tools (arrives with the tools issue). "
+                "Use Process.sequential."
+            )
+        if not self.tasks:
+            raise ConfigurationError("a crew needs at least one task")
+        position = {id(t): i for i, t in enumerate(self.tasks)}
+        for i, task in enumerate(self.tasks):
+            label = task.name or task.description[:60]
+            if task.agent is None:
+                raise ConfigurationError(
+                    f"task {i} ({label!r}) has no agent; the sequential process needs "
+                    "Task(agent=...)"
+                )
+            for dep in task.context or ():
+                j = position.get(id(dep))
+                if j is None:
+                    raise ConfigurationError(
+                        f"the context of task {i} ({label!r}) lists a task that is not in this crew"
+                    )
+                if j >= i:
+                    raise ConfigurationError(
+                        f"the context of task {i} ({label!r}) lists task {j}, which does not "
+                        "run before it"
+                    )
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __repr__(self) -> str:
+        return f"Crew(name={self.name!r}, agents={len(self.agents)}, tasks={len(self.tasks)})"
+
+    def copy(self) -> Crew:  # type: ignore[override]
+        """A shallow copy (CrewAI habit; fastcrew runs never need one)."""
+        return self.model_copy()
+
+    # -- the one real run ----------------------------------------------------------------
+
+    def _preflight(self, inputs: dict[str, Any]) -> None:
+        """Fail before any LLM call if a placeholder has no input (names it and the task)."""
+        given = inputs.keys()
+        for i, task in enumerate(self.tasks):
+            agent = task.agent
+            assert agent is not None
+            needed = (
+                names(task.description)
+                | names(task.expected_output)
+                | names(agent.role)
+                | names(agent.goal)
+                | names(agent.backstory)
+            )
+            if task.output_file:
+                needed |= names(task.output_file)
+            if needed <= given:
+                continue
+            label = task.name or f"task {i}"
+            for field in ("description", "expected_output", "output_file"):
+                text = getattr(task, field)
+                if text:
+                    render(text, inputs, f"the {field} of {label!r}")
+            for field in ("role", "goal", "backstory"):
+                render(getattr(agent, field), inputs, f"the {field} of agent {agent.role!r}")
+
+    async def _arun(
+        self, inputs: Inputs, emit: Emit | None = None, input_index: int | None = None
+    ) -> CrewOutput:
+        values = check_inputs(inputs)
+        for before in self.before_kickoff_callbacks:
+            changed = await maybe_await(before(values))
+            if changed is not None:
+                values = check_inputs(changed)
+        self._preflight(values)
+        state = Run(values, emit=emit, input_index=input_index)
+        if self.verbose:
+            log.info("crew %r: run started (%d tasks)", self.name, len(self.tasks))
+        outputs = await run_sequential(self.tasks, state, self.task_callback)
+        last = outputs[-1]
+        result = fast_model(
+            CrewOutput,
+            {
+                "raw": last.raw,
+                "pydantic": last.pydantic,
+                "json_dict": last.json_dict,
+                "tasks_output": outputs,
+                "token_usage": state.usage,
+            },
+        )
+        for after in self.after_kickoff_callbacks:
+            changed = await maybe_await(after(result))
+            if changed is not None:
+                result = changed
+        if self.verbose:
+            log.info("crew %r: run finished, %d tokens", self.name, state.total)
+        return result
+
+    # -- kickoff variants ------------------------------------------------------------------
+
+    async def akickoff(self, inputs: Inputs = None) -> Any:
+        """Run the crew natively on the running event loop.
+
+        Returns a :class:`CrewOutput`, or with ``stream=True`` a :class:`CrewStreamingOutput`
+        to iterate with ``async for``.
+        """
+        if self.stream:
+            check_inputs(inputs)
+            return CrewStreamingOutput(lambda emit: self._arun(inputs, emit), sync=False)
+        return await self._arun(inputs)
+
+    def kickoff(self, inputs: Inputs = None) -> Any:
+        """Run the crew synchronously (on its own uvloop); refuses inside a running loop.
+
+        With ``stream=True`` returns a :class:`CrewStreamingOutput` to iterate with ``for``.
+        """
+        ensure_no_running_loop("Crew.kickoff", "Crew.akickoff")
+        if self.stream:
+            check_inputs(inputs)
+            return CrewStreamingOutput(lambda emit: self._arun(inputs, emit), sync=True)
+        return run(self._arun(inputs))
+
+    async def kickoff_async(self, inputs: Inputs = None) -> Any:
+        """CrewAI's thread-based async: ``kickoff()`` in a worker thread.
+
+        Kept thread-based on purpose (it is what the benchmarks compare against); prefer
+        :meth:`akickoff`. With ``stream=True`` it streams natively, like :meth:`akickoff`.
+        """
+        if self.stream:
+            return await self.akickoff(inputs)
+        return await asyncio.to_thread(self.kickoff, inputs)
+
+    def kickoff_for_each(self, inputs: Iterable[Mapping[str, Any]]) -> list[Any]:
+        """Run the crew once per input, one after another; outputs in input order.
+
+        With ``stream=True`` returns one :class:`CrewStreamingOutput` per input.
+        """
+        ensure_no_running_loop("Crew.kickoff_for_each", "Crew.akickoff_for_each")
+        if self.stream:
+            return [self.kickoff(item) for item in inputs]
+
+        async def sequential() -> list[CrewOutput]:
+            return [await self._arun(item) for item in inputs]
+
+        return run(sequential())
+
+    async def akickoff_for_each(
+        self,
+        inputs: ManyInputs,
+        max_concurrency: int | None = None,
+        return_exceptions: bool = False,
+    ) -> Any:
+        """Run the crew once per input, concurrently; outputs in input order.
+
+        ``inputs`` may be any iterable or async iterable (a generator of millions of rows is
+        consumed lazily). At most ``max_concurrency`` runs are in flight (default
+        ``DEFAULT_MAX_CONCURRENCY``), and never more live tasks than that. With
+        ``return_exceptions=True`` a failed input yields its exception in its place and the
+        rest finish; otherwise the first failure cancels the runs in flight and is raised.
+        With ``stream=True`` returns one :class:`CrewStreamingOutput` for all runs (chunks
+        carry ``input_index``; ``.result`` is the list of outputs).
+        """
+        bound = DEFAULT_MAX_CONCURRENCY if max_concurrency is None else max_concurrency
+
+        def many(emit: Emit | None) -> Any:
+            return bounded_map(
+                lambda i, item: self._arun(item, emit, i if emit is not None else None),
+                inputs,
+                bound,
+                return_exceptions=return_exceptions,
+            )
+
+        if self.stream:
+            return CrewStreamingOutput(many, sync=False)
+        return await many(None)
+
+    kickoff_for_each_async = akickoff_for_each

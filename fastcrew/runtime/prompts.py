@@ -1,0 +1,76 @@
+"""The words fastcrew sends to the model (our own wording, kept in one place)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "CONTEXT_SEPARATOR",
+    "agent_system_prompt",
+    "guardrail_check_prompt",
+    "guardrail_retry_prompt",
+    "join_context",
+    "repair_prompt",
+    "task_prompt",
+]
+
+CONTEXT_SEPARATOR = "\n\n---\n\n"
+
+
+def agent_system_prompt(role: str, goal: str, backstory: str) -> str:
+    """Who the agent is: role, background and goal."""
+    return f"You are {role}.\n{backstory}\n\nYour goal: {goal}"
+
+
+def join_context(raws: Sequence[str]) -> str:
+    """Earlier answers handed to a task, oldest first."""
+    return CONTEXT_SEPARATOR.join(raws)
+
+
+def task_prompt(
+    description: str,
+    expected_output: str,
+    context: str,
+    *,
+    markdown: bool = False,
+    structured: str | None = None,
+) -> str:
+    """The user message of a task: what to do, what to deliver, what came before."""
+    lines = [
+        description,
+        "",
+        f"Deliver: {expected_output}",
+        "Reply with the complete answer itself, not a plan or a summary of it.",
+    ]
+    if markdown:
+        lines.append("Format the answer in Markdown.")
+    if structured:
+        lines.append(f"Reply with JSON only, matching the {structured} schema.")
+    if context:
+        lines += ["", "Results from earlier work you can use:", "", context]
+    return "\n".join(lines)
+
+
+def repair_prompt(model_name: str, errors: str) -> str:
+    """Asks once more after a structured answer failed validation."""
+    return (
+        f"That reply is not a valid {model_name}:\n{errors}\nReply again with corrected JSON only."
+    )
+
+
+def guardrail_retry_prompt(feedback: str) -> str:
+    """Asks for a new answer after the guardrail rejected one."""
+    return (
+        f"Your answer was not accepted: {feedback}\n"
+        "Reply with a corrected, complete answer that fixes this."
+    )
+
+
+def guardrail_check_prompt(criteria: str, answer: str) -> str:
+    """Asks a model whether an answer meets a plain-language guardrail."""
+    return (
+        "Check whether the answer below meets these criteria.\n\n"
+        f"Criteria: {criteria}\n\nAnswer:\n{answer}\n\n"
+        "Set valid to true when it does; otherwise set valid to false and say in feedback "
+        "what must change."
+    )

@@ -1,0 +1,99 @@
+"""``{placeholder}`` templates: parsed once, rendered per run, never mutated.
+
+A placeholder is ``{name}`` where ``name`` is an identifier (letters, digits, ``_``, ``-``);
+other braces (JSON examples, ``{ }``) are left alone. Values may be str, int, float, bool,
+list or dict (lists and dicts are rendered as JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import InputError
+
+__all__ = ["check_inputs", "names", "placeholders", "render"]
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_\-]*)\}")
+_ALLOWED_TYPES = (str, int, float, bool, list, dict)
+_ALLOWED = "str, int, float, bool, list or dict"
+
+# template text -> literal pieces and variable names, alternating: [lit, var, lit, var, lit]
+_parsed: dict[str, tuple[str, ...]] = {}
+_MAX_CACHED = 4096
+
+
+def _parse(template: str) -> tuple[str, ...]:
+    parts = _parsed.get(template)
+    if parts is None:
+        parts = tuple(_PLACEHOLDER.split(template))
+        if len(_parsed) >= _MAX_CACHED:
+            _parsed.clear()
+        _parsed[template] = parts
+    return parts
+
+
+_names: dict[str, frozenset[str]] = {}
+
+
+def placeholders(template: str) -> list[str]:
+    """The variable names a template needs, in order of appearance."""
+    return list(_parse(template)[1::2])
+
+
+def names(template: str) -> frozenset[str]:
+    """The set of variable names a template needs (cached)."""
+    found = _names.get(template)
+    if found is None:
+        if len(_names) >= _MAX_CACHED:
+            _names.clear()
+        found = _names[template] = frozenset(_parse(template)[1::2])
+    return found
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def check_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Validate kickoff inputs: a mapping of names to str/int/float/bool/list/dict."""
+    if inputs is None:
+        return {}
+    if not isinstance(inputs, Mapping):
+        raise InputError(
+            f"kickoff inputs must be a dict of names to values, not {type(inputs).__name__}"
+        )
+    for key, value in inputs.items():
+        if not isinstance(value, _ALLOWED_TYPES):
+            raise InputError(
+                f"input {key!r} has type {type(value).__name__}; kickoff inputs must be {_ALLOWED}",
+                variable=str(key),
+            )
+    return dict(inputs)
+
+
+def render(template: str, inputs: Mapping[str, Any], where: str) -> str:
+    """Fill ``template``'s placeholders from ``inputs``; ``where`` names it in errors."""
+    parts = _parse(template)
+    if len(parts) == 1:
+        return template
+    out = list(parts)
+    for i in range(1, len(parts), 2):
+        name = parts[i]
+        try:
+            value = inputs[name]
+        except KeyError:
+            given = ", ".join(sorted(inputs)) or "none"
+            raise InputError(
+                f"missing input {name!r} for {where} (inputs given: {given})",
+                variable=name,
+                where=where,
+            ) from None
+        out[i] = _text(value)
+    return "".join(out)

@@ -1,0 +1,47 @@
+"""``fastcrew sim``: an OpenAI-compatible LLM simulator (latency, streaming, rate limits
+with real 429s and headers, injected faults, counters). See docs/simulator.md.
+
+::
+
+    async with fastcrew.sim.serve(rpm=600, latency_ms=50) as sim:   # in the running loop
+        ...  # point an OpenAI client at sim.base_url; sim.stats()
+
+    with fastcrew.sim.spawn(seed=1) as sim:                         # in a child process
+        ...
+
+The server module (aiohttp) is imported on first use of ``Simulator``, ``serve`` or ``run``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .config import SimConfig
+
+__all__ = ["SimConfig", "Simulator", "SpawnedSim", "run", "serve", "spawn"]
+
+_LAZY = {
+    "Simulator": "fastcrew.sim.server",
+    "run": "fastcrew.sim.server",
+    "serve": "fastcrew.sim.server",
+    "SpawnedSim": "fastcrew.sim.process",
+    "spawn": "fastcrew.sim.process",
+}
+
+if TYPE_CHECKING:
+    from .process import SpawnedSim, spawn
+    from .server import Simulator, run, serve
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastcrew.sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

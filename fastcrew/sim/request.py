@@ -1,0 +1,170 @@
+"""Parse and validate a chat-completions request body into a ``ChatRequest``.
+
+Every problem becomes a ``BadRequest`` whose message names the offending field, so the
+server can answer 400 in OpenAI's error format. Unknown fields are ignored, as OpenAI does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .._json import JSONDecodeError, loads
+
+__all__ = ["ROLES", "BadRequest", "ChatRequest", "message_text", "parse_chat_request"]
+
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+_NULL_CONTENT_ROLES = frozenset({"assistant", "tool", "function"})
+FormatKind = Literal["text", "json_object", "json_schema"]
+
+
+class BadRequest(ValueError):
+    """A request body the simulator refuses with 400; ``param`` names the field."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """The fields of a chat-completions request that shape the answer."""
+
+    messages: list[dict[str, Any]]
+    model: str | None
+    max_tokens: int | None
+    format_kind: FormatKind
+    response_format: dict[str, Any] | None
+    schema: Any
+    stream: bool
+    include_usage: bool
+
+
+def message_text(content: Any) -> str:
+    """The text of a message's ``content``: a string, text parts joined by spaces, or ``""``."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            part["text"]
+            for part in content
+            if part.get("type") == "text" and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def _show(value: Any) -> str:
+    """A short repr of a client's value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _positive_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadRequest(f"'{name}' must be a positive integer, got {_show(value)}", name)
+    return value
+
+
+def _check_content_parts(parts: list[Any], where: str) -> None:
+    for j, part in enumerate(parts):
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            raise BadRequest(f"'{where}[{j}]' must be an object with a 'type'", where)
+        if part["type"] == "text" and not isinstance(part.get("text"), str):
+            raise BadRequest(f"'{where}[{j}].text' must be a string", where)
+
+
+def _check_messages(messages: Any) -> list[dict[str, Any]]:
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("'messages' must be a non-empty list of message objects", "messages")
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise BadRequest(f"'{where}' must be an object with 'role' and 'content'", where)
+        role = message.get("role")
+        if role not in ROLES:
+            raise BadRequest(
+                f"'{where}.role' must be one of {sorted(ROLES)}, got {_show(role)}", f"{where}.role"
+            )
+        content = message.get("content")
+        if isinstance(content, str):
+            continue
+        if isinstance(content, list):
+            _check_content_parts(content, f"{where}.content")
+        elif content is not None or role not in _NULL_CONTENT_ROLES:
+            hint = " (null only for assistant and tool messages)" if content is None else ""
+            raise BadRequest(
+                f"'{where}.content' must be a string or a list of content parts{hint}",
+                f"{where}.content",
+            )
+    return messages
+
+
+def _check_response_format(value: Any) -> tuple[FormatKind, dict[str, Any] | None, Any]:
+    if value is None:
+        return "text", None, None
+    if not isinstance(value, dict):
+        raise BadRequest("'response_format' must be an object with a 'type'", "response_format")
+    kind = value.get("type")
+    if kind == "text" or kind == "json_object":
+        return kind, value, None
+    if kind == "json_schema":
+        spec = value.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict | bool):
+            raise BadRequest(
+                "'response_format.json_schema.schema' is required for type 'json_schema'",
+                "response_format.json_schema",
+            )
+        return kind, value, spec["schema"]
+    raise BadRequest(
+        f"'response_format.type' must be 'text', 'json_object' or 'json_schema', got {_show(kind)}",
+        "response_format.type",
+    )
+
+
+def parse_chat_request(body: bytes) -> ChatRequest:
+    """Validate a raw request body; raises ``BadRequest`` with a clear message."""
+    try:
+        data = loads(body)
+    except JSONDecodeError as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object")
+    messages = _check_messages(data.get("messages"))
+    model = data.get("model")
+    if model is not None and not isinstance(model, str):
+        raise BadRequest(f"'model' must be a string, got {_show(model)}", "model")
+    max_completion_tokens = _positive_int(data, "max_completion_tokens")
+    max_tokens = _positive_int(data, "max_tokens")
+    if max_completion_tokens is not None:
+        max_tokens = max_completion_tokens
+    temperature = data.get("temperature")
+    if temperature is not None and (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, int | float)
+        or not 0 <= temperature <= 2
+    ):
+        raise BadRequest(
+            f"'temperature' must be a number between 0 and 2, got {_show(temperature)}",
+            "temperature",
+        )
+    kind, response_format, schema = _check_response_format(data.get("response_format"))
+    stream = data.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise BadRequest(f"'stream' must be a boolean, got {_show(stream)}", "stream")
+    options = data.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise BadRequest("'stream_options' must be an object", "stream_options")
+    return ChatRequest(
+        messages=messages,
+        model=model,
+        max_tokens=max_tokens,
+        format_kind=kind,
+        response_format=response_format,
+        schema=schema,
+        stream=bool(stream),
+        include_usage=bool(options and options.get("include_usage")),
+    )

@@ -1,0 +1,419 @@
+"""The simulator's HTTP server (aiohttp.web): the OpenAI endpoints plus ``/sim/*``.
+
+A chat request goes through, in this order: auth (401) → body validation (400) → quota
+(429 ``insufficient_quota``) → rate limits (429 + ``retry-after``) → faults (500, dropped
+connection, stall, malformed 200) → latency → the answer (JSON or SSE). Every response of the
+chat endpoint carries the ``x-ratelimit-*`` headers of the configured limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import math
+import signal
+import time
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from .._json import dumps
+from .._loop import LoopKind
+from .._loop import run as run_loop
+from .answers import Answer, AnswerMaker, prompt_tokens
+from .buckets import RateLimits, Refusal, format_duration
+from .config import SimConfig
+from .faults import Fault, FaultDice
+from .latency import Latency
+from .request import BadRequest, ChatRequest, parse_chat_request
+from .stats import SimStats
+
+__all__ = ["LISTENING_LINE", "Simulator", "run", "serve"]
+
+LISTENING_LINE = "fastcrew sim listening on {base_url} (simulated LLM)"
+SHUTDOWN_GRACE_S = 0.25  # aiohttp waits this twice: for the handler, then after cancelling
+MAX_BODY_BYTES = 64 * 1024 * 1024
+FINGERPRINT = "fp_fastcrew_sim"
+JSON = "application/json"
+CHARS_PER_CHUNK = 4  # one estimated token per streamed delta
+
+
+def _error_body(message: str, kind: str, code: str | None, param: str | None = None) -> bytes:
+    return dumps({"error": {"message": message, "type": kind, "param": param, "code": code}})
+
+
+BAD_KEY = _error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+NO_QUOTA = _error_body(
+    "You exceeded your current quota, please check your plan and billing details.",
+    "insufficient_quota",
+    "insufficient_quota",
+)
+SERVER_ERROR = _error_body(
+    "The server had an error while processing your request. Sorry about that!",
+    "server_error",
+    None,
+)
+MALFORMED_BODY = b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choices": [{"ind'
+MALFORMED_STREAM = b'data: {"id": "chatcmpl-malformed", "choices": [{"delta": {"cont\n\n'
+DONE = b"data: [DONE]\n\n"
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+
+
+class Simulator:
+    """One simulated OpenAI-compatible server in the current event loop.
+
+    Use ``async with Simulator(config) as sim`` (or :func:`serve`); ``sim.base_url`` is
+    ``http://HOST:PORT/v1``.
+    """
+
+    def __init__(self, config: SimConfig | None = None, **options: Any) -> None:
+        self.config = config = SimConfig.from_options(config, **options)
+        self._answers = AnswerMaker(config.seed, config.completion_tokens, config.echo_chars)
+        self._limits = RateLimits(config.rpm, config.tpm, config.limit_window_s)
+        self._stats = SimStats()
+        self._faults = FaultDice(
+            config.seed,
+            config.fail_rate,
+            config.reset_rate,
+            config.stall_rate,
+            config.malformed_rate,
+        )
+        self._latency = Latency(
+            config.seed, config.latency_ms, config.jitter_ms, config.jitter_sigma
+        )
+        key = config.api_key
+        self._auth = None if key is None else f"Bearer {key}".encode()
+        self._closing = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        host = config.host.strip("[]")
+        self._host = "127.0.0.1" if host.lower() == "localhost" else host
+        self._port: int | None = None
+        self._models_body = dumps(
+            {
+                "object": "list",
+                "data": [
+                    {
+                        "id": config.model_name,
+                        "object": "model",
+                        "created": int(time.time()),
+                        "owned_by": "fastcrew-sim",
+                    }
+                ],
+            }
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> Simulator:
+        """Bind and start serving; returns ``self``."""
+        if self._runner is not None:
+            raise RuntimeError("the simulator is already running")
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/sim/stats", self._stats_view)
+        app.router.add_post("/sim/reset", self._reset_view)
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._host, self.config.port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._closing.clear()
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+        self._stats.reset()
+        self._limits.reset()
+        return self
+
+    async def close(self) -> None:
+        """Stop serving: wake stalled requests, let others finish briefly, cancel the rest."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        self._closing.set()
+        await runner.cleanup()
+        pending = [task for task in self._tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    async def __aenter__(self) -> Simulator:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- public view -----------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port."""
+        if self._port is None:
+            raise RuntimeError("the simulator has not been started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT/v1``, the value to give an OpenAI client as its base URL."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}/v1"
+
+    def stats(self) -> dict[str, Any]:
+        """A snapshot of the counters (the body of ``GET /sim/stats``)."""
+        return self._stats.snapshot()
+
+    def reset_stats(self) -> None:
+        """Zero the counters and refill the rate-limit buckets (``POST /sim/reset``)."""
+        self._stats.reset()
+        self._limits.reset()
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._port is not None else "not started"
+        return f"<Simulator {where} {self.config!r}>"
+
+    # -- responses -------------------------------------------------------------------------
+
+    def _respond(
+        self, status: int, body: bytes, headers: dict[str, str] | None = None
+    ) -> web.Response:
+        self._stats.status(status)
+        limits = self._limits
+        if limits.enabled:
+            headers = {**limits.headers(), **headers} if headers else limits.headers()
+        return web.Response(status=status, body=body, content_type=JSON, headers=headers)
+
+    def _rate_limited(self, refusal: Refusal, model: str) -> web.Response:
+        unit = "requests per min (RPM)" if refusal.kind == "requests" else "tokens per min (TPM)"
+        if refusal.too_large:
+            message = (
+                f"Request too large for {model} on {unit}: Limit {refusal.limit}, "
+                f"Requested {refusal.requested}. The input or output tokens must be reduced "
+                "in order to run successfully."
+            )
+            headers = None
+        else:
+            message = (
+                f"Rate limit reached for {model} on {unit}: Limit {refusal.limit}, "
+                f"Used {refusal.used}, Requested {refusal.requested}. "
+                f"Please try again in {format_duration(refusal.retry_after)}."
+            )
+            headers = {
+                "retry-after": str(math.ceil(refusal.retry_after)),
+                "retry-after-ms": str(math.ceil(refusal.retry_after * 1000)),
+            }
+        body = _error_body(message, refusal.kind, "rate_limit_exceeded")
+        return self._respond(429, body, headers)
+
+    # -- handlers --------------------------------------------------------------------------
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        stats = self._stats
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        stats.enter()
+        try:
+            return await self._chat_steps(request)
+        finally:
+            stats.leave()
+            self._tasks.discard(task)
+
+    async def _chat_steps(self, request: web.Request) -> web.StreamResponse:
+        stats = self._stats
+        config = self.config
+        if self._auth is not None:
+            given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+            if not hmac.compare_digest(given, self._auth):
+                return self._respond(401, BAD_KEY)
+        try:
+            chat = parse_chat_request(await request.read())
+        except BadRequest as exc:
+            body = _error_body(exc.message, "invalid_request_error", None, exc.param)
+            return self._respond(400, body)
+        model = chat.model or config.model_name
+        if config.quota_after is not None and stats.admitted_total >= config.quota_after:
+            stats.quota_rejected += 1
+            return self._respond(429, NO_QUOTA)
+        prompt = prompt_tokens(chat.messages)
+        if self._limits.enabled:
+            charge = prompt + (chat.max_tokens or config.completion_tokens)
+            refusal = self._limits.admit(charge)
+            if refusal is not None:
+                stats.rate_limited[refusal.kind] += 1
+                return self._rate_limited(refusal, model)
+        stats.admitted()
+        fault = self._faults.roll()
+        if fault is not None:
+            stats.faults[fault] += 1
+            return await self._fault(fault, request, chat)
+        delay = self._latency.next()
+        answer = self._answers.answer(chat)
+        if chat.stream:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            return await self._stream(request, chat, answer, model, prompt)
+        if config.tokens_per_s > 0:
+            delay += answer.completion_tokens / config.tokens_per_s
+        if delay > 0:
+            await asyncio.sleep(delay)
+        stats.answered(prompt, answer.completion_tokens)
+        return self._respond(200, self._completion_body(answer, model, prompt))
+
+    def _completion_body(self, answer: Answer, model: str, prompt: int) -> bytes:
+        message = {"role": "assistant", "content": answer.content, "refusal": None}
+        return dumps(
+            {
+                "id": answer.id,
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "logprobs": None,
+                        "finish_reason": answer.finish_reason,
+                    }
+                ],
+                "usage": _usage(prompt, answer.completion_tokens),
+                "system_fingerprint": FINGERPRINT,
+            }
+        )
+
+    async def _stream(
+        self, request: web.Request, chat: ChatRequest, answer: Answer, model: str, prompt: int
+    ) -> web.StreamResponse:
+        headers = {**self._limits.headers(), **SSE_HEADERS} if self._limits.enabled else SSE_HEADERS
+        response = web.StreamResponse(status=200, headers=headers)
+        base: dict[str, Any] = {
+            "id": answer.id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": FINGERPRINT,
+        }
+        if chat.include_usage:
+            base["usage"] = None
+
+        def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+            return b"data: " + dumps({**base, "choices": choices, **extra}) + b"\n\n"
+
+        def delta(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            return event([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}])
+
+        content = answer.content
+        pieces = [content[i : i + CHARS_PER_CHUNK] for i in range(0, len(content), CHARS_PER_CHUNK)]
+        tail = [delta({}, answer.finish_reason)]
+        if chat.include_usage:
+            tail.append(event([], usage=_usage(prompt, answer.completion_tokens)))
+        tail.append(DONE)
+        speed = self.config.tokens_per_s
+        try:
+            await response.prepare(request)
+            self._stats.status(200)
+            first = delta({"role": "assistant", "content": "", "refusal": None})
+            if speed <= 0:
+                chunks = [first, *(delta({"content": p}) for p in pieces), *tail]
+                await response.write(b"".join(chunks))
+            else:
+                await response.write(first)
+                loop = asyncio.get_running_loop()
+                start = loop.time()
+                for i, piece in enumerate(pieces):
+                    wait = start + (i + 1) / speed - loop.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    await response.write(delta({"content": piece}))
+                await response.write(b"".join(tail))
+            await response.write_eof()
+        except ConnectionError:
+            return response  # the client went away mid-stream
+        self._stats.answered(prompt, answer.completion_tokens)
+        return response
+
+    async def _fault(
+        self, fault: Fault, request: web.Request, chat: ChatRequest
+    ) -> web.StreamResponse:
+        if fault == "fail":
+            return self._respond(500, SERVER_ERROR)
+        if fault == "malformed":
+            if not chat.stream:
+                return self._respond(200, MALFORMED_BODY)
+            response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+            try:
+                await response.prepare(request)
+                self._stats.status(200)
+                await response.write(MALFORMED_STREAM + DONE)
+                await response.write_eof()
+            except ConnectionError:
+                pass
+            return response
+        if fault == "stall":
+            await self._closing.wait()
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response()  # never sent: the connection is gone
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.Response(body=self._models_body, content_type=JSON)
+
+    async def _stats_view(self, request: web.Request) -> web.Response:
+        return web.Response(body=dumps(self.stats()), content_type=JSON)
+
+    async def _reset_view(self, request: web.Request) -> web.Response:
+        self.reset_stats()
+        return web.Response(body=dumps(self.stats()), content_type=JSON)
+
+
+def _usage(prompt: int, completion: int) -> dict[str, Any]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    }
+
+
+def serve(config: SimConfig | None = None, **options: Any) -> Simulator:
+    """``async with serve(**options) as sim``: a simulator in the running loop, on a free port."""
+    return Simulator(config, **options)
+
+
+async def _serve_until_signalled(config: SimConfig) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows / not main
+            pass
+    try:
+        async with Simulator(config) as sim:
+            print(LISTENING_LINE.format(base_url=sim.base_url), flush=True)
+            await stop.wait()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+
+
+def run(config: SimConfig, loop: LoopKind = "uvloop") -> None:
+    """Serve until SIGINT/SIGTERM (blocking; the ``fastcrew sim`` command)."""
+    with contextlib.suppress(KeyboardInterrupt):  # where signal handlers are unsupported
+        run_loop(_serve_until_signalled(config), loop=loop)

@@ -1,0 +1,86 @@
+"""Counters of the chat endpoint, cheap to update and snapshotted as ``GET /sim/stats``.
+
+Only ``POST /v1/chat/completions`` is counted. ``in_flight`` is live state: a reset keeps it
+and restarts ``peak_in_flight`` from it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["FAULTS", "SimStats"]
+
+FAULTS = ("fail", "reset", "stall", "malformed")
+
+
+class SimStats:
+    """Request counters; ``clock`` is monotonic seconds (injectable for tests)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.in_flight = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero every counter and restart the per-second series."""
+        self.requests_total = 0
+        self.by_status: dict[int, int] = {}
+        self.rate_limited = {"requests": 0, "tokens": 0}
+        self.quota_rejected = 0
+        self.faults = dict.fromkeys(FAULTS, 0)
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.admitted_total = 0
+        self.admitted_per_second: list[int] = []
+        self.peak_in_flight = self.in_flight
+        self.started_at = time.time()
+        self.start = self.clock()
+
+    def enter(self) -> None:
+        """A chat request arrived."""
+        self.requests_total += 1
+        self.in_flight += 1
+        if self.in_flight > self.peak_in_flight:
+            self.peak_in_flight = self.in_flight
+
+    def leave(self) -> None:
+        """A chat request is finished (answered, refused, dropped or cancelled)."""
+        self.in_flight -= 1
+
+    def status(self, code: int) -> None:
+        """A response with status ``code`` was sent."""
+        self.by_status[code] = self.by_status.get(code, 0) + 1
+
+    def admitted(self) -> None:
+        """A request passed the quota and rate-limit checks."""
+        self.admitted_total += 1
+        second = int(self.clock() - self.start)
+        series = self.admitted_per_second
+        if second >= len(series):
+            series.extend([0] * (second + 1 - len(series)))
+        series[second] += 1
+
+    def answered(self, prompt_tokens: int, completion_tokens: int) -> None:
+        """A 200 answer was sent with this usage."""
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready copy of every counter."""
+        return {
+            "requests_total": self.requests_total,
+            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+            "rate_limited": dict(self.rate_limited),
+            "quota_rejected": self.quota_rejected,
+            "faults": dict(self.faults),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "admitted": self.admitted_total,
+            "in_flight": self.in_flight,
+            "peak_in_flight": self.peak_in_flight,
+            "admitted_per_second": list(self.admitted_per_second),
+            "started_at": self.started_at,
+            "uptime_s": round(self.clock() - self.start, 6),
+        }
