@@ -197,6 +197,9 @@ def error_from_response(
     if status == 429:
         if "insufficient_quota" in (kind, code):
             return QuotaExhaustedError(text, status=status, request_id=request_id)
+        if message.startswith("Request too large"):
+            # Larger than the provider's whole bucket: no wait will ever let it through.
+            return BadRequestError(text, status=status, request_id=request_id)
         limit = kind if kind in ("requests", "tokens") else None
         snap = RateLimitSnapshot.from_headers(headers)
         if limit is None:

@@ -35,6 +35,7 @@ __all__ = ["LISTENING_LINE", "Simulator", "run", "serve"]
 LISTENING_LINE = "fastcrew sim listening on {base_url} (simulated LLM)"
 SHUTDOWN_GRACE_S = 0.25  # aiohttp waits this twice: for the handler, then after cancelling
 MAX_BODY_BYTES = 64 * 1024 * 1024
+LISTEN_BACKLOG = 4096  # 1,000+ clients connecting at once must not wait for SYN retries
 FINGERPRINT = "fp_fastcrew_sim"
 JSON = "application/json"
 CHARS_PER_CHUNK = 4  # one estimated token per streamed delta
@@ -121,7 +122,7 @@ class Simulator:
         )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self._host, self.config.port)
+            site = web.TCPSite(runner, self._host, self.config.port, backlog=LISTEN_BACKLOG)
             await site.start()
         except BaseException:
             await runner.cleanup()

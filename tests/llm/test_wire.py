@@ -58,6 +58,13 @@ def test_rate_limit_carries_retry_after_and_limit_kind():
     assert err.limit is None
 
 
+def test_request_too_large_is_not_a_retryable_rate_limit():
+    body = _err(message="Request too large for m on tokens per min (TPM): Limit 10", type_="tokens")
+    err = error_from_response(429, body, {}, None)
+    assert type(err) is errors.BadRequestError
+    assert not err.retryable
+
+
 def test_rate_limit_kind_inferred_from_headers():
     headers = {"x-ratelimit-limit-requests": "10", "x-ratelimit-remaining-requests": "0"}
     err = error_from_response(429, b"{}", headers, None)
