@@ -5,6 +5,7 @@ from .config import RateLimit, RetryPolicy
 from .limiter import Lease, Limiter, LimiterStats
 from .registry import (
     budget_key,
+    cap_for,
     get_default_rate_limit,
     limiter_for,
     set_budget_factory,
@@ -24,6 +25,7 @@ __all__ = [
     "RetryPolicy",
     "TokenBucket",
     "budget_key",
+    "cap_for",
     "get_default_rate_limit",
     "limiter_for",
     "set_budget_factory",

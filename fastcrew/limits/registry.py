@@ -20,6 +20,7 @@ from .source import BudgetSource, LocalBudget
 __all__ = [
     "BudgetFactory",
     "budget_key",
+    "cap_for",
     "get_default_rate_limit",
     "limiter_for",
     "set_budget_factory",
@@ -34,6 +35,9 @@ _factory: BudgetFactory | None = None
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Limiter]] = (
     weakref.WeakKeyDictionary()
 )
+_caps: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[int, tuple[weakref.ref[object], Limiter]]
+] = weakref.WeakKeyDictionary()
 
 
 def budget_key(base_url: str, api_key: str | None) -> str:
@@ -89,3 +93,19 @@ def limiter_for(key: str, limit: RateLimit | None) -> Limiter:
 
 def _make_source(key: str, limit: RateLimit, now: float) -> BudgetSource:
     return _factory(key, limit, now) if _factory else LocalBudget(limit, now)
+
+
+def cap_for(owner: object, rpm: int) -> Limiter:
+    """A narrower requests-per-minute cap owned by ``owner`` (an Agent's or a Crew's
+    ``max_rpm``), shared by every run of that owner on the running loop."""
+    loop = asyncio.get_running_loop()
+    per_loop = _caps.get(loop)
+    if per_loop is None:
+        per_loop = _caps[loop] = {}
+    key = id(owner)  # owners (pydantic models) are not hashable; a dead owner's id is reused
+    found = per_loop.get(key)
+    if found is not None and found[0]() is owner:
+        return found[1]
+    cap = Limiter(LocalBudget(RateLimit(rpm=rpm, tpm=None), loop.time()), loop=loop)
+    per_loop[key] = (weakref.ref(owner, lambda _, k=key, d=per_loop: d.pop(k, None)), cap)
+    return cap

@@ -37,8 +37,9 @@ class Agent(BaseModel):
     ``llm`` is an :class:`~fastcrew.LLM` or a model string (default: ``$MODEL`` /
     ``$OPENAI_MODEL_NAME`` / ``gpt-4o-mini`` with the provider's env vars). One agent may
     serve any number of crews and concurrent runs. ``max_execution_time`` (seconds) cancels a
-    task that runs longer. ``max_rpm`` and ``max_retry_limit`` are stored for CrewAI
-    compatibility; rate limits and retries are applied once, inside the LLM client.
+    task that runs longer. ``max_rpm`` is an extra, narrower cap on this agent's calls across
+    all its runs (the shared RPM/TPM budget lives in the LLM client); ``max_retry_limit`` is
+    stored for CrewAI compatibility: retries happen once, inside the LLM client.
     ``tools`` and ``allow_delegation`` are not supported yet and raise;
     ``allow_code_execution=True`` logs a warning and runs the agent without it.
     """
@@ -116,7 +117,7 @@ class Agent(BaseModel):
             conversation.extend(dict(m) for m in messages)
         who = (None, self.role)
         raw, model, conversation = await call_with_timeout(
-            answer(run_, self.llm, conversation, response_format, None, who),
+            answer(run_, self.llm, conversation, response_format, None, who, run_.caps_for(self)),
             self.max_execution_time,
             who,
         )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._loop import ensure_no_running_loop, run
 from ..errors import ConfigurationError, UnsupportedFeatureError
+from ..limits import cap_for
 from . import compat
 from .agent import Agent
 from .execution import Run, maybe_await
@@ -36,10 +37,10 @@ class Crew(BaseModel):
 
     A template: a run renders its own prompts and counts its own tokens, so one crew may run
     any number of concurrent kickoffs. ``stream=True`` makes the kickoffs return a
-    :class:`CrewStreamingOutput`. ``max_rpm`` is stored for compatibility; the rate limit is
-    applied once per endpoint inside the LLM client. ``task_callback`` runs after every task,
-    ``before_kickoff_callbacks`` may rewrite the inputs, ``after_kickoff_callbacks`` the
-    output.
+    :class:`CrewStreamingOutput`. ``max_rpm`` is an extra, narrower cap on the calls of all
+    this crew's runs together (the shared budget lives in the LLM client). ``task_callback``
+    runs after every task, ``before_kickoff_callbacks`` may rewrite the inputs,
+    ``after_kickoff_callbacks`` the output.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
@@ -140,7 +141,8 @@ class Crew(BaseModel):
             if changed is not None:
                 values = check_inputs(changed)
         self._preflight(values)
-        state = Run(values, emit=emit, input_index=input_index)
+        caps = (cap_for(self, self.max_rpm),) if self.max_rpm else ()
+        state = Run(values, emit=emit, input_index=input_index, caps=caps)
         if self.verbose:
             log.info("crew %r: run started (%d tasks)", self.name, len(self.tasks))
         outputs = await run_sequential(self.tasks, state, self.task_callback)

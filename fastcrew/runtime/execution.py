@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ExecutionTimeoutError, GuardrailError, OutputValidationError, TaskError
-from ..llm.types import Usage
+from ..limits import Limiter, cap_for
+from ..llm.types import ChatResponse
 from .outputs import OutputFormat, TaskOutput, UsageMetrics, fast_model
 from .prompts import (
     agent_system_prompt,
@@ -59,12 +60,14 @@ class Run:
     __slots__ = (
         "_systems",
         "cached",
+        "caps",
         "completion",
         "emit",
         "input_index",
         "inputs",
         "prompt",
         "requests",
+        "retries",
         "total",
     )
 
@@ -74,15 +77,26 @@ class Run:
         *,
         emit: Emit | None = None,
         input_index: int | None = None,
+        caps: tuple[Limiter, ...] = (),
     ) -> None:
         self.inputs = inputs
         self.emit = emit
         self.input_index = input_index
+        self.caps = caps
         self.total = self.prompt = self.cached = self.completion = self.requests = 0
+        self.retries = 0
         self._systems: dict[int, tuple[str, str]] = {}
 
-    def add_usage(self, usage: Usage) -> None:
+    def caps_for(self, agent: Agent) -> tuple[Limiter, ...]:
+        """The narrower RPM caps a call of ``agent`` passes: the crew's and the agent's."""
+        if agent.max_rpm is None:
+            return self.caps
+        return (*self.caps, cap_for(agent, agent.max_rpm))
+
+    def add_usage(self, resp: ChatResponse) -> None:
         """Count one successful call of this run."""
+        usage = resp.usage
+        self.retries += resp.retries
         self.total += usage.total_tokens
         self.prompt += usage.prompt_tokens
         self.cached += usage.cached_prompt_tokens
@@ -100,6 +114,7 @@ class Run:
                 "cached_prompt_tokens": self.cached,
                 "completion_tokens": self.completion,
                 "successful_requests": self.requests,
+                "retries": self.retries,
             },
         )
 
@@ -140,18 +155,31 @@ async def maybe_await(value: Any) -> Any:
     return value
 
 
-async def _call(run: Run, llm: Any, messages: list[Message], schema: Any, meta: _Meta | None):
-    if meta is None or run.emit is None:
-        resp = await llm.acall(messages, response_format=schema)
-    else:
-        emit = run.emit
-        stream = await llm.acall(messages, response_format=schema, stream=True)
-        async with stream:
-            async for delta in stream:
-                if delta.content:
-                    emit(meta.chunk(delta.content))
-        resp = stream.response
-    run.add_usage(resp.usage)
+async def _call(
+    run: Run,
+    llm: Any,
+    messages: list[Message],
+    schema: Any,
+    meta: _Meta | None,
+    caps: tuple[Limiter, ...],
+) -> Any:
+    # Narrower max_rpm caps are taken before the call joins the shared budget's queue.
+    leases = [await cap.acquire(0) for cap in caps]
+    try:
+        if meta is None or run.emit is None:
+            resp = await llm.acall(messages, response_format=schema)
+        else:
+            emit = run.emit
+            stream = await llm.acall(messages, response_format=schema, stream=True)
+            async with stream:
+                async for delta in stream:
+                    if delta.content:
+                        emit(meta.chunk(delta.content))
+            resp = stream.response
+    finally:
+        for lease in leases:
+            lease.settle(0)
+    run.add_usage(resp)
     return resp
 
 
@@ -178,12 +206,13 @@ async def answer(
     schema: type[BaseModel] | None,
     meta: _Meta | None,
     who: tuple[str | None, str | None] = (None, None),
+    caps: tuple[Limiter, ...] = (),
 ) -> tuple[str, BaseModel | None, list[Message]]:
     """One answer (plus one repair request if structured output fails validation).
 
     Returns the raw text, the parsed model (or None) and the conversation including it.
     """
-    resp = await _call(run, llm, messages, schema, meta)
+    resp = await _call(run, llm, messages, schema, meta, caps)
     raw = resp.content
     messages = [*messages, {"role": "assistant", "content": raw}]
     if schema is None:
@@ -193,7 +222,7 @@ async def answer(
     except ValidationError as exc:
         first = exc
     messages.append({"role": "user", "content": repair_prompt(schema.__name__, _errors(first))})
-    resp = await _call(run, llm, messages, schema, meta)
+    resp = await _call(run, llm, messages, schema, meta, caps)
     raw = resp.content
     messages.append({"role": "assistant", "content": raw})
     try:
@@ -249,13 +278,18 @@ def _task_label(task: Task, description: str) -> str:
 
 
 async def _check(
-    guard: Guard | str, output: TaskOutput, run: Run, llm: Any, who: tuple[str, str]
+    guard: Guard | str,
+    output: TaskOutput,
+    run: Run,
+    llm: Any,
+    who: tuple[str, str],
+    caps: tuple[Limiter, ...],
 ) -> tuple[bool, Any]:
     if isinstance(guard, str):
         messages: list[Message] = [
             {"role": "user", "content": guardrail_check_prompt(guard, output.raw)}
         ]
-        _, verdict, _ = await answer(run, llm, messages, _Verdict, None, who)
+        _, verdict, _ = await answer(run, llm, messages, _Verdict, None, who, caps)
         assert isinstance(verdict, _Verdict)
         return (True, output) if verdict.valid else (False, verdict.feedback or "rejected")
     result = await maybe_await(guard(output))
@@ -372,10 +406,11 @@ async def _attempts(
             input_index=run.input_index,
         )
     llm = agent.llm
+    caps = run.caps_for(agent)
     guards = task.guardrail_list()
     retries = 0
     while True:
-        raw, model, messages = await answer(run, llm, messages, schema, meta, who)
+        raw, model, messages = await answer(run, llm, messages, schema, meta, who, caps)
         output = TaskOutput.build(
             description=description,
             name=task.name,
@@ -389,7 +424,7 @@ async def _attempts(
         )
         feedback = None
         for guard in guards:
-            ok, value = await _check(guard, output, run, llm, who)
+            ok, value = await _check(guard, output, run, llm, who, caps)
             if not ok:
                 feedback = str(value)
                 break

@@ -36,14 +36,17 @@ class UsageMetrics(BaseModel):
     cached_prompt_tokens: int = 0
     completion_tokens: int = 0
     successful_requests: int = 0
+    retries: int = 0
+    """Extra attempts the retry layer made for these calls (not in CrewAI)."""
 
-    def add_usage(self, usage: Usage) -> None:
+    def add_usage(self, usage: Usage, retries: int = 0) -> None:
         """Count one successful call."""
         self.total_tokens += usage.total_tokens
         self.prompt_tokens += usage.prompt_tokens
         self.cached_prompt_tokens += usage.cached_prompt_tokens
         self.completion_tokens += usage.completion_tokens
         self.successful_requests += 1
+        self.retries += retries
 
     def add_usage_metrics(self, other: UsageMetrics) -> None:
         """Add another run's totals (CrewAI's name)."""
@@ -52,6 +55,7 @@ class UsageMetrics(BaseModel):
         self.cached_prompt_tokens += other.cached_prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.successful_requests += other.successful_requests
+        self.retries += other.retries
 
 
 _set = object.__setattr__
