@@ -90,3 +90,42 @@ async def test_headers_teach_auto_limits_and_stop_429s():
         await asyncio.gather(*(llm.acall(f"c{i}") for i in range(15)))
         stats = sim.stats()
     assert stats["by_status"] == {"200": 16}
+
+
+@pytest.mark.looptime
+async def test_the_budget_is_used_to_the_full():
+    # Loop time is fast-forwarded; the calls still go over HTTP to an unlimited simulator.
+    async with serve() as sim:
+        llm = LLM("m", base_url=sim.base_url, rate_limit=RateLimit(rpm=6000, tpm=None))
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await asyncio.gather(*(llm.acall(f"c{i}") for i in range(300)))
+        elapsed = loop.time() - start
+    # 100 at once (one second's burst), then 100/s: exactly the limit, no idle gaps.
+    assert elapsed == pytest.approx(2.0, abs=0.02)
+
+
+async def test_per_call_timeout_and_crew_deadline_are_separate_and_both_cancel():
+    from fastcrew import Agent, Crew, ExecutionTimeoutError, Task
+
+    async with serve(stall_rate=1.0) as sim:
+        llm = LLM(
+            "m",
+            base_url=sim.base_url,
+            timeout=0.2,
+            retry=RetryPolicy(max_attempts=3, base_delay=0),
+            rate_limit=RateLimit(rpm=None, tpm=None),
+        )
+
+        def crew(deadline: float) -> Crew:
+            a = Agent(role="R", goal="g", backstory="b", llm=llm, max_execution_time=deadline)
+            return Crew(agents=[a], tasks=[Task(description="d", expected_output="e", agent=a)])
+
+        # Each attempt times out after 0.2 s; after 3 attempts the call fails as itself.
+        with pytest.raises(errors.LLMTimeoutError):
+            await crew(deadline=30).akickoff()
+        assert sim.stats()["requests_total"] == 3
+        # A 0.3 s deadline cancels the second attempt in flight.
+        with pytest.raises(ExecutionTimeoutError):
+            await crew(deadline=0.3).akickoff()
+        assert sim.stats()["requests_total"] == 5
