@@ -51,6 +51,17 @@ __all__ = [
 class FastCrewError(Exception):
     """Base class of every fastcrew error."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only state (status, task, ...) must survive pickling across processes.
+        return (_rebuild, (type(self), str(self), dict(self.__dict__)))
+
+
+def _rebuild(cls: type[Exception], message: str, state: dict[str, object]) -> Exception:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
 
 class ConfigurationError(FastCrewError):
     """The setup is incomplete or wrong; the message says what to do."""
@@ -71,9 +82,6 @@ class InputError(FastCrewError, ValueError):
         self.variable = variable
         self.where = where
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (type(self), str(self), dict(self.__dict__)))
-
 
 class TaskError(FastCrewError):
     """A task ran but could not produce an acceptable answer.
@@ -85,9 +93,6 @@ class TaskError(FastCrewError):
         super().__init__(message)
         self.task = task
         self.agent = agent
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (type(self), str(self), dict(self.__dict__)))
 
 
 class OutputValidationError(TaskError, ValueError):
@@ -111,20 +116,8 @@ class LLMError(FastCrewError):
         self, message: str, *, status: int | None = None, request_id: str | None = None
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.status = status
         self.request_id = request_id
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Keyword-only state must survive pickling across worker processes.
-        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
-
-
-def _rebuild(cls: type[Exception], message: str, state: dict[str, object]) -> Exception:
-    err = cls.__new__(cls)
-    Exception.__init__(err, message)
-    err.__dict__.update(state)
-    return err
 
 
 class AuthenticationError(LLMError):

@@ -130,7 +130,7 @@ class Limiter:
     async def acquire(self, tokens: int) -> Lease:
         """Wait for this call's turn and budget; returns the lease to settle afterwards."""
         if self._exhausted is not None:
-            raise self._exhausted
+            raise self._quota_error()
         if not self._waiters and self._slot_free():
             now = self._loop.time()
             if now >= self._resume_at and self.source.wait_time(tokens, now) <= 0.0:
@@ -164,7 +164,7 @@ class Limiter:
                 continue
             if self._exhausted is not None:
                 waiters.popleft()
-                future.set_exception(self._exhausted)
+                future.set_exception(self._quota_error())
                 continue
             if not self._slot_free():
                 return  # a settle wakes us
@@ -209,6 +209,12 @@ class Limiter:
         self.source.pause(error.limit if kind != "unknown" else None, now + delay, now)
         self._pump()
         return delay
+
+    def _quota_error(self) -> QuotaExhaustedError:
+        """A fresh error per caller: callers add their own notes to what they raise."""
+        first = self._exhausted
+        assert first is not None
+        return QuotaExhaustedError(str(first), status=first.status, request_id=first.request_id)
 
     def exhaust(self, error: QuotaExhaustedError) -> None:
         """Quota is gone: fail every waiter now and every later acquire."""

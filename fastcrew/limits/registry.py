@@ -41,9 +41,8 @@ _caps: weakref.WeakKeyDictionary[
 
 
 def budget_key(base_url: str, api_key: str | None) -> str:
-    """A stable, printable key for (endpoint, API key) that does not reveal the key."""
-    digest = hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
-    return f"{base_url}#{digest}"
+    """A stable key for (endpoint, API key) that reveals neither the key nor URL credentials."""
+    return hashlib.sha256(f"{base_url}\n{api_key or ''}".encode()).hexdigest()[:24]
 
 
 def set_default_rate_limit(limit: RateLimit) -> None:

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._json import dumps
 from .._loop import ensure_no_running_loop, run
-from ..errors import LLMError, QuotaExhaustedError, RateLimitError
+from ..errors import ConfigurationError, LLMError, QuotaExhaustedError, RateLimitError
 from ..limits import Lease, Limiter, RateLimit, RetryPolicy, budget_key, limiter_for
-from .providers import origin, resolve_endpoint
+from .providers import display_url, endpoint_url, origin, resolve_endpoint
 from .transport import AiohttpTransport, HttpxTransport, Transport
 from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
 from .wire import (
@@ -77,14 +77,16 @@ class LLM:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.max_completion_tokens = max_completion_tokens
-        self.timeout: float = float(timeout or DEFAULT_TIMEOUT)
+        if timeout is not None and timeout <= 0:
+            raise ConfigurationError("LLM timeout must be a positive number of seconds or None")
+        self.timeout: float | None = timeout
         self.provider_kwargs: dict[str, Any] = dict(provider_kwargs)
         self.rate_limit = rate_limit
         self.retry = retry or DEFAULT_RETRY
         self._api_key = endpoint.api_key
-        self._budget_key = budget_key(self.base_url, self._api_key)
+        self._budget_key = budget_key(self.base_url, self._api_key)  # hashes both
         self._rng = random.Random()
-        self._url = f"{self.base_url}/chat/completions"
+        self._url = endpoint_url(self.base_url, "/chat/completions")
         self._headers: dict[str, str] = {
             "Content-Type": "application/json",
             "Accept": "application/json",
@@ -109,7 +111,7 @@ class LLM:
 
     def __repr__(self) -> str:
         key = ", api_key='***'" if self._api_key else ""
-        return f"LLM(model={self.model!r}, base_url={self.base_url!r}{key})"
+        return f"LLM(model={self.model!r}, base_url={display_url(self.base_url)!r}{key})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         if isinstance(self._transport, HttpxTransport):
@@ -250,7 +252,7 @@ class LLM:
                 resp.retries = retries
                 _finish(limiter, lease, resp)
 
-        return ChatStream(handle, done)
+        return ChatStream(handle, done, self._api_key)
 
     def call(
         self, messages: Messages, *, response_format: Any = None, **overrides: Any
@@ -281,9 +283,15 @@ class ChatStream:
     call :meth:`aclose`) to release the connection when you stop reading early.
     """
 
-    def __init__(self, handle: HttpStream, on_done: Callable[[ChatResponse | None], None]) -> None:
+    def __init__(
+        self,
+        handle: HttpStream,
+        on_done: Callable[[ChatResponse | None], None],
+        secret: str | None = None,
+    ) -> None:
         self._handle = handle
         self._on_done = on_done
+        self._secret = secret
         self._response: ChatResponse | None = None
         self._iterator: AsyncIterator[ChatDelta] | None = None
 
@@ -330,7 +338,7 @@ class ChatStream:
         finish: str | None = None
         done = False
         async for line in self._handle.lines():
-            delta = parse_stream_line(line, request_id)
+            delta = parse_stream_line(line, request_id, self._secret)
             if delta is True:
                 done = True
                 break

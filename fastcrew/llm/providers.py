@@ -10,11 +10,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigurationError
 
-__all__ = ["DEFAULT_MODEL", "Endpoint", "Provider", "resolve_endpoint"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "Endpoint",
+    "Provider",
+    "display_url",
+    "endpoint_url",
+    "origin",
+    "resolve_endpoint",
+]
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -96,7 +104,7 @@ def _check_url(url: str) -> str:
             f"base_url {origin(url)!r} is not an http(s) URL; "
             "give one like 'http://127.0.0.1:8000/v1'."
         )
-    return url.rstrip("/")
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/")))
 
 
 def origin(url: str) -> str:
@@ -104,6 +112,17 @@ def origin(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or "?"
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def display_url(url: str) -> str:
+    """The URL without credentials or query string (safe for reprs and logs)."""
+    return origin(url) + urlsplit(url).path
+
+
+def endpoint_url(base_url: str, path: str) -> str:
+    """``base_url`` + ``path``, keeping a query string (``?api-version=...``) at the end."""
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + path))
 
 
 def resolve_endpoint(

@@ -65,9 +65,14 @@ class Transport(Protocol):
     ) -> HttpStream: ...
 
 
-def _map_error(exc: BaseException, origin: str, timeout: float) -> LLMError:
+def _timeout_error(origin: str, timeout: float | None) -> LLMTimeoutError:
+    within = f"within {timeout:g} s" if timeout is not None else "in time"
+    return LLMTimeoutError(f"no answer from {origin} {within}")
+
+
+def _map_error(exc: BaseException, origin: str, timeout: float | None) -> LLMError:
     if isinstance(exc, TimeoutError):
-        return LLMTimeoutError(f"no answer from {origin} within {timeout:g} s")
+        return _timeout_error(origin, timeout)
     return LLMConnectionError(f"connection to {origin} failed: {type(exc).__name__}: {exc}")
 
 
@@ -115,7 +120,7 @@ async def close_session() -> None:
 class _AiohttpStream:
     __slots__ = ("_origin", "_resp", "_timeout", "headers", "status")
 
-    def __init__(self, resp: aiohttp.ClientResponse, origin: str, timeout: float) -> None:
+    def __init__(self, resp: aiohttp.ClientResponse, origin: str, timeout: float | None) -> None:
         self._resp = resp
         self._origin = origin
         self._timeout = timeout
@@ -148,7 +153,7 @@ class AiohttpTransport:
 
     __slots__ = ("_origin", "_post_timeout", "_stream_timeout", "_timeout")
 
-    def __init__(self, origin: str, timeout: float) -> None:
+    def __init__(self, origin: str, timeout: float | None) -> None:
         self._origin = origin
         self._timeout = timeout
         self._post_timeout = aiohttp.ClientTimeout(total=timeout)
@@ -185,18 +190,18 @@ def _httpx_errors() -> tuple[type[BaseException], ...]:
     return (httpx.TransportError, OSError, TimeoutError)
 
 
-def _map_httpx_error(exc: BaseException, origin: str, timeout: float) -> LLMError:
+def _map_httpx_error(exc: BaseException, origin: str, timeout: float | None) -> LLMError:
     import httpx
 
     if isinstance(exc, httpx.TimeoutException):
-        return LLMTimeoutError(f"no answer from {origin} within {timeout:g} s")
+        return _timeout_error(origin, timeout)
     return _map_error(exc, origin, timeout)
 
 
 class _HttpxStream:
     __slots__ = ("_origin", "_resp", "_timeout", "headers", "status")
 
-    def __init__(self, resp: httpx.Response, origin: str, timeout: float) -> None:
+    def __init__(self, resp: httpx.Response, origin: str, timeout: float | None) -> None:
         self._resp = resp
         self._origin = origin
         self._timeout = timeout
@@ -229,7 +234,7 @@ class HttpxTransport:
 
     __slots__ = ("_client", "_origin", "_timeout")
 
-    def __init__(self, client: httpx.AsyncClient, origin: str, timeout: float) -> None:
+    def __init__(self, client: httpx.AsyncClient, origin: str, timeout: float | None) -> None:
         self._client = client
         self._origin = origin
         self._timeout = timeout

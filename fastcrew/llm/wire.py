@@ -111,7 +111,9 @@ def parse_completion(body: bytes, headers: Mapping[str, str]) -> ChatResponse:
     )
 
 
-def parse_stream_line(line: bytes, request_id: str | None) -> ChatDelta | bool | None:
+def parse_stream_line(
+    line: bytes, request_id: str | None, secret: str | None = None
+) -> ChatDelta | bool | None:
     """One SSE line → a delta, ``None`` (nothing to yield) or ``True`` at ``[DONE]``."""
     line = line.strip()
     if not line.startswith(b"data:"):
@@ -126,7 +128,7 @@ def parse_stream_line(line: bytes, request_id: str | None) -> ChatDelta | bool |
     if not isinstance(chunk, dict):
         raise malformed_response("stream chunk is not an object", request_id)
     if "error" in chunk:
-        raise error_from_response(500, payload, {}, None)
+        raise error_from_response(500, payload, {}, secret)
     usage = chunk.get("usage")
     choices = chunk.get("choices") or []
     content = ""

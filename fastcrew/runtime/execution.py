@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ExecutionTimeoutError, GuardrailError, OutputValidationError, TaskError
-from ..limits import Limiter, cap_for
+from ..limits import Lease, Limiter, cap_for
 from ..llm.types import ChatResponse
 from .outputs import OutputFormat, TaskOutput, UsageMetrics, fast_model
 from .prompts import (
@@ -164,8 +164,11 @@ async def _call(
     caps: tuple[Limiter, ...],
 ) -> Any:
     # Narrower max_rpm caps are taken before the call joins the shared budget's queue.
-    leases = [await cap.acquire(0) for cap in caps]
+    # Inside the try: a cancel while waiting for a later cap must still settle earlier ones.
+    leases: list[Lease] = []
     try:
+        for cap in caps:
+            leases.append(await cap.acquire(0))
         if meta is None or run.emit is None:
             resp = await llm.acall(messages, response_format=schema)
         else:

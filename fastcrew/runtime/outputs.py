@@ -8,8 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..llm.types import Usage
-
 __all__ = [
     "CrewOutput",
     "LiteAgentOutput",
@@ -38,15 +36,6 @@ class UsageMetrics(BaseModel):
     successful_requests: int = 0
     retries: int = 0
     """Extra attempts the retry layer made for these calls (not in CrewAI)."""
-
-    def add_usage(self, usage: Usage, retries: int = 0) -> None:
-        """Count one successful call."""
-        self.total_tokens += usage.total_tokens
-        self.prompt_tokens += usage.prompt_tokens
-        self.cached_prompt_tokens += usage.cached_prompt_tokens
-        self.completion_tokens += usage.completion_tokens
-        self.successful_requests += 1
-        self.retries += retries
 
     def add_usage_metrics(self, other: UsageMetrics) -> None:
         """Add another run's totals (CrewAI's name)."""

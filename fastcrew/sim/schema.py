@@ -80,7 +80,7 @@ class _Sampler:
         if not isinstance(schema, dict):
             return None
         if "$ref" in schema:
-            target = self.resolve(schema["$ref"])
+            target = self._deref(schema)
             rest = {k: v for k, v in schema.items() if k != "$ref"}
             return self.sample(_merge([target, rest]) if rest else target, depth, key)
         if "const" in schema:
@@ -98,8 +98,14 @@ class _Sampler:
         return self._typed(schema, self._type(schema, depth), depth, key)
 
     def _deref(self, schema: Any) -> Any:
+        """Follow a chain of ``$ref`` to a schema; a cycle of bare refs allows any value."""
+        seen: set[str] = set()
         while isinstance(schema, dict) and "$ref" in schema:
-            schema = self.resolve(schema["$ref"])
+            ref = schema["$ref"]
+            if ref in seen:
+                return {}
+            seen.add(ref)
+            schema = self.resolve(ref)
         return schema
 
     def _pick(self, options: list[Any], depth: int) -> Any:

@@ -262,7 +262,12 @@ class Simulator:
             stats.faults[fault] += 1
             return await self._fault(fault, request, chat)
         delay = self._latency.next()
-        answer = self._answers.answer(chat)
+        try:
+            answer = self._answers.answer(chat)
+        except (KeyError, ValueError, RecursionError) as exc:  # an unusable json_schema
+            message = f"Invalid schema for response_format: {exc!s}"
+            body = _error_body(message, "invalid_request_error", None, "response_format")
+            return self._respond(400, body)
         if chat.stream:
             if delay > 0:
                 await asyncio.sleep(delay)

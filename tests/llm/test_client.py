@@ -266,3 +266,19 @@ def test_repr_and_pickle_hide_nothing_but_the_key():
         0.1,
         {"seed": 3},
     )
+
+
+def test_urls_with_credentials_or_queries_are_handled_safely():
+    llm = LLM("m", base_url="https://user:pw@host.example/v1?api-version=2024&key=SECRET")
+    assert (
+        llm._url == "https://user:pw@host.example/v1/chat/completions?api-version=2024&key=SECRET"
+    )
+    for text in (repr(llm), llm._budget_key):
+        assert "pw" not in text
+        assert "SECRET" not in text
+
+
+def test_timeout_none_means_no_timeout_and_non_positive_is_refused():
+    assert LLM("m", base_url="http://127.0.0.1:9/v1", timeout=None).timeout is None
+    with pytest.raises(errors.ConfigurationError, match="timeout"):
+        LLM("m", base_url="http://127.0.0.1:9/v1", timeout=0)

@@ -73,3 +73,21 @@ async def test_retries_are_counted_in_usage():
     assert failures > 0
     assert sum(o.token_usage.retries for o in outs) == failures
     assert all(o.token_usage.successful_requests == 1 for o in outs)
+
+
+async def test_a_call_cancelled_while_waiting_for_a_cap_settles_the_caps_it_holds():
+    from fastcrew.limits import cap_for
+
+    async with serve() as sim:
+        capped = agent(sim_llm(sim.base_url), max_rpm=60)  # 1/s, burst 1
+        crew = one_task_crew(capped, max_rpm=6000)
+        await capped.akickoff("use up the agent's burst")
+        run = asyncio.create_task(crew.akickoff({"topic": "x"}))
+        await asyncio.sleep(0.5)  # holds the crew's cap, waits for the agent's
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        crew_cap = cap_for(crew, 6000)
+        assert crew_cap.stats.admitted == 1
+        assert crew_cap.stats.in_flight == 0
+        assert sim.stats()["requests_total"] == 1

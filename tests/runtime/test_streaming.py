@@ -113,5 +113,6 @@ async def test_a_failing_stream_raises_and_keeps_the_error(closed_url):
 async def test_kickoff_async_streams_natively(llm):
     streaming = await _two_task_crew(llm).kickoff_async({"topic": "fish"})
     chunks = [chunk async for chunk in streaming]
-    assert "".join(c.content for c in chunks) == streaming.get_full_text()
-    assert "Write about fish" in streaming.result.raw
+    result = streaming.result
+    assert "".join(c.content for c in chunks) == "".join(o.raw for o in result.tasks_output)
+    assert "Write about fish" in result.raw

@@ -121,6 +121,17 @@ def test_recursion_terminates() -> None:
     assert 0 < depth < 10
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"$ref": "#/$defs/A", "$defs": {"A": {"$ref": "#/$defs/A"}}},
+        {"allOf": [{"$ref": "#/$defs/A"}], "$defs": {"A": {"$ref": "#/$defs/A"}}},
+    ],
+)
+def test_a_cycle_of_bare_refs_terminates(schema: dict[str, Any]) -> None:
+    assert isinstance(loads(sample_json(schema)), str)
+
+
 def test_hand_written_schema_features() -> None:
     schema = {
         "type": "object",
@@ -232,3 +243,13 @@ def test_generated_models_validate(fields: list[tuple[Any, bool]], digest: str) 
     model = _model([t for t, _ in fields], [o for _, o in fields])
     content = dumps(sample_instance(model.model_json_schema(), TEXT, digest)).decode()
     model.model_validate_json(content)
+
+
+async def test_an_unusable_schema_reference_is_a_400_not_a_500(sim):
+    from fastcrew import LLM, errors
+    from fastcrew.limits import RetryPolicy
+
+    llm = LLM("m", base_url=sim.base_url, retry=RetryPolicy(max_attempts=1))
+    bad = {"type": "json_schema", "json_schema": {"name": "a", "schema": {"$ref": "#/$defs/x"}}}
+    with pytest.raises(errors.BadRequestError, match="Invalid schema"):
+        await llm.acall("x", response_format=bad)
