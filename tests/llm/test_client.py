@@ -282,3 +282,28 @@ def test_timeout_none_means_no_timeout_and_non_positive_is_refused():
     assert LLM("m", base_url="http://127.0.0.1:9/v1", timeout=None).timeout is None
     with pytest.raises(errors.ConfigurationError, match="timeout"):
         LLM("m", base_url="http://127.0.0.1:9/v1", timeout=0)
+
+
+def test_the_loop_session_is_closed_when_the_loop_ends():
+    import subprocess
+    import sys
+
+    code = """
+import asyncio
+from fastcrew import LLM, RetryPolicy
+from fastcrew.sim import serve
+
+async def main():
+    async with serve() as sim:
+        llm = LLM("m", base_url=sim.base_url, retry=RetryPolicy(max_attempts=1))
+        print((await llm.acall("bye")).content[:9])
+
+asyncio.run(main())
+"""
+    out = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Simulated")
+    assert "Unclosed" not in out.stderr
+    assert "ResourceWarning" not in out.stderr
