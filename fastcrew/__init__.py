@@ -14,6 +14,7 @@ _EXPORTS: dict[str, str] = {
     "Agent": "fastcrew.runtime",
     "AuthenticationError": "fastcrew.errors",
     "BadRequestError": "fastcrew.errors",
+    "BatchResult": "fastcrew.batch",
     "ChatDelta": "fastcrew.llm",
     "ChatResponse": "fastcrew.llm",
     "ChatStream": "fastcrew.llm",
@@ -23,6 +24,10 @@ _EXPORTS: dict[str, str] = {
     "CrewStreamingOutput": "fastcrew.runtime",
     "ExecutionTimeoutError": "fastcrew.errors",
     "FastCrewError": "fastcrew.errors",
+    "Flow": "fastcrew.flow",
+    "FlowError": "fastcrew.flow",
+    "FlowLimitError": "fastcrew.flow",
+    "FlowState": "fastcrew.flow",
     "GuardrailError": "fastcrew.errors",
     "InputError": "fastcrew.errors",
     "LLM": "fastcrew.llm",
@@ -48,11 +53,18 @@ _EXPORTS: dict[str, str] = {
     "UnsupportedFeatureError": "fastcrew.errors",
     "Usage": "fastcrew.llm",
     "UsageMetrics": "fastcrew.runtime",
+    "and_": "fastcrew.flow",
+    "listen": "fastcrew.flow",
+    "or_": "fastcrew.flow",
+    "router": "fastcrew.flow",
+    "run_batch": "fastcrew.batch",
+    "start": "fastcrew.flow",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from .batch import BatchResult, run_batch
     from .errors import (
         AuthenticationError,
         BadRequestError,
@@ -71,6 +83,17 @@ if TYPE_CHECKING:
         ServerError,
         TaskError,
         UnsupportedFeatureError,
+    )
+    from .flow import (
+        Flow,
+        FlowError,
+        FlowLimitError,
+        FlowState,
+        and_,
+        listen,
+        or_,
+        router,
+        start,
     )
     from .limits import RateLimit, RateLimitSnapshot, RetryPolicy
     from .llm import LLM, ChatDelta, ChatResponse, ChatStream, Usage

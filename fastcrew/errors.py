@@ -10,6 +10,8 @@
     │   ├── OutputValidationError   structured output still invalid after the repair request
     │   ├── GuardrailError          the guardrail rejected every attempt
     │   └── ExecutionTimeoutError   max_execution_time ran out; the work was cancelled
+    ├── FlowError                   a flow could not run as asked (a second concurrent kickoff)
+    │   └── FlowLimitError          max_steps / max_method_calls exceeded (also a RecursionError)
     └── LLMError                    a chat-completion call failed (status, request_id)
         ├── AuthenticationError     401 / 403: wrong or missing API key
         ├── BadRequestError         400 / 404 / 422: the request itself is wrong
@@ -33,6 +35,8 @@ __all__ = [
     "ConfigurationError",
     "ExecutionTimeoutError",
     "FastCrewError",
+    "FlowError",
+    "FlowLimitError",
     "GuardrailError",
     "InputError",
     "LLMConnectionError",
@@ -105,6 +109,18 @@ class GuardrailError(TaskError):
 
 class ExecutionTimeoutError(TaskError, TimeoutError):
     """The agent's ``max_execution_time`` ran out; the in-flight work was cancelled."""
+
+
+class FlowError(FastCrewError):
+    """A flow could not run as asked (e.g. a second kickoff on an instance already running)."""
+
+
+class FlowLimitError(FlowError, RecursionError):
+    """A kickoff ran more steps than ``max_steps`` (or one method more than
+    ``max_method_calls`` times): usually a router loop that never exits.
+
+    Also a ``RecursionError``, which is what CrewAI raises for ``max_method_calls``.
+    """
 
 
 class LLMError(FastCrewError):

@@ -1,0 +1,90 @@
+"""Running a Flow per input row (what ``fastcrew batch --flow path.py:MyFlow`` needs).
+
+::
+
+    flow_cls = load_flow("path/to/file.py:MyFlow")      # once per worker process
+    output = await arun_flow(flow_cls, row)            # per row: a fresh instance
+    # output == {"result": <the last method's output>, "state": <the final state>}, JSON-ready
+
+A failing method raises its own error (with a note naming the method), as ``akickoff`` does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ConfigurationError
+from ._state import jsonable
+from .flow import Flow
+
+__all__ = ["arun_flow", "as_flow_class", "flow_output", "load_flow"]
+
+
+def flow_output(flow: Flow[Any], result: Any) -> dict[str, Any]:
+    """A finished flow as JSON-ready data: ``{"result": ..., "state": ...}``.
+
+    Crew and agent outputs become ``{"raw", "json_dict", "pydantic"}``; pydantic models are
+    dumped in JSON mode; anything else JSON cannot hold is ``str()``-ed.
+    """
+    return {"result": jsonable(result), "state": flow.state_json()}
+
+
+async def arun_flow(
+    flow_cls: type[Flow[Any]], inputs: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Kick off a fresh ``flow_cls()`` with ``inputs``; return :func:`flow_output` of it."""
+    flow = flow_cls()
+    result = await flow.akickoff(inputs)
+    return flow_output(flow, result)
+
+
+def as_flow_class(target: Any, spec: str = "") -> type[Flow[Any]]:
+    """``target`` if it is a Flow subclass, else a :class:`ConfigurationError`."""
+    if isinstance(target, type) and issubclass(target, Flow) and target is not Flow:
+        return target
+    what = f"--flow {spec!r}" if spec else "the flow"
+    raise ConfigurationError(
+        f"{what} is {type(target).__name__ if not isinstance(target, type) else target!r}, "
+        "not a subclass of fastcrew.flow.Flow"
+    )
+
+
+def load_flow(spec: str) -> type[Flow[Any]]:
+    """Import ``path/to/file.py:Name`` or ``package.module:Name`` and check it is a Flow class.
+
+    A file is imported under a module name of its own (not ``__main__``), so its
+    ``if __name__ == "__main__":`` block does not run; its folder goes on ``sys.path``.
+    """
+    where, sep, name = spec.rpartition(":")
+    if not sep or not where or not name.isidentifier():
+        raise ConfigurationError(
+            f"--flow {spec!r}: expected 'path/to/file.py:FlowClass' or 'package.module:FlowClass'"
+        )
+    if where.endswith(".py"):
+        path = os.path.abspath(where)
+        if not os.path.isfile(path):
+            raise ConfigurationError(f"--flow {spec!r}: no such file {where!r}")
+        folder = os.path.dirname(path)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        module_name = "fastcrew_flow_" + os.path.splitext(os.path.basename(path))[0]
+        module_spec = importlib.util.spec_from_file_location(module_name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise ConfigurationError(f"--flow {spec!r}: cannot import {where!r}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module
+        module_spec.loader.exec_module(module)
+    else:
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        module = importlib.import_module(where)
+    try:
+        target = getattr(module, name)
+    except AttributeError:
+        raise ConfigurationError(f"--flow {spec!r}: {where!r} has no {name!r}") from None
+    return as_flow_class(target, spec)
