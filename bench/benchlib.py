@@ -1,13 +1,18 @@
-"""Benchmark helpers: time a coroutine on uvloop (wall + CPU), collect and save rows."""
+"""Benchmark helpers: time a coroutine on uvloop (wall + CPU), the raw-aiohttp baseline,
+and a report that collects rows and saves them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
+
+import aiohttp
+import orjson
 
 from fastcrew._loop import run
 
@@ -19,6 +24,35 @@ def timed(make: Callable[[], Coroutine[Any, Any, Any]]) -> tuple[float, float]:
     wall0, cpu0 = time.perf_counter(), time.process_time()
     run(make())
     return time.perf_counter() - wall0, time.process_time() - cpu0
+
+
+async def gather_bounded(n: int, concurrency: int, one: Callable[[], Awaitable[object]]) -> None:
+    """Run ``one()`` n times with ``concurrency`` workers."""
+
+    async def worker(count: int) -> None:
+        for _ in range(count):
+            await one()
+
+    per, extra = divmod(n, concurrency)
+    await asyncio.gather(*(worker(per + (i < extra)) for i in range(concurrency)))
+
+
+def raw_aiohttp(base_url: str, body: bytes, n: int, concurrency: int):
+    """The floor for any Python client: n aiohttp POSTs of ``body`` + orjson parse."""
+
+    async def main() -> None:
+        url = f"{base_url}/chat/completions"
+        headers = {"Content-Type": "application/json"}
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+            async def one() -> None:
+                async with session.post(url, data=body, headers=headers) as resp:
+                    data = orjson.loads(await resp.read())
+                    assert data["choices"][0]["message"]["content"]
+
+            await gather_bounded(n, concurrency, one)
+
+    return main
 
 
 class Report:

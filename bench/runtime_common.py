@@ -1,11 +1,12 @@
-"""Shared pieces of the runtime benchmarks: a one-task crew and a bounded gather."""
+"""Shared pieces of the runtime benchmarks: a one-task crew (and the bounded gather)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from benchlib import gather_bounded
 
 from fastcrew import LLM, Agent, Crew, Task
+
+__all__ = ["gather_bounded", "one_task_crew"]
 
 
 def one_task_crew(base_url: str, **crew_options: object) -> Crew:
@@ -23,14 +24,3 @@ def one_task_crew(base_url: str, **crew_options: object) -> Crew:
         agent=analyst,
     )
     return Crew(agents=[analyst], tasks=[task], **crew_options)
-
-
-async def gather_bounded(n: int, concurrency: int, one: Callable[[], Awaitable[object]]) -> None:
-    """Run ``one()`` n times with ``concurrency`` workers."""
-
-    async def worker(count: int) -> None:
-        for _ in range(count):
-            await one()
-
-    per, extra = divmod(n, concurrency)
-    await asyncio.gather(*(worker(per + (i < extra)) for i in range(concurrency)))

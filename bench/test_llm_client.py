@@ -7,12 +7,9 @@ request. Target: fastcrew ≤ 1.5x raw aiohttp at C=10 and C=500.
 
 from __future__ import annotations
 
-import asyncio
-
-import aiohttp
 import orjson
 import pytest
-from benchlib import timed
+from benchlib import gather_bounded, raw_aiohttp, timed
 
 from fastcrew import LLM
 from fastcrew.sim import spawn
@@ -28,33 +25,6 @@ def sim():
         yield server
 
 
-async def _gather_bounded(n: int, concurrency: int, one) -> None:
-    async def worker(count: int) -> None:
-        for _ in range(count):
-            await one()
-
-    per, extra = divmod(n, concurrency)
-    await asyncio.gather(*(worker(per + (i < extra)) for i in range(concurrency)))
-
-
-def _raw_aiohttp(base_url: str, n: int, concurrency: int):
-    async def main() -> None:
-        url = f"{base_url}/chat/completions"
-        body = orjson.dumps(BODY)
-        headers = {"Content-Type": "application/json"}
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
-
-            async def one() -> None:
-                async with session.post(url, data=body, headers=headers) as resp:
-                    data = orjson.loads(await resp.read())
-                    assert data["choices"][0]["message"]["content"]
-
-            await _gather_bounded(n, concurrency, one)
-
-    return main
-
-
 def _fastcrew(base_url: str, n: int, concurrency: int):
     async def main() -> None:
         llm = LLM("sim", base_url=base_url)
@@ -64,12 +34,15 @@ def _fastcrew(base_url: str, n: int, concurrency: int):
             resp = await llm.acall(messages)
             assert resp.content
 
-        await _gather_bounded(n, concurrency, one)
+        await gather_bounded(n, concurrency, one)
 
     return main
 
 
-CLIENTS = {"raw_aiohttp": _raw_aiohttp, "fastcrew_llm": _fastcrew}
+CLIENTS = {
+    "raw_aiohttp": lambda url, n, c: raw_aiohttp(url, orjson.dumps(BODY), n, c),
+    "fastcrew_llm": _fastcrew,
+}
 
 
 @pytest.mark.parametrize("concurrency", [10, 500])

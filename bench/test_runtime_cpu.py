@@ -8,10 +8,9 @@ records this process's CPU time per crew. Target: fastcrew ≤ 2x raw aiohttp.
 
 from __future__ import annotations
 
-import aiohttp
 import orjson
 import pytest
-from benchlib import timed
+from benchlib import raw_aiohttp, timed
 from runtime_common import gather_bounded, one_task_crew
 
 from fastcrew._loop import run
@@ -36,23 +35,6 @@ def body(sim) -> bytes:
     return orjson.dumps({"model": "sim", "messages": out.tasks_output[0].messages[:2]})
 
 
-def _raw_aiohttp(base_url: str, body: bytes, n: int, concurrency: int):
-    async def main() -> None:
-        url = f"{base_url}/chat/completions"
-        headers = {"Content-Type": "application/json"}
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
-
-            async def one() -> None:
-                async with session.post(url, data=body, headers=headers) as resp:
-                    data = orjson.loads(await resp.read())
-                    assert data["choices"][0]["message"]["content"]
-
-            await gather_bounded(n, concurrency, one)
-
-    return main
-
-
 def _crew(base_url: str, body: bytes, n: int, concurrency: int):
     crew = one_task_crew(base_url)
 
@@ -66,7 +48,7 @@ def _crew(base_url: str, body: bytes, n: int, concurrency: int):
     return main
 
 
-CLIENTS = {"raw_aiohttp": _raw_aiohttp, "fastcrew_akickoff": _crew}
+CLIENTS = {"raw_aiohttp": raw_aiohttp, "fastcrew_akickoff": _crew}
 
 
 @pytest.mark.parametrize("concurrency", [10, 500])
