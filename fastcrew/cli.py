@@ -9,7 +9,9 @@ from . import __version__
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "FASTCREW"}
+)
 @click.version_option(__version__, prog_name="fastcrew")
 def main() -> None:
     """Run CrewAI-style crews over large batches as fast as the LLM provider allows."""
@@ -69,3 +71,147 @@ def sim(loop: str, **options: object) -> None:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     simulator.run(config, loop=loop)  # type: ignore[arg-type]
+
+
+def _sim_options(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict:
+    """``--sim KEY=VALUE`` pairs → SimConfig keyword arguments (types from its fields)."""
+    import dataclasses
+
+    from .sim import SimConfig
+
+    fields = {f.name: str(f.type) for f in dataclasses.fields(SimConfig)}
+    options: dict[str, object] = {}
+    for item in value:
+        key, sep, text = item.partition("=")
+        name = key.strip().replace("-", "_")
+        if not sep or name not in fields:
+            known = ", ".join(sorted(fields))
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE with KEY one of {known}")
+        kind = fields[name]
+        try:
+            if text.lower() in ("none", "") and "None" in kind:
+                options[name] = None
+            elif kind.startswith("int"):
+                options[name] = int(text)
+            elif kind.startswith("float"):
+                options[name] = float(text)
+            else:
+                options[name] = text
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: {name} takes a {kind}") from None
+    return options
+
+
+@main.command(context_settings={"show_default": True})
+@click.argument("inputs", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--crew",
+    envvar=["FASTCREW_CREW", "FASTCREW_BATCH_CREW"],
+    show_envvar=True,
+    default=None,
+    help="path/to/file.py:name or package.module:name (a zero-argument factory returning a "
+    "Crew, or a Crew). Default: [tool.fastcrew] crew in ./pyproject.toml.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="results.jsonl",
+    help="Results, one line per input line, in input order (journal beside it).",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Default: CPU count.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=100, help="Rows per worker.")
+@click.option("--rpm", type=click.IntRange(min=1), default=None, help="Requests/min, all workers.")
+@click.option("--tpm", type=click.IntRange(min=1), default=None, help="Tokens/min, all workers.")
+@click.option("--model", default=None, help="Model for LLM() / batch lines ($MODEL).")
+@click.option("--base-url", default=None, help="OpenAI-compatible endpoint ($OPENAI_BASE_URL).")
+@click.option("--api-key", default=None, help="API key ($OPENAI_API_KEY); never printed.")
+@click.option("--simulate", is_flag=True, help="Run against the built-in simulator.")
+@click.option(
+    "--sim",
+    "sim",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_sim_options,
+    help="A simulator option for --simulate, e.g. --sim latency_ms=200 --sim rpm=6000.",
+)
+@click.option("--resume", is_flag=True, help="Insist on resuming (default: resume if possible).")
+@click.option("--restart", is_flag=True, help="Delete the output and journal; start over.")
+@click.option("--retry-failed", is_flag=True, help="Re-run the error rows of a finished output.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad input line.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds per row; also bounds finishing in-flight rows after Ctrl-C.",
+)
+@click.option("--progress/--no-progress", default=None, help="Default: a bar on a terminal.")
+@click.option("--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop")
+@click.option("--window", type=click.IntRange(min=1), default=None, help="Reorder window, rows.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=16, help="Rows per dispatch.")
+@click.option("--max-line-bytes", type=click.IntRange(min=1), default=1 << 20)
+@click.option("--max-restarts", type=click.IntRange(min=0), default=3, help="Per worker slot.")
+@click.option("--ping-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0)
+@click.option("-q", "--quiet", is_flag=True, help="No progress, no summary on stderr.")
+@click.pass_context
+def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options: object) -> None:
+    """Run a crew once per line of INPUTS (JSONL, '-' for stdin, .jsonl.gz) across worker
+    processes, under one RPM/TPM budget; results in input order, resumable after a crash."""
+    from .batch import run_batch
+    from .errors import ConfigurationError
+
+    if options["resume"] and options["restart"]:
+        raise click.UsageError("--resume and --restart exclude each other")
+    simulate_with: object = (sim or True) if (simulate or sim) else False
+    try:
+        result = run_batch(inputs, simulate=simulate_with, **options)  # type: ignore[arg-type]
+    except ConfigurationError as exc:
+        click.echo(f"fastcrew batch: {exc}", err=True)
+        ctx.exit(2)
+    ctx.exit(result.exit_code)
+
+
+@main.command(context_settings={"show_default": True})
+@click.option(
+    "--methods",
+    multiple=True,
+    help="Comma-separated, of: kickoff_for_each, kickoff_async, akickoff_for_each, akickoff, "
+    "batch. Default: all.",
+)
+@click.option("--n", "n", multiple=True, help="Crews per cell, comma-separated.  [default: 100]")
+@click.option("--latency-ms", multiple=True, help="Simulator latencies.  [default: 0,200]")
+@click.option("--concurrency", multiple=True, help="Bounds on crews in flight.  [default: 10,100]")
+@click.option("--workers", multiple=True, help="batch worker processes.  [default: 1,2]")
+@click.option("--rpm", type=click.IntRange(min=1), default=None, help="Simulator RPM limit.")
+@click.option("--crew", default=None, help="path/to/file.py:name or module:name (a {topic} crew).")
+@click.option("--base-url", default=None, help="An outside OpenAI-compatible server instead.")
+@click.option("--out", default="bench-results/fastcrew-bench", help="results.json and plots.")
+@click.option("--plots/--no-plots", default=True, help="PNG plots (needs fastcrew[plot]).")
+@click.option("--against-crewai", is_flag=True, help="Run CrewAI's Crew on the same matrix too.")
+@click.option("--crewai-python", default=None, help="Interpreter with crewai (default: this one).")
+@click.option(
+    "--cell-timeout",
+    "cell_timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    help="Seconds per cell process.",
+)
+@click.option(
+    "--sim",
+    "sim_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_sim_options,
+    help="A simulator option, e.g. --sim jitter_ms=20.",
+)
+@click.pass_context
+def bench(ctx: click.Context, **options: object) -> None:
+    """Benchmark kickoff methods x latency x concurrency x N on the simulator: a table,
+    results.json and PNG plots; each cell runs in a fresh process."""
+    from .benchmark.command import bench as run
+
+    try:
+        code = run(**options)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    ctx.exit(code)

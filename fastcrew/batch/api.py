@@ -1,0 +1,421 @@
+"""``fastcrew.run_batch``: the Python API behind ``fastcrew batch``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .._loop import LoopKind, run
+from ..errors import ConfigurationError
+from .config import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_RESTARTS,
+    DEFAULT_PING_INTERVAL_S,
+    DEFAULT_PING_TIMEOUT_S,
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_QUOTA,
+    EXIT_ROW_ERRORS,
+    EXIT_WORKERS_FAILED,
+    BatchConfig,
+    BatchResult,
+    Mode,
+    WorkerConfig,
+)
+from .crewspec import check_crew_spec
+from .inputs import DEFAULT_MAX_LINE_BYTES, STDIN, LineReader, input_identity, open_input
+from .plan import Plan, make_plan
+from .progress import Progress, Snapshot
+from .summary import format_summary, share, write_summary
+from .supervisor import Supervisor
+
+__all__ = ["SIMULATED_BANNER", "default_crew", "run_batch"]
+
+SIMULATED_BANNER = (
+    "*** SIMULATED: answers come from the built-in `fastcrew sim`, not a real LLM ***"
+)
+CREW_ENV = "FASTCREW_CREW"
+
+_EXIT = {
+    "interrupted": EXIT_INTERRUPTED,
+    "quota_exhausted": EXIT_QUOTA,
+    "bad_input": EXIT_BAD_INPUT,
+    "workers_failed": EXIT_WORKERS_FAILED,
+}
+
+_NO_LLM = (
+    "no LLM is configured: {detail}\n"
+    "Configure one of:\n"
+    "  --simulate                     the built-in simulator (answers are simulated)\n"
+    "  --base-url URL                 any OpenAI-compatible server (or $OPENAI_BASE_URL)\n"
+    "  --api-key KEY / $OPENAI_API_KEY  for OpenAI (model from --model / $MODEL)\n"
+    "  --model ollama/<name>          a local Ollama (no key needed)\n"
+    "  or build the crew's agents with LLM(base_url=..., api_key=...)"
+)
+
+
+def default_crew(cwd: str | None = None) -> str | None:
+    """``$FASTCREW_CREW``, else ``[tool.fastcrew] crew`` in ``cwd``'s pyproject.toml."""
+    found = os.environ.get(CREW_ENV)
+    if found:
+        return found
+    path = os.path.join(cwd or os.getcwd(), "pyproject.toml")
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    crew = data.get("tool", {}).get("fastcrew", {}).get("crew")
+    return crew if isinstance(crew, str) else None
+
+
+def _importable(crew: Any) -> Any:
+    """A factory defined in the running script (``__main__``) becomes a file spec, so
+    workers (fresh interpreters) load the script as a module, not as ``__main__``."""
+    if crew is None or isinstance(crew, str) or getattr(crew, "__module__", None) != "__main__":
+        return crew
+    main_file = getattr(sys.modules["__main__"], "__file__", None)
+    name = getattr(crew, "__qualname__", "")
+    if not main_file or not name.isidentifier():
+        raise ConfigurationError(
+            "the crew factory must be importable by the worker processes: define it in a "
+            "module or a script file (not at an interactive prompt), or pass a "
+            "'path/to/file.py:name' spec"
+        )
+    return f"{main_file}:{name}"
+
+
+def _sim_config(simulate: Any) -> Any:
+    if not simulate:
+        return None
+    from ..sim import SimConfig
+
+    if simulate is True:
+        return SimConfig()
+    if isinstance(simulate, SimConfig):
+        return simulate
+    if isinstance(simulate, Mapping):
+        try:
+            return SimConfig(**simulate)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"simulator options: {exc}") from None
+    raise ConfigurationError("simulate must be True, a SimConfig or a dict of its options")
+
+
+def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or isinstance(value, bool) or not value > 0:
+        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+
+
+def run_batch(
+    inputs: str | os.PathLike[str],
+    *,
+    crew: str | Callable[[], Any] | None = None,
+    output: str | os.PathLike[str] = "results.jsonl",
+    workers: int | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rpm: int | None = None,
+    tpm: int | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    simulate: Any = False,
+    resume: bool = False,
+    restart: bool = False,
+    retry_failed: bool = False,
+    strict: bool = False,
+    timeout: float | None = None,
+    progress: bool | None = None,
+    loop: LoopKind = "uvloop",
+    window: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    max_restarts: int = DEFAULT_MAX_RESTARTS,
+    ping_interval: float = DEFAULT_PING_INTERVAL_S,
+    ping_timeout: float = DEFAULT_PING_TIMEOUT_S,
+    drain_timeout: float | None = None,
+    quiet: bool = False,
+) -> BatchResult:
+    """Run a crew once per input line across worker processes; write results in input order.
+
+    ``inputs``: a JSONL file, ``"-"`` for stdin, or a ``.jsonl.gz``. Each line is a kickoff's
+    inputs (an ``id`` field is carried to the output) or an OpenAI Batch-API request.
+    ``crew``: ``"path/file.py:name"``, ``"package.module:name"`` or an importable zero-argument
+    callable, returning a Crew (default: ``$FASTCREW_CREW`` or ``[tool.fastcrew] crew`` in
+    ./pyproject.toml; not needed when every line is an OpenAI batch request).
+    ``output`` gets one line per input row, in order, with ``<output>.journal`` beside it;
+    re-running resumes (``restart=True`` starts over, ``resume=True`` insists on resuming,
+    ``retry_failed=True`` re-runs the error rows of a finished output).
+    ``rpm`` / ``tpm``: one budget shared by all ``workers`` (default: the number of CPUs),
+    each running up to ``concurrency`` rows at once. ``simulate``: True, a ``SimConfig`` or
+    a dict of its options, to run against the built-in simulator (answers are simulated).
+    ``timeout``: seconds per row (a longer row becomes an error row), also the bound on
+    finishing in-flight rows after the first SIGINT/SIGTERM.
+
+    Returns a :class:`BatchResult` (status, exit code, counts, summary); raises
+    :class:`~fastcrew.ConfigurationError` when the run cannot start (nothing ran).
+    See docs/cli.md and docs/output.md.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise ConfigurationError(
+            "run_batch() starts processes and runs its own event loop: call it from "
+            "synchronous code (or in a thread: `await asyncio.to_thread(run_batch, ...)`)"
+        )
+    if resume and restart:
+        raise ConfigurationError("resume and restart exclude each other")
+    if retry_failed and restart:
+        raise ConfigurationError("retry_failed needs the previous output; it excludes restart")
+    mode: Mode = "restart" if restart else "resume" if resume else "auto"
+    workers = workers if workers is not None else os.cpu_count() or 1
+    for name, value in (
+        ("workers", workers),
+        ("concurrency", concurrency),
+        ("chunk_size", chunk_size),
+        ("max_line_bytes", max_line_bytes),
+        ("ping_interval", ping_interval),
+        ("ping_timeout", ping_timeout),
+    ):
+        _positive(name, value)
+    for name, value in (("rpm", rpm), ("tpm", tpm), ("timeout", timeout), ("window", window)):
+        _positive(name, value, allow_none=True)
+    if ping_timeout < 2 * ping_interval:
+        raise ConfigurationError(
+            f"ping_timeout ({ping_timeout:g} s) must be at least twice ping_interval "
+            f"({ping_interval:g} s), or healthy workers could be taken for hung ones"
+        )
+    if max_restarts < 0:
+        raise ConfigurationError("max_restarts must be >= 0")
+    inputs = os.fspath(inputs)
+    if inputs != STDIN and not os.path.isfile(inputs):
+        raise ConfigurationError(f"input {inputs!r} does not exist or is not a file")
+    if crew is None:
+        crew = default_crew()
+    crew = _importable(crew)
+    if isinstance(crew, str):
+        check_crew_spec(crew)
+    sim_config = _sim_config(simulate)
+    config = BatchConfig(
+        inputs=inputs,
+        output=os.fspath(output),
+        crew=crew,
+        workers=workers,
+        concurrency=concurrency,
+        rpm=rpm,
+        tpm=tpm,
+        model=model,
+        base_url=base_url,
+        api_key=api_key,
+        simulate=sim_config,
+        mode=mode,
+        retry_failed=retry_failed,
+        strict=strict,
+        timeout=timeout,
+        progress=progress,
+        loop=loop,
+        window=window,
+        chunk_size=chunk_size,
+        max_line_bytes=max_line_bytes,
+        max_restarts=max_restarts,
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        drain_timeout=drain_timeout,
+        quiet=quiet,
+    )
+    return _Run(config).execute()
+
+
+class _Run:
+    """One call of run_batch: plan, simulator, supervisor, summary."""
+
+    def __init__(self, config: BatchConfig) -> None:
+        self.config = config
+        self.progress = Progress(None, enabled=config.progress, quiet=config.quiet)
+        self.started = time.monotonic()
+
+    def log(self, message: str) -> None:
+        self.progress.log(message)
+
+    def execute(self) -> BatchResult:
+        config = self.config
+        identity = input_identity(config.inputs)
+        plan = make_plan(config, identity)
+        if plan.kind == "complete":
+            self.log(f"{config.output} is already complete: nothing to do")
+            return self._result(plan, None, "complete")
+        sim = None
+        try:
+            if config.simulate is not None:
+                from ..sim import spawn
+
+                self.log(SIMULATED_BANNER)
+                sim = spawn(config.simulate)
+            supervisor = self._supervisor(plan, sim)
+            self.progress.total = plan.total_rows
+            self.progress.start()
+            try:
+                run(supervisor.run(), loop=config.loop)
+            except BaseException:
+                plan.close()
+                if plan.kind == "fresh" and supervisor.counters.dispatched == 0:
+                    for path in (config.output, config.journal_path):
+                        if os.path.exists(path):
+                            os.remove(path)
+                raise
+            finally:
+                self.progress.update(self._snapshot(supervisor), force=True)
+                self.progress.close()
+                supervisor.reader.close()
+        finally:
+            if sim is not None:
+                sim.close()
+        plan.finish(supervisor.complete)
+        status = "complete" if supervisor.complete else supervisor.stop_reason or "interrupted"
+        result = self._result(plan, supervisor, status)
+        if sim is not None:
+            self.log(SIMULATED_BANNER)
+        return result
+
+    def _supervisor(self, plan: Plan, sim: Any) -> Supervisor:
+        config = self.config
+        base_url = sim.base_url if sim is not None else config.base_url
+        worker_config = WorkerConfig(
+            crew=config.crew,
+            concurrency=config.concurrency,
+            chunk_size=config.chunk_size,
+            loop=config.loop,
+            rpm=config.rpm,
+            tpm=config.tpm,
+            model=config.model,
+            base_url=base_url,
+            api_key=config.api_key,
+            simulated=sim is not None,
+            timeout=config.timeout,
+            max_line_bytes=config.max_line_bytes,
+        )
+        reader = LineReader(open_input(config.inputs), max_line_bytes=config.max_line_bytes)
+        assert plan.writer is not None
+        assert plan.journal is not None
+        supervisor = Supervisor(
+            config,
+            worker_config,
+            reader=reader,
+            writer=plan.writer,
+            journal=plan.journal,
+            skip=plan.skip,
+            attempts=plan.attempts,
+            verify=plan.verify,
+            on_tick=lambda s: self.progress.update(self._snapshot(s)),
+            log=self.log,
+        )
+        what = {
+            "fresh": "starting",
+            "continue": f"resuming ({plan.resumed_rows:,} rows already done)",
+            "rewrite": f"rewriting the finished output ({plan.rerun:,} error rows re-run)",
+        }[plan.kind]
+        self.log(
+            f"fastcrew batch: {config.inputs} → {config.output}, {what}; {config.workers} "
+            f"workers x {config.concurrency} rows, reorder window {config.reorder_window:,} rows"
+        )
+        original = supervisor.run
+
+        async def run_checked() -> None:
+            try:
+                await original()
+            except ConfigurationError as exc:
+                text = str(exc)
+                if "API key" in text or "base URL" in text:
+                    raise ConfigurationError(_NO_LLM.format(detail=text)) from None
+                raise
+
+        supervisor.run = run_checked  # type: ignore[method-assign]
+        return supervisor
+
+    def _snapshot(self, s: Supervisor) -> Snapshot:
+        c = s.counters
+        return Snapshot(
+            done=c.rows_ok + c.rows_error + c.rows_skipped,
+            ok=c.rows_ok,
+            error=c.rows_error,
+            in_flight=s.rows_in_flight(),
+            tokens=c.tokens,
+            rate_limited=c.worker_total("rate_limited"),
+            elapsed_s=time.monotonic() - c.started,
+        )
+
+    def _result(self, plan: Plan, s: Supervisor | None, status: str) -> BatchResult:
+        config = self.config
+        elapsed = time.monotonic() - self.started
+        ok = plan.prior_ok + (s.counters.rows_ok if s else 0)
+        error = plan.prior_error + (s.counters.rows_error if s else 0)
+        if status == "complete":
+            code = EXIT_ROW_ERRORS if error else EXIT_OK
+        else:
+            code = _EXIT.get(status, EXIT_INTERRUPTED)
+        c = s.counters if s else None
+        run_rows = (c.rows_ok + c.rows_error) if c else 0
+        calls = c.worker_total("calls") if c else 0
+        rpm = tpm = None
+        if s is not None and s.budgets is not None:
+            for state in s.budgets.keys.values():
+                if state.budget.requests is not None:
+                    rpm = round(state.budget.requests.rate * 60)
+                if state.budget.tokens is not None:
+                    tpm = round(state.budget.tokens.rate * 60)
+        run_elapsed = (time.monotonic() - c.started) if c else 0.0
+        written = s.writer.next if s else (plan.total_rows or 0)
+        summary: dict[str, Any] = {
+            "status": status,
+            "exit_code": code,
+            "resumable": status != "complete",
+            "input": config.inputs,
+            "output": config.output,
+            "simulated": config.simulate is not None,
+            "rows": {
+                "ok": ok,
+                "error": error,
+                "written": written,
+                "total": (s.reader.index if s and s.eof else plan.total_rows),
+            },
+            "this_run": {
+                "rows": run_rows,
+                "ok": c.rows_ok if c else 0,
+                "error": c.rows_error if c else 0,
+                "skipped_done": c.rows_skipped if c else 0,
+                "elapsed_s": round(run_elapsed, 3),
+                "rows_per_s": round(run_rows / run_elapsed, 2) if run_elapsed > 0 else 0.0,
+                "llm_calls": calls,
+                "tokens": c.tokens if c else 0,
+                "rate_limited_429": c.worker_total("rate_limited") if c else 0,
+                "retries": c.worker_total("retries") if c else 0,
+                "worker_deaths": c.worker_deaths if c else 0,
+                "redispatched_rows": c.redispatched if c else 0,
+            },
+            "rate_limit": {
+                "rpm": rpm,
+                "tpm": tpm,
+                "requests_share": share(calls, rpm, run_elapsed),
+                "tokens_share": share(c.tokens if c else 0, tpm, run_elapsed),
+            },
+            "workers": config.workers,
+            "concurrency": config.concurrency,
+            "reorder_window": config.reorder_window,
+            "reorder_peak": s.writer.peak if s else 0,
+            "elapsed_s": round(elapsed, 3),
+            "stop_message": s.stop_message if s else None,
+        }
+        write_summary(config.summary_path, summary)
+        self.log(format_summary(summary))
+        return BatchResult(status, code, config.output, ok, error, summary)

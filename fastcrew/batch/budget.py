@@ -1,0 +1,378 @@
+"""One global RPM/TPM budget for every worker: the supervisor owns the buckets, workers lease.
+
+Supervisor side, :class:`GlobalBudgets`: one :class:`~fastcrew.limits.LocalBudget` per budget
+key (endpoint + key hash) with the run's ``--rpm/--tpm`` (or the LLM's own ``RateLimit``),
+and a FIFO of lease requests per key. Worker side, :class:`LeasedBudget`: the budget source
+every limiter in the worker gets (installed with ``set_budget_factory``).
+
+The lease protocol (messages are tuples; see docs/batch.md)::
+
+    worker → supervisor   ("want", budget_id, key, tokens, (rpm, tpm, burst))
+                          ("give", key, requests, tokens)    unused slice back / a debt
+                          ("pause", key, kind, seconds)      a 429 seen by this worker
+                          ("observe", key, snapshot fields)  x-ratelimit-* headers
+    supervisor → worker   ("grant", budget_id, tokens)       1 request + tokens
+                          ("pause", key, kind, seconds)      a 429 seen by another worker
+                          ("limited", key, True)             an 'auto' limit was learned
+
+A worker asks for exactly what the head of its limiter's queue needs (one request and its
+estimated tokens), at most one request outstanding per budget, and is answered in FIFO order
+across workers as the global buckets refill. Refunds from settled calls stay in the worker
+up to two calls' worth (so the next call rarely waits for a round trip); the rest goes back
+at once, everything goes back after :data:`IDLE_RETURN_S` without a call, and a debt (a call
+that used more tokens than it reserved) is charged to the global buckets at once. The sum
+the workers can send therefore never exceeds what the global buckets admit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ..limits import LocalBudget, RateLimit, RateLimitSnapshot
+from ..limits.config import Limit
+
+__all__ = ["IDLE_RETURN_S", "GlobalBudgets", "LeasedBudget", "WorkerBudgets"]
+
+IDLE_RETURN_S = 0.05
+"""A worker's unused slice goes back to the supervisor after this long without a call."""
+OBSERVE_EVERY_S = 0.25
+"""A worker forwards the provider's headers at most this often per budget (plus changes)."""
+
+Send = Callable[[tuple[Any, ...]], None]
+LimitTuple = tuple[Limit, Limit, float]
+
+
+def _limited(limit: RateLimit) -> bool:
+    return isinstance(limit.rpm, int) or isinstance(limit.tpm, int)
+
+
+# -- supervisor side ----------------------------------------------------------------------
+
+
+class _Key:
+    __slots__ = ("budget", "granted_requests", "granted_tokens", "limited", "timer", "wants")
+
+    def __init__(self, budget: LocalBudget) -> None:
+        self.budget = budget
+        self.wants: deque[tuple[int, int, int]] = deque()
+        self.timer: asyncio.TimerHandle | None = None
+        self.limited = budget.requests is not None or budget.tokens is not None
+        self.granted_requests = 0
+        self.granted_tokens = 0
+
+
+class GlobalBudgets:
+    """The supervisor's buckets, one per budget key, leased to workers in FIFO order.
+
+    ``rpm`` / ``tpm`` (when not None) replace the limits the workers' LLMs were configured
+    with; ``send(worker, message)`` delivers to one worker; ``loop`` schedules refill timers
+    and gives the clock.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[int, tuple[Any, ...]], None],
+        loop: asyncio.AbstractEventLoop,
+        *,
+        rpm: int | None = None,
+        tpm: int | None = None,
+    ) -> None:
+        self._send = send
+        self._loop = loop
+        self.rpm = rpm
+        self.tpm = tpm
+        self.keys: dict[str, _Key] = {}
+        self.workers: set[int] = set()
+        self.pauses = 0
+
+    def limit_for(self, rpm: Limit, tpm: Limit, burst: float) -> RateLimit:
+        """The global limit of a key whose LLMs ask for ``(rpm, tpm, burst)``."""
+        return RateLimit(
+            rpm=self.rpm if self.rpm is not None else rpm,
+            tpm=self.tpm if self.tpm is not None else tpm,
+            burst=burst,
+        )
+
+    def _key(self, key: str, limit: LimitTuple | None) -> _Key:
+        found = self.keys.get(key)
+        if found is None:
+            rpm, tpm, burst = limit if limit is not None else ("auto", "auto", 1.0)
+            budget = LocalBudget(self.limit_for(rpm, tpm, burst), self._loop.time())
+            found = self.keys[key] = _Key(budget)
+        return found
+
+    def add_worker(self, worker: int) -> None:
+        """A worker joined."""
+        self.workers.add(worker)
+
+    def remove_worker(self, worker: int) -> None:
+        """A worker is gone: drop its requests (its unused slice is lost with it)."""
+        self.workers.discard(worker)
+        for state in self.keys.values():
+            if any(w == worker for w, _, _ in state.wants):
+                state.wants = deque(x for x in state.wants if x[0] != worker)
+
+    def handle(self, worker: int, message: tuple[Any, ...]) -> None:
+        """One budget message from ``worker``."""
+        kind = message[0]
+        now = self._loop.time()
+        if kind == "want":
+            _, budget_id, key, tokens, limit = message
+            state = self._key(key, limit)
+            state.wants.append((worker, budget_id, tokens))
+            if len(state.wants) == 1:
+                self._pump(key)
+        elif kind == "give":
+            _, key, requests, tokens = message
+            state = self._key(key, None)
+            state.budget.adjust(requests, tokens, now)
+            self._pump(key)
+        elif kind == "pause":
+            _, key, what, seconds = message
+            state = self._key(key, None)
+            self.pauses += 1
+            state.budget.pause(what, now + seconds, now)
+            for other in self.workers:
+                if other != worker:
+                    self._send(other, ("pause", key, what, seconds))
+            self._pump(key)
+        elif kind == "observe":
+            _, key, fields = message
+            state = self._key(key, None)
+            state.budget.observe(RateLimitSnapshot(*fields), now)
+            limited = state.budget.requests is not None or state.budget.tokens is not None
+            if limited and not state.limited:
+                state.limited = True
+                for other in self.workers:
+                    self._send(other, ("limited", key, True))
+            self._pump(key)
+        else:  # pragma: no cover - a programming error
+            raise ValueError(f"unknown budget message {kind!r}")
+
+    def _pump(self, key: str) -> None:
+        state = self.keys[key]
+        if state.timer is not None:
+            state.timer.cancel()
+            state.timer = None
+        wants = state.wants
+        budget = state.budget
+        now = self._loop.time()
+        while wants:
+            worker, budget_id, tokens = wants[0]
+            if worker not in self.workers:
+                wants.popleft()
+                continue
+            wait = budget.wait_time(tokens, now)
+            if wait > 0.0:
+                if wait != math.inf:
+                    state.timer = self._loop.call_at(now + wait, self._pump, key)
+                return
+            wants.popleft()
+            budget.take(tokens, now)
+            state.granted_requests += 1
+            state.granted_tokens += tokens
+            self._send(worker, ("grant", budget_id, key, tokens))
+
+    def close(self) -> None:
+        """Cancel the refill timers."""
+        for state in self.keys.values():
+            if state.timer is not None:
+                state.timer.cancel()
+                state.timer = None
+
+
+# -- worker side --------------------------------------------------------------------------
+
+
+class WorkerBudgets:
+    """A worker's end of the lease protocol: makes :class:`LeasedBudget` s (the budget
+    factory) and routes the supervisor's budget messages to them."""
+
+    def __init__(self, send: Send, *, rpm: int | None = None, tpm: int | None = None) -> None:
+        self._send = send
+        self.rpm = rpm
+        self.tpm = tpm
+        self._ids = itertools.count(1)
+        self.budgets: dict[int, LeasedBudget] = {}
+        self.limited_keys: set[str] = set()
+
+    def factory(self, key: str, limit: RateLimit, now: float) -> LeasedBudget:
+        """The budget factory installed with ``fastcrew.limits.set_budget_factory``."""
+        rpm = self.rpm if self.rpm is not None else limit.rpm
+        tpm = self.tpm if self.tpm is not None else limit.tpm
+        effective = RateLimit(rpm=rpm, tpm=tpm, burst=limit.burst)
+        budget = LeasedBudget(self, next(self._ids), key, effective)
+        self.budgets[budget.id] = budget
+        return budget
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        """To the supervisor."""
+        self._send(message)
+
+    def handle(self, message: tuple[Any, ...]) -> None:
+        """One budget message from the supervisor."""
+        kind = message[0]
+        if kind == "grant":
+            _, budget_id, key, tokens = message
+            budget = self.budgets.get(budget_id)
+            if budget is not None:
+                budget.granted(tokens)
+            else:
+                self._send(("give", key, 1, tokens))
+        elif kind == "pause":
+            _, key, _what, seconds = message
+            for budget in self.budgets.values():
+                if budget.key == key:
+                    budget.paused_for(seconds)
+        elif kind == "limited":
+            self.limited_keys.add(message[1])
+            for budget in self.budgets.values():
+                if budget.key == message[1]:
+                    budget.limited = True
+                    budget.wake()
+
+    def release_all(self) -> None:
+        """Give every unused slice back (the worker is going idle or away)."""
+        for budget in self.budgets.values():
+            budget.release()
+
+
+class LeasedBudget:
+    """A budget source holding a small slice of the supervisor's global budget."""
+
+    def __init__(self, owner: WorkerBudgets, budget_id: int, key: str, limit: RateLimit) -> None:
+        self._owner = owner
+        self.id = budget_id
+        self.key = key
+        self.limit = limit
+        self._limit_tuple: LimitTuple = (limit.rpm, limit.tpm, limit.burst)
+        self.limited = _limited(limit) or key in owner.limited_keys
+        self.requests = 0
+        self.tokens = 0
+        self.pending = False
+        self.paused_until = -math.inf
+        self.keep_tokens = 0
+        self._wake: Callable[[], None] | None = None
+        self._idle: asyncio.TimerHandle | None = None
+        self._observed_at = -math.inf
+        self._observed_limits: tuple[int | None, int | None] = (None, None)
+
+    # BudgetSource protocol ------------------------------------------------------------
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
+
+    def wait_time(self, tokens: int, now: float) -> float:
+        if now < self.paused_until:
+            return self.paused_until - now
+        if not self.limited:
+            return 0.0
+        if self.requests >= 1 and self.tokens >= tokens:
+            return 0.0
+        if not self.pending:
+            self.pending = True
+            need = max(0, tokens - self.tokens)
+            if need * 2 > self.keep_tokens:
+                self.keep_tokens = need * 2
+            self._owner.send(("want", self.id, self.key, need, self._limit_tuple))
+        return math.inf
+
+    def take(self, tokens: int, now: float) -> None:
+        if not self.limited:
+            return
+        self.requests -= 1
+        self.tokens -= tokens
+        self._settle_slice()
+
+    def adjust(self, requests: int, tokens: int, now: float) -> None:
+        if not self.limited:
+            return
+        self.requests += requests
+        self.tokens += tokens
+        self._settle_slice()
+
+    def pause(self, kind: Any, until: float, now: float) -> None:
+        seconds = until - now
+        if until > self.paused_until:
+            self.paused_until = until
+        self._owner.send(("pause", self.key, kind, seconds))
+
+    def observe(self, snapshot: RateLimitSnapshot, now: float) -> None:
+        limits = (snapshot.limit_requests, snapshot.limit_tokens)
+        if limits == self._observed_limits and now - self._observed_at < OBSERVE_EVERY_S:
+            return
+        self._observed_at = now
+        self._observed_limits = limits
+        fields = (
+            snapshot.limit_requests,
+            snapshot.limit_tokens,
+            snapshot.remaining_requests,
+            snapshot.remaining_tokens,
+            snapshot.reset_requests,
+            snapshot.reset_tokens,
+        )
+        self._owner.send(("observe", self.key, fields))
+
+    # lease plumbing -------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Tell the limiter that capacity arrived."""
+        if self._wake is not None:
+            self._wake()
+
+    def granted(self, tokens: int) -> None:
+        """The supervisor granted one request and ``tokens``."""
+        self.pending = False
+        self.requests += 1
+        self.tokens += tokens
+        self._arm_idle()
+        self.wake()
+
+    def paused_for(self, seconds: float) -> None:
+        """Another worker saw a 429: admit nothing for ``seconds``."""
+        until = asyncio.get_running_loop().time() + seconds
+        if until > self.paused_until:
+            self.paused_until = until
+        self.wake()
+
+    def _settle_slice(self) -> None:
+        give_requests = give_tokens = 0
+        if self.tokens < 0:  # a debt: charge the global budget now
+            give_tokens = self.tokens
+            self.tokens = 0
+        elif self.tokens > self.keep_tokens:
+            give_tokens = self.tokens - self.keep_tokens
+            self.tokens = self.keep_tokens
+        if self.requests > 1:
+            give_requests = self.requests - 1
+            self.requests = 1
+        if give_requests or give_tokens:
+            self._owner.send(("give", self.key, give_requests, give_tokens))
+        self._arm_idle()
+
+    def _arm_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        if self.requests > 0 or self.tokens > 0:
+            loop = asyncio.get_running_loop()
+            self._idle = loop.call_later(IDLE_RETURN_S, self._idle_return)
+        else:
+            self._idle = None
+
+    def _idle_return(self) -> None:
+        self._idle = None
+        if self.pending:
+            return
+        self.release()
+
+    def release(self) -> None:
+        """Give the whole unused slice back."""
+        if self.requests > 0 or self.tokens > 0:
+            self._owner.send(("give", self.key, max(0, self.requests), max(0, self.tokens)))
+            self.requests = min(0, self.requests)
+            self.tokens = min(0, self.tokens)

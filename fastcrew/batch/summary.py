@@ -1,0 +1,52 @@
+"""The end-of-run summary: a dict (written as ``<output>.summary.json``) and its text form."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .._json import dumps
+
+__all__ = ["format_summary", "write_summary"]
+
+
+def share(used: float, per_minute: float | None, elapsed_s: float) -> float | None:
+    """``used`` as a fraction of what ``per_minute`` allows over ``elapsed_s``."""
+    if not per_minute or elapsed_s <= 0:
+        return None
+    return round(used / (per_minute * elapsed_s / 60.0), 4)
+
+
+def write_summary(path: str, summary: dict[str, Any]) -> None:
+    """Write the summary JSON (atomically: a reader never sees half of it)."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(dumps(summary) + b"\n")
+    os.replace(tmp, path)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f} %"
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """Human-readable lines for stderr."""
+    rows = s["rows"]
+    run = s["this_run"]
+    limit = s["rate_limit"]
+    lines = [
+        f"fastcrew batch {s['status']} (exit code {s['exit_code']}): {s['output']}",
+        f"  rows: {rows['ok']:,} ok, {rows['error']:,} error, {rows['written']:,} written"
+        + (f" of {rows['total']:,}" if rows.get("total") is not None else ""),
+        f"  this run: {run['rows']:,} rows in {run['elapsed_s']:,.1f} s "
+        f"({run['rows_per_s']:,.1f} rows/s); {run['llm_calls']:,} LLM calls, "
+        f"{run['tokens']:,} tokens, {run['rate_limited_429']:,} 429s, {run['retries']:,} retries",
+        f"  rate limit used: requests {_pct(limit['requests_share'])}"
+        f" of {limit['rpm'] or '-'} rpm, tokens {_pct(limit['tokens_share'])}"
+        f" of {limit['tpm'] or '-'} tpm",
+    ]
+    if s.get("stop_message"):
+        lines.append(f"  stopped: {s['stop_message']}")
+    if s.get("resumable"):
+        lines.append("  resumable: run the same command again to continue")
+    return "\n".join(lines)

@@ -1,0 +1,229 @@
+"""A worker process: its own event loop, LLM session and crew; rows in, finished rows out.
+
+Started by the supervisor as a fresh interpreter (``python -m fastcrew.batch.worker FD``,
+spawn semantics) with one end of a socketpair; the first message is its pickled
+:class:`~fastcrew.batch.config.WorkerConfig`. Everything heavy is built here, in the child.
+SIGINT is ignored (Ctrl-C reaches the whole process group; the supervisor decides).
+Protocol (tuples over the :class:`~fastcrew.batch.channel.Channel`)::
+
+    ← ("config", WorkerConfig)                             first, read before the loop starts
+    → ("hello", pid) | ("fatal", type, message)           once the crew is built
+    ← ("rows", [(index, line, raw, attempts), ...])        work, only after we asked
+    → ("ready", n)                                         room for n more rows
+    → ("done", [(index, kind, row, (requests, tokens))])   finished rows (serialised)
+    → ("unfinished", [index, ...])                         rows given back unfinished
+    → ("quota", message)                                   the provider's quota is gone
+    ← ("ping", seq)  → ("pong", seq, stats)                liveness, every second
+    ← ("drain",)                                           finish running rows, start none
+    ← ("stop",)                                            cancel everything and exit
+    ← budget messages (see budget.py)
+
+If the supervisor disappears (its end of the socket closes), the worker exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+import socket
+import sys
+from collections import deque
+from typing import Any
+
+from .._loop import run
+from ..errors import QuotaExhaustedError
+from ..limits import limiter_for, set_budget_factory
+from .budget import WorkerBudgets
+from .channel import Channel, open_channel
+from .config import WorkerConfig
+from .runner import RowRunner
+
+__all__ = ["worker_main"]
+
+_BUDGET_MESSAGES = frozenset({"grant", "pause", "limited"})
+
+
+def _environment(config: WorkerConfig) -> None:
+    """Point CrewAI-style LLM resolution (``LLM()``, model strings) at the run's settings."""
+    if config.base_url:
+        os.environ["OPENAI_BASE_URL"] = config.base_url
+        os.environ.pop("OPENAI_API_BASE", None)
+    if config.api_key:
+        os.environ["OPENAI_API_KEY"] = config.api_key
+    if config.model:
+        os.environ["MODEL"] = config.model
+
+
+def _read_config(sock: socket.socket) -> WorkerConfig:
+    """The first message, read with blocking calls (the loop kind is in it)."""
+
+    def exactly(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            part = sock.recv(n - len(data))
+            if not part:
+                raise SystemExit(0)  # the supervisor is gone
+            data += part
+        return data
+
+    size = int.from_bytes(exactly(4), "big")
+    kind, config = pickle.loads(exactly(size))
+    assert kind == "config"
+    return config  # type: ignore[no-any-return]
+
+
+def worker_main(fd: int) -> None:
+    """The worker process's entry point: serve on the inherited socket ``fd``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sock = socket.socket(fileno=fd)
+    config = _read_config(sock)
+    for entry in reversed(config.sys_path):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    os.chdir(config.cwd)
+    _environment(config)
+    run(_serve(config, sock), loop=config.loop)
+
+
+async def _serve(config: WorkerConfig, sock: socket.socket) -> None:
+    channel = await open_channel(sock)
+    budgets = WorkerBudgets(channel.send, rpm=config.rpm, tpm=config.tpm)
+    set_budget_factory(budgets.factory)
+    try:
+        runner = RowRunner(config)
+    except Exception as exc:
+        channel.send(("fatal", type(exc).__name__, str(exc)))
+        await channel.drain()
+        channel.close()
+        return
+    channel.send(("hello", os.getpid()))
+    await Worker(config, channel, runner, budgets).serve()
+
+
+class Worker:
+    """The message loop and the row gate of one worker."""
+
+    def __init__(
+        self, config: WorkerConfig, channel: Channel, runner: RowRunner, budgets: WorkerBudgets
+    ) -> None:
+        self.config = config
+        self.channel = channel
+        self.runner = runner
+        self.budgets = budgets
+        self.queue: deque[tuple[int, int, bytes, int]] = deque()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.asked = False
+        self.draining = False
+        self.outbox: list[tuple[int, int, bytes, tuple[int, int]]] = []
+        self.unfinished: list[int] = []
+        self._flush_scheduled = False
+        self.quota_reported = False
+        self.rows_done = 0
+        self._loop = asyncio.get_running_loop()
+
+    async def serve(self) -> None:
+        """Handle messages until told to stop or the supervisor goes away."""
+        self._ask()
+        try:
+            while True:
+                message = await self.channel.recv()
+                if message is None:
+                    return
+                kind = message[0]
+                if kind == "rows":
+                    self.asked = False
+                    self.queue.extend(message[1])
+                    self._fill()
+                elif kind in _BUDGET_MESSAGES:
+                    self.budgets.handle(message)
+                elif kind == "ping":
+                    self.channel.send(("pong", message[1], self._stats()))
+                elif kind == "drain":
+                    self._drain()
+                elif kind == "stop":
+                    return
+        finally:
+            self.draining = True
+            for task in self.tasks:
+                task.cancel()
+            if self.tasks:
+                await asyncio.wait(self.tasks)
+            self.budgets.release_all()
+            self._flush()
+            self.channel.send(("pong", -1, self._stats()))
+            await self.channel.drain()
+            self.channel.close()
+
+    def _stats(self) -> dict[str, Any]:
+        calls = rate_limited = retries = 0
+        for key in {b.key for b in self.budgets.budgets.values()}:
+            stats = limiter_for(key, None).stats
+            calls += stats.admitted
+            rate_limited += stats.rate_limited
+            retries += stats.retries
+        return {
+            "rows": self.rows_done,
+            "running": len(self.tasks),
+            "queued": len(self.queue),
+            "calls": calls,
+            "rate_limited": rate_limited,
+            "retries": retries,
+        }
+
+    def _ask(self) -> None:
+        if self.draining or self.asked:
+            return
+        config = self.config
+        room = config.concurrency + config.chunk_size - len(self.tasks) - len(self.queue)
+        if room * 2 >= config.chunk_size:
+            self.asked = True
+            self.channel.send(("ready", room))
+
+    def _fill(self) -> None:
+        limit = self.config.concurrency
+        while self.queue and len(self.tasks) < limit and not self.draining:
+            task = self._loop.create_task(self._row(*self.queue.popleft()))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        self._ask()
+
+    def _drain(self) -> None:
+        self.draining = True
+        self.unfinished.extend(item[0] for item in self.queue)
+        self.queue.clear()
+        self._schedule_flush()
+
+    async def _row(self, index: int, line: int, raw: bytes, attempts: int) -> None:
+        try:
+            kind, row, usage = await self.runner.run(index, line, raw, attempts)
+        except QuotaExhaustedError as exc:
+            self.unfinished.append(index)
+            if not self.quota_reported:
+                self.quota_reported = True
+                self.channel.send(("quota", str(exc)))
+        else:
+            self.rows_done += 1
+            self.outbox.append((index, kind, row, usage))
+        self._schedule_flush()
+        self.tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
+        self._fill()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self.outbox:
+            self.channel.send(("done", self.outbox))
+            self.outbox = []
+        if self.unfinished:
+            self.channel.send(("unfinished", self.unfinished))
+            self.unfinished = []
+
+
+if __name__ == "__main__":
+    worker_main(int(sys.argv[1]))

@@ -1,0 +1,59 @@
+"""The crews a bench runs: the default single-task crew, or ``--crew``, pointed at the bench's
+endpoint. ``bench_crew`` is the factory the batch workers import (it reads the environment
+the cell process sets)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..llm import LLM
+from ..runtime import Agent, Crew, Task
+from .prompts import AGENT, MODEL, TASK
+
+__all__ = ["BASE_URL_ENV", "CREW_ENV", "bench_crew", "build_crew", "one_task_crew", "point_at"]
+
+BASE_URL_ENV = "FASTCREW_BENCH_WORKER_BASE_URL"
+CREW_ENV = "FASTCREW_BENCH_WORKER_CREW"
+FACTORY = "fastcrew.benchmark.crews:bench_crew"
+"""The crew spec handed to ``run_batch`` for the ``batch`` method."""
+
+
+def one_task_crew(base_url: str | None = None, **crew_options: Any) -> Crew:
+    """One agent, one task, one ``{topic}`` placeholder (``base_url`` None: from the env)."""
+    llm = LLM(MODEL, base_url=base_url)
+    analyst = Agent(**AGENT, llm=llm)
+    task = Task(**TASK, agent=analyst)
+    return Crew(agents=[analyst], tasks=[task], **crew_options)
+
+
+def point_at(crew: Crew, base_url: str) -> Crew:
+    """Make every agent of ``crew`` talk to ``base_url`` (same model and settings)."""
+    agents = {id(a): a for a in [*crew.agents, *(t.agent for t in crew.tasks if t.agent)]}
+    for agent in agents.values():
+        llm = agent.llm
+        if isinstance(llm, LLM) and llm.base_url != base_url:
+            agent.llm = LLM(
+                llm.model,
+                base_url=base_url,
+                temperature=llm.temperature,
+                max_tokens=llm.max_tokens,
+                timeout=llm.timeout,
+                rate_limit=llm.rate_limit,
+                retry=llm.retry,
+            )
+    return crew
+
+
+def build_crew(spec: str | None, base_url: str) -> Crew:
+    """``--crew`` (``path.py:name`` / ``module:name``) or the default crew, at ``base_url``."""
+    if not spec:
+        return one_task_crew(base_url)
+    from ..batch.crewspec import load_crew
+
+    return point_at(load_crew(spec), base_url)
+
+
+def bench_crew() -> Crew:
+    """The batch workers' factory: the cell's crew at its endpoint (from the env)."""
+    return build_crew(os.environ.get(CREW_ENV) or None, os.environ[BASE_URL_ENV])

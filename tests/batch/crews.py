@@ -1,0 +1,51 @@
+"""Crew factories for the batch tests (loaded by spec in each worker process).
+
+Every agent's LLM comes from the environment the worker sets up (``--base-url`` /
+``--simulate``), like a user's crew. Behaviour switches come from environment variables,
+which the spawned workers inherit.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastcrew import LLM, Agent, Crew, Task
+from fastcrew.limits import RetryPolicy
+
+CRASH_TOPIC_ENV = "FASTCREW_TEST_CRASH_TOPIC"
+
+
+def _crew(llm: LLM, **crew_kwargs: Any) -> Crew:
+    agent = Agent(role="Echo", goal="Answer about {topic}", backstory="A test agent.", llm=llm)
+    task = Task(
+        name="answer",
+        description="Tell me about {topic}",
+        expected_output="One line.",
+        agent=agent,
+    )
+    return Crew(agents=[agent], tasks=[task], **crew_kwargs)
+
+
+def make_crew() -> Crew:
+    """One task, one LLM call per row; the answer echoes ``Tell me about <topic>``."""
+    return _crew(LLM("sim-model"))
+
+
+def no_retry_crew() -> Crew:
+    """Like :func:`make_crew` but a failed call is not retried (rows fail on a 500)."""
+    return _crew(LLM("sim-model", retry=RetryPolicy(max_attempts=1)))
+
+
+def _crash(values: dict[str, Any]) -> dict[str, Any]:
+    if values.get("topic") == os.environ.get(CRASH_TOPIC_ENV):
+        os._exit(13)
+    return values
+
+
+def crashing_crew() -> Crew:
+    """Kills its worker process when a row's topic is ``$FASTCREW_TEST_CRASH_TOPIC``."""
+    return _crew(LLM("sim-model"), before_kickoff_callbacks=[_crash])
+
+
+not_a_crew = 42

@@ -1,0 +1,173 @@
+"""The global budget and its leases, in one loop on a fast-forwarded clock (looptime).
+
+The supervisor's :class:`GlobalBudgets` and several workers' :class:`WorkerBudgets` exchange
+the real protocol messages, delivered with ``call_soon`` (asynchronous and in order, like
+the socket between processes); each worker has a real :class:`Limiter` on a
+:class:`LeasedBudget`. No sleeps: loop time is fake and exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from fastcrew.batch.budget import IDLE_RETURN_S, GlobalBudgets, LeasedBudget, WorkerBudgets
+from fastcrew.errors import RateLimitError
+from fastcrew.limits import Limiter, RateLimit, RateLimitSnapshot
+
+pytestmark = pytest.mark.looptime
+
+KEY = "http://sim/v1#abc"
+
+
+class Net:
+    """A supervisor and ``n`` workers wired together in the running loop."""
+
+    def __init__(self, n: int, *, rpm: int | None = None, tpm: int | None = None) -> None:
+        loop = self.loop = asyncio.get_running_loop()
+        self.sent: list[tuple[int, tuple[Any, ...]]] = []
+        self.glob = GlobalBudgets(self._to_worker, loop, rpm=rpm, tpm=tpm)
+        self.workers: list[WorkerBudgets] = []
+        for i in range(n):
+            self.workers.append(WorkerBudgets(self._to_supervisor(i), rpm=rpm, tpm=tpm))
+            self.glob.add_worker(i)
+
+    def _to_supervisor(self, i: int):
+        def send(message: tuple[Any, ...]) -> None:
+            self.sent.append((i, message))
+            self.loop.call_soon(self.glob.handle, i, message)
+
+        return send
+
+    def _to_worker(self, i: int, message: tuple[Any, ...]) -> None:
+        self.loop.call_soon(self.workers[i].handle, message)
+
+    def limiter(self, i: int, limit: RateLimit | None = None) -> Limiter:
+        source = self.workers[i].factory(KEY, limit or RateLimit(), self.loop.time())
+        return Limiter(source, loop=self.loop)
+
+
+async def drive(
+    limiters: list[Limiter],
+    seconds: float,
+    *,
+    callers: int = 20,
+    reserve: int = 1,
+    actual: int | None = None,
+) -> list[list[float]]:
+    """``callers`` loops per limiter, acquiring and settling at once, for ``seconds``."""
+    loop = asyncio.get_running_loop()
+    stop = loop.time() + seconds
+    admitted: list[list[float]] = [[] for _ in limiters]
+
+    async def caller(i: int) -> None:
+        limiter = limiters[i]
+        while loop.time() < stop:
+            lease = await limiter.acquire(reserve)
+            admitted[i].append(loop.time())
+            lease.settle(actual if actual is not None else reserve)
+            await asyncio.sleep(0)
+
+    tasks = [asyncio.create_task(caller(i)) for i in range(len(limiters)) for _ in range(callers)]
+    await asyncio.sleep(seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return admitted
+
+
+async def test_aggregate_rate_across_workers_within_two_percent():
+    net = Net(3, rpm=600)  # 10 requests/s for everyone together, burst 10
+    limiters = [net.limiter(i) for i in range(3)]
+    admitted = await drive(limiters, 60.0)
+    times = sorted(t for per in admitted for t in per)
+    start = times[0]
+    # never more than rate * t + burst, at any moment
+    for k, t in enumerate(times, 1):
+        assert k <= 10 * (t - start) + 10 + 1e-6
+    steady = [t for t in times if t - start >= 1.0]
+    assert len(steady) / 59.0 == pytest.approx(10.0, rel=0.02)
+    shares = [len(per) for per in admitted]
+    assert min(shares) >= 0.8 * max(shares)  # FIFO across workers: nobody starves
+
+
+async def test_tokens_budget_counts_real_usage_after_refunds():
+    net = Net(2, tpm=60_000)  # 1,000 tokens/s
+    limiters = [net.limiter(i) for i in range(2)]
+    # each call reserves 300 tokens but uses 100: refunds must flow back to the others
+    admitted = await drive(limiters, 30.0, reserve=300, actual=100)
+    calls = sum(len(per) for per in admitted)
+    used = calls * 100
+    assert used <= 1000 * 30 + 1000 + 300
+    assert used / (1000 * 30) == pytest.approx(1.0, rel=0.05)
+
+
+async def test_a_429_in_one_worker_pauses_all_of_them():
+    net = Net(2, rpm=6_000)
+    first, second = net.limiter(0), net.limiter(1)
+    (await first.acquire(1)).refuse()
+    first.rate_limited(RateLimitError("slow down", retry_after=2.0, limit="requests"))
+    await asyncio.sleep(0.01)  # the pause travels to the supervisor and on to worker 1
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    lease = await second.acquire(1)
+    assert loop.time() - begun == pytest.approx(2.0, abs=0.02)
+    lease.settle(1)
+    assert net.glob.pauses == 1
+
+
+async def test_an_idle_worker_gives_its_slice_back():
+    net = Net(2, rpm=600)
+    lease = await net.limiter(0).acquire(50)
+    lease.settle(10)  # a 40-token refund stays in worker 0 for a while
+    budget: LeasedBudget = next(iter(net.workers[0].budgets.values()))
+    assert budget.tokens > 0
+    await asyncio.sleep(IDLE_RETURN_S * 2)
+    assert budget.tokens == 0
+    assert budget.requests == 0
+    gives = [m for i, m in net.sent if i == 0 and m[0] == "give"]
+    assert gives
+    assert sum(m[3] for m in gives) == 40
+
+
+async def test_a_call_that_used_more_than_it_reserved_is_charged_at_once():
+    net = Net(1, tpm=6_000)  # 100 tokens/s, capacity 100
+    limiter = net.limiter(0)
+    lease = await limiter.acquire(10)
+    before = net.glob.keys[KEY].budget.tokens.level  # type: ignore[union-attr]
+    lease.settle(90)  # 80 more than reserved
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    after = net.glob.keys[KEY].budget.tokens.level  # type: ignore[union-attr]
+    assert after == pytest.approx(before - 80, abs=1.0)
+
+
+async def test_auto_limits_learned_from_headers_turn_leases_on_everywhere():
+    net = Net(2)  # rpm/tpm "auto": nothing to lease until the provider tells us its limits
+    first, second = net.limiter(0), net.limiter(1)
+    (await first.acquire(1)).settle(1)
+    assert not [m for _, m in net.sent if m[0] == "want"]
+    first.observe(RateLimitSnapshot(limit_requests=600, remaining_requests=600))
+    await asyncio.sleep(0.01)
+    assert all(b.limited for w in net.workers for b in w.budgets.values())
+    (await second.acquire(1)).settle(1)
+    assert [m for i, m in net.sent if i == 1 and m[0] == "want"]
+
+
+async def test_a_removed_worker_loses_its_place_in_the_queue():
+    net = Net(2, rpm=60)  # 1/s, burst 1
+    a, b = net.limiter(0), net.limiter(1)
+    (await a.acquire(1)).settle(1)  # the burst is gone
+    waiting_a = asyncio.create_task(a.acquire(1))
+    await asyncio.sleep(0.01)
+    waiting_b = asyncio.create_task(b.acquire(1))
+    await asyncio.sleep(0.01)
+    net.glob.remove_worker(0)  # worker 0 died while waiting
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    (await waiting_b).settle(1)
+    assert loop.time() - begun == pytest.approx(0.98, abs=0.05)
+    assert not waiting_a.done()
+    waiting_a.cancel()

@@ -1,0 +1,157 @@
+"""``fastcrew batch`` on the command line: parsing (CliRunner) and one real --simulate run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import fastcrew.batch
+from fastcrew.batch.api import default_crew
+from fastcrew.batch.config import BatchResult
+from fastcrew.cli import main
+from fastcrew.errors import ConfigurationError
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Replace run_batch: the command's arguments are recorded, nothing runs."""
+    seen: list[dict[str, Any]] = []
+
+    def fake(inputs: str, **kwargs: Any) -> BatchResult:
+        seen.append({"inputs": inputs, **kwargs})
+        return BatchResult("interrupted", 75, "out", 0, 0, {})
+
+    monkeypatch.setattr(fastcrew.batch, "run_batch", fake)
+    return seen
+
+
+def test_options_reach_run_batch_and_the_exit_code_comes_back(calls):
+    result = CliRunner().invoke(
+        main,
+        [
+            "batch",
+            "in.jsonl",
+            "--crew",
+            "crews.py:make",
+            "-o",
+            "res.jsonl",
+            "--workers",
+            "3",
+            "--rpm",
+            "600",
+            "--sim",
+            "latency_ms=200",
+            "--sim",
+            "rpm=6000",
+            "--retry-failed",
+            "--strict",
+            "--timeout",
+            "9.5",
+            "--loop",
+            "asyncio",
+        ],
+    )
+    assert result.exit_code == 75, result.output
+    (got,) = calls
+    assert got["inputs"] == "in.jsonl"
+    assert got["crew"] == "crews.py:make"
+    assert got["output"] == "res.jsonl"
+    assert (got["workers"], got["rpm"], got["tpm"]) == (3, 600, None)
+    assert got["simulate"] == {"latency_ms": 200.0, "rpm": 6000}
+    assert (got["retry_failed"], got["strict"], got["timeout"], got["loop"]) == (
+        True,
+        True,
+        9.5,
+        "asyncio",
+    )
+    assert got["progress"] is None
+
+
+def test_every_option_reads_fastcrew_env_vars(calls, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("FASTCREW_CREW", "env_crew.py:make")
+    monkeypatch.setenv("FASTCREW_BATCH_WORKERS", "5")
+    monkeypatch.setenv("FASTCREW_BATCH_CONCURRENCY", "7")
+    monkeypatch.setenv("FASTCREW_BATCH_SIMULATE", "1")
+    result = CliRunner().invoke(main, ["batch", "in.jsonl"])
+    assert result.exit_code == 75, result.output
+    (got,) = calls
+    assert (got["crew"], got["workers"], got["concurrency"]) == ("env_crew.py:make", 5, 7)
+    assert got["simulate"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--resume", "--restart"], "--resume and --restart exclude each other"),
+        (["--sim", "nonsense=1"], "expected KEY=VALUE with KEY one of"),
+        (["--sim", "latency_ms=fast"], "latency_ms takes a float"),
+        (["--workers", "0"], "Invalid value for '--workers'"),
+        (["--loop", "trio"], "Invalid value for '--loop'"),
+    ],
+)
+def test_bad_options_are_usage_errors(calls, args: list[str], words: str):
+    result = CliRunner().invoke(main, ["batch", "in.jsonl", *args])
+    assert result.exit_code == 2
+    assert words in result.output
+    assert not calls
+
+
+def test_setup_errors_exit_2_with_the_message(monkeypatch: pytest.MonkeyPatch):
+    def refuse(inputs: str, **kwargs: Any) -> BatchResult:
+        raise ConfigurationError("the input changed; use --restart")
+
+    monkeypatch.setattr(fastcrew.batch, "run_batch", refuse)
+    result = CliRunner().invoke(main, ["batch", "in.jsonl"])
+    assert result.exit_code == 2
+    assert "fastcrew batch: the input changed; use --restart" in result.output
+
+
+def test_default_crew_from_env_then_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("FASTCREW_CREW", raising=False)
+    assert default_crew(str(tmp_path)) is None
+    (tmp_path / "pyproject.toml").write_text('[tool.fastcrew]\ncrew = "my/crew.py:make"\n')
+    assert default_crew(str(tmp_path)) == "my/crew.py:make"
+    monkeypatch.setenv("FASTCREW_CREW", "pkg.mod:factory")
+    assert default_crew(str(tmp_path)) == "pkg.mod:factory"
+
+
+def test_help_lists_the_options():
+    result = CliRunner().invoke(main, ["batch", "--help"])
+    assert result.exit_code == 0
+    for option in ("--crew", "--workers", "--rpm", "--simulate", "--retry-failed", "--strict"):
+        assert option in result.output
+
+
+def test_simulate_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE", "MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(
+        main,
+        [
+            "batch",
+            str(ROOT / "examples" / "inputs.jsonl"),
+            "--crew",
+            str(ROOT / "examples" / "research_crew.py") + ":make_crew",
+            "--simulate",
+            "--sim",
+            "seed=1",
+            "--workers",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("SIMULATED") == 2
+    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == [f"q{i}" for i in range(1, 9)]
+    assert all(r["status"] == "ok" for r in rows)
+    assert "solid-state batteries" in rows[0]["output"]["json_dict"]["topic"]
+    summary = json.loads((tmp_path / "results.jsonl.summary.json").read_text())
+    assert summary["simulated"] is True
+    assert summary["this_run"]["llm_calls"] == 16
