@@ -28,7 +28,7 @@ from typing import Any
 
 from .._json import JSONDecodeError, dumps, loads
 
-__all__ = ["VERSION", "Journal", "JournalError", "JournalState", "compact", "scan"]
+__all__ = ["VERSION", "Journal", "JournalError", "JournalState", "compact", "scan", "write_all"]
 
 VERSION = 1
 _RECORD = re.compile(rb'\{"i":(\d+),"s":"(ok|error)","h":"([0-9a-f]{16})","row":')
@@ -45,7 +45,8 @@ def record(index: int, status: str, digest: int, row: bytes) -> bytes:
     return b'{"i":%d,"s":"%s","h":"%016x","row":%s}\n' % (index, status.encode(), digest, row)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte of ``data`` is written."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -63,12 +64,12 @@ class Journal:
             flags |= os.O_TRUNC
         self.fd = os.open(path, flags, 0o644)
         if header is not None:
-            _write_all(self.fd, dumps(header) + b"\n")
+            write_all(self.fd, dumps(header) + b"\n")
 
     def append(self, lines: list[bytes]) -> None:
         """Append already-built :func:`record` lines in one write."""
         if lines:
-            _write_all(self.fd, b"".join(lines) if len(lines) > 1 else lines[0])
+            write_all(self.fd, b"".join(lines) if len(lines) > 1 else lines[0])
 
     def sync(self) -> None:
         """fsync the journal."""
@@ -181,7 +182,7 @@ def compact(path: str, head: dict[str, Any], rows: int) -> None:
     tmp = path + ".tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        _write_all(fd, dumps(head) + b"\n" + dumps({"complete": rows}) + b"\n")
+        write_all(fd, dumps(head) + b"\n" + dumps({"complete": rows}) + b"\n")
         os.fsync(fd)
     finally:
         os.close(fd)

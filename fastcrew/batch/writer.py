@@ -13,7 +13,7 @@ import os
 from collections.abc import Container, Mapping
 from typing import IO, Protocol
 
-from .journal import JournalState
+from .journal import JournalState, write_all
 
 __all__ = ["BaseFilePrior", "JournalPrior", "OrderedWriter", "Prior"]
 
@@ -74,12 +74,6 @@ class BaseFilePrior:
         return line if found is None else found
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 class OrderedWriter:
     """Appends rows to ``fd`` in index order, starting at ``start``."""
 
@@ -130,7 +124,7 @@ class OrderedWriter:
         count = index - self.next
         if count:
             parts.append(b"")
-            _write_all(self.fd, b"\n".join(parts))
+            write_all(self.fd, b"\n".join(parts))
             self.next = index
             self.written += count
         return count
