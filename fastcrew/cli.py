@@ -113,6 +113,14 @@ def _sim_options(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     "Crew, or a Crew). Default: [tool.fastcrew] crew in ./pyproject.toml.",
 )
 @click.option(
+    "--flow",
+    envvar=["FASTCREW_FLOW", "FASTCREW_BATCH_FLOW"],
+    show_envvar=True,
+    default=None,
+    help="Instead of --crew: path/to/file.py:FlowClass or package.module:FlowClass, one flow "
+    "per row. Default: [tool.fastcrew] flow in ./pyproject.toml.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
@@ -155,13 +163,15 @@ def _sim_options(ctx: click.Context, param: click.Parameter, value: tuple[str, .
 @click.option("-q", "--quiet", is_flag=True, help="No progress, no summary on stderr.")
 @click.pass_context
 def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options: object) -> None:
-    """Run a crew once per line of INPUTS (JSONL, '-' for stdin, .jsonl.gz) across worker
-    processes, under one RPM/TPM budget; results in input order, resumable after a crash."""
+    """Run a crew (or a flow) once per line of INPUTS (JSONL, '-' for stdin, .jsonl.gz) across
+    worker processes, under one RPM/TPM budget; results in input order, resumable after a
+    crash."""
     from .batch import run_batch
     from .errors import ConfigurationError
 
     if options["resume"] and options["restart"]:
         raise click.UsageError("--resume and --restart exclude each other")
+    _crew_or_flow(ctx, options)
     simulate_with: object = (sim or True) if (simulate or sim) else False
     try:
         result = run_batch(inputs, simulate=simulate_with, **options)  # type: ignore[arg-type]
@@ -169,6 +179,22 @@ def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options:
         click.echo(f"fastcrew batch: {exc}", err=True)
         ctx.exit(2)
     ctx.exit(result.exit_code)
+
+
+def _crew_or_flow(ctx: click.Context, options: dict[str, object]) -> None:
+    """``--crew`` and ``--flow`` exclude each other; one given on the command line wins over
+    the other's environment variable."""
+    if options["crew"] is None or options["flow"] is None:
+        return
+    source = ctx.get_parameter_source
+    from_env = click.core.ParameterSource.ENVIRONMENT
+    crew_env, flow_env = source("crew") == from_env, source("flow") == from_env
+    if crew_env and not flow_env:
+        options["crew"] = None
+    elif flow_env and not crew_env:
+        options["flow"] = None
+    elif not crew_env:
+        raise click.UsageError("--crew and --flow exclude each other: give one")
 
 
 @main.command(context_settings={"show_default": True})

@@ -12,6 +12,7 @@ from typing import Any
 
 from .._loop import LoopKind, run
 from ..errors import ConfigurationError
+from ..limits.registry import is_cap_key
 from .config import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CONCURRENCY,
@@ -29,19 +30,20 @@ from .config import (
     Mode,
     WorkerConfig,
 )
-from .crewspec import check_crew_spec
+from .crewspec import check_crew_spec, check_flow_spec
 from .inputs import DEFAULT_MAX_LINE_BYTES, STDIN, LineReader, input_identity, open_input
 from .plan import Plan, make_plan
 from .progress import Progress, Snapshot
 from .summary import format_summary, share, write_summary
 from .supervisor import Supervisor
 
-__all__ = ["SIMULATED_BANNER", "default_crew", "run_batch"]
+__all__ = ["SIMULATED_BANNER", "default_crew", "default_flow", "run_batch"]
 
 SIMULATED_BANNER = (
     "*** SIMULATED: answers come from the built-in `fastcrew sim`, not a real LLM ***"
 )
 CREW_ENV = "FASTCREW_CREW"
+FLOW_ENV = "FASTCREW_FLOW"
 
 _EXIT = {
     "interrupted": EXIT_INTERRUPTED,
@@ -61,24 +63,74 @@ _NO_LLM = (
 )
 
 
-def default_crew(cwd: str | None = None) -> str | None:
-    """``$FASTCREW_CREW``, else ``[tool.fastcrew] crew`` in ``cwd``'s pyproject.toml."""
-    found = os.environ.get(CREW_ENV)
-    if found:
-        return found
+def _pyproject_default(key: str, cwd: str | None) -> str | None:
     path = os.path.join(cwd or os.getcwd(), "pyproject.toml")
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError):
         return None
-    crew = data.get("tool", {}).get("fastcrew", {}).get("crew")
-    return crew if isinstance(crew, str) else None
+    found = data.get("tool", {}).get("fastcrew", {}).get(key)
+    return found if isinstance(found, str) else None
+
+
+def default_crew(cwd: str | None = None) -> str | None:
+    """``$FASTCREW_CREW``, else ``[tool.fastcrew] crew`` in ``cwd``'s pyproject.toml."""
+    return os.environ.get(CREW_ENV) or _pyproject_default("crew", cwd)
+
+
+def default_flow(cwd: str | None = None) -> str | None:
+    """``$FASTCREW_FLOW``, else ``[tool.fastcrew] flow`` in ``cwd``'s pyproject.toml."""
+    return os.environ.get(FLOW_ENV) or _pyproject_default("flow", cwd)
+
+
+def _crew_or_flow(crew: Any, flow: Any) -> tuple[Any, str | None]:
+    """The run's crew or flow: the one given, else the defaults (env first, then
+    pyproject.toml). Both given, or both defaults found at the same level, is an error."""
+    if crew is not None and flow is not None:
+        raise ConfigurationError(
+            "--crew and --flow exclude each other: a batch runs one crew or one flow per row"
+        )
+    if crew is None and flow is None:
+        for source, crew_default, flow_default in (
+            (
+                f"${CREW_ENV} / ${FLOW_ENV}",
+                os.environ.get(CREW_ENV),
+                os.environ.get(FLOW_ENV),
+            ),
+            (
+                "[tool.fastcrew] in pyproject.toml",
+                _pyproject_default("crew", None),
+                _pyproject_default("flow", None),
+            ),
+        ):
+            if crew_default and flow_default:
+                raise ConfigurationError(
+                    f"both a default crew and a default flow are set ({source}): "
+                    "pass --crew or --flow"
+                )
+            if crew_default or flow_default:
+                crew, flow = crew_default or None, flow_default or None
+                break
+    crew = _importable(crew)
+    if isinstance(crew, str):
+        check_crew_spec(crew)
+    if flow is not None:
+        flow = _importable(flow)
+        if not isinstance(flow, str):
+            if not isinstance(flow, type):
+                raise ConfigurationError(
+                    f"flow must be a 'path/to/file.py:FlowClass' spec or a Flow class, not "
+                    f"{type(flow).__name__}"
+                )
+            flow = f"{flow.__module__}:{flow.__qualname__}"  # workers import it by name
+        check_flow_spec(flow)
+    return crew, flow
 
 
 def _importable(crew: Any) -> Any:
-    """A factory defined in the running script (``__main__``) becomes a file spec, so
-    workers (fresh interpreters) load the script as a module, not as ``__main__``."""
+    """A factory (or Flow class) defined in the running script (``__main__``) becomes a file
+    spec, so workers (fresh interpreters) load the script as a module, not as ``__main__``."""
     if crew is None or isinstance(crew, str) or getattr(crew, "__module__", None) != "__main__":
         return crew
     main_file = getattr(sys.modules["__main__"], "__file__", None)
@@ -120,6 +172,7 @@ def run_batch(
     inputs: str | os.PathLike[str],
     *,
     crew: str | Callable[[], Any] | None = None,
+    flow: str | type | None = None,
     output: str | os.PathLike[str] = "results.jsonl",
     workers: int | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -145,13 +198,17 @@ def run_batch(
     drain_timeout: float | None = None,
     quiet: bool = False,
 ) -> BatchResult:
-    """Run a crew once per input line across worker processes; write results in input order.
+    """Run a crew (or a flow) once per input line across worker processes; results in order.
 
     ``inputs``: a JSONL file, ``"-"`` for stdin, or a ``.jsonl.gz``. Each line is a kickoff's
     inputs (an ``id`` field is carried to the output) or an OpenAI Batch-API request.
     ``crew``: ``"path/file.py:name"``, ``"package.module:name"`` or an importable zero-argument
     callable, returning a Crew (default: ``$FASTCREW_CREW`` or ``[tool.fastcrew] crew`` in
     ./pyproject.toml; not needed when every line is an OpenAI batch request).
+    ``flow``: instead of a crew, ``"path/file.py:FlowClass"`` (or ``"module:FlowClass"``, or
+    an importable Flow class): one fresh flow per row, ``akickoff(inputs=row)``; the row's
+    ``output`` is ``{"result", "state"}`` (default: ``$FASTCREW_FLOW`` or ``[tool.fastcrew]
+    flow``). ``crew`` and ``flow`` exclude each other.
     ``output`` gets one line per input row, in order, with ``<output>.journal`` beside it;
     re-running resumes (``restart=True`` starts over, ``resume=True`` insists on resuming,
     ``retry_failed=True`` re-runs the error rows of a finished output).
@@ -201,16 +258,13 @@ def run_batch(
     inputs = os.fspath(inputs)
     if inputs != STDIN and not os.path.isfile(inputs):
         raise ConfigurationError(f"input {inputs!r} does not exist or is not a file")
-    if crew is None:
-        crew = default_crew()
-    crew = _importable(crew)
-    if isinstance(crew, str):
-        check_crew_spec(crew)
+    crew, flow = _crew_or_flow(crew, flow)
     sim_config = _sim_config(simulate)
     config = BatchConfig(
         inputs=inputs,
         output=os.fspath(output),
         crew=crew,
+        flow=flow,
         workers=workers,
         concurrency=concurrency,
         rpm=rpm,
@@ -293,6 +347,7 @@ class _Run:
         base_url = sim.base_url if sim is not None else config.base_url
         worker_config = WorkerConfig(
             crew=config.crew,
+            flow=config.flow,
             concurrency=config.concurrency,
             chunk_size=config.chunk_size,
             loop=config.loop,
@@ -369,7 +424,9 @@ class _Run:
         calls = c.worker_total("calls") if c else 0
         rpm = tpm = None
         if s is not None and s.budgets is not None:
-            for state in s.budgets.keys.values():
+            for key, state in s.budgets.keys.items():
+                if is_cap_key(key):
+                    continue  # a max_rpm cap, not the endpoint's limit
                 if state.budget.requests is not None:
                     rpm = round(state.budget.requests.rate * 60)
                 if state.budget.tokens is not None:

@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..limits import LocalBudget, RateLimit, RateLimitSnapshot
+from ..limits import LocalBudget, RateLimit, RateLimitSnapshot, is_cap_key
 from ..limits.config import Limit
 
 __all__ = ["IDLE_RETURN_S", "GlobalBudgets", "LeasedBudget", "WorkerBudgets"]
@@ -90,8 +90,11 @@ class GlobalBudgets:
         self.workers: set[int] = set()
         self.pauses = 0
 
-    def limit_for(self, rpm: Limit, tpm: Limit, burst: float) -> RateLimit:
-        """The global limit of a key whose LLMs ask for ``(rpm, tpm, burst)``."""
+    def limit_for(self, rpm: Limit, tpm: Limit, burst: float, key: str = "") -> RateLimit:
+        """The global limit of a key whose LLMs ask for ``(rpm, tpm, burst)``; a ``max_rpm``
+        cap keeps its own (``--rpm`` / ``--tpm`` are the endpoint's limits, not the cap's)."""
+        if is_cap_key(key):
+            return RateLimit(rpm=rpm, tpm=tpm, burst=burst)
         return RateLimit(
             rpm=self.rpm if self.rpm is not None else rpm,
             tpm=self.tpm if self.tpm is not None else tpm,
@@ -102,7 +105,7 @@ class GlobalBudgets:
         found = self.keys.get(key)
         if found is None:
             rpm, tpm, burst = limit if limit is not None else ("auto", "auto", 1.0)
-            budget = LocalBudget(self.limit_for(rpm, tpm, burst), self._loop.time())
+            budget = LocalBudget(self.limit_for(rpm, tpm, burst, key), self._loop.time())
             found = self.keys[key] = _Key(budget)
         return found
 
@@ -189,12 +192,26 @@ class GlobalBudgets:
 # -- worker side --------------------------------------------------------------------------
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class WorkerBudgets:
     """A worker's end of the lease protocol: makes :class:`LeasedBudget` s (the budget
-    factory) and routes the supervisor's budget messages to them."""
+    factory) and routes the supervisor's budget messages to them.
+
+    Made on the worker's main loop, which owns the channel. A budget may live on another
+    loop — a sync flow method calling ``crew.kickoff()`` runs its own loop in a thread — so
+    messages cross loops with ``call_soon_threadsafe``, and budgets of closed loops are
+    dropped (their slice given back).
+    """
 
     def __init__(self, send: Send, *, rpm: int | None = None, tpm: int | None = None) -> None:
         self._send = send
+        self._loop = asyncio.get_running_loop()
         self.rpm = rpm
         self.tpm = tpm
         self._ids = itertools.count(1)
@@ -202,17 +219,45 @@ class WorkerBudgets:
         self.limited_keys: set[str] = set()
 
     def factory(self, key: str, limit: RateLimit, now: float) -> LeasedBudget:
-        """The budget factory installed with ``fastcrew.limits.set_budget_factory``."""
-        rpm = self.rpm if self.rpm is not None else limit.rpm
-        tpm = self.tpm if self.tpm is not None else limit.tpm
-        effective = RateLimit(rpm=rpm, tpm=tpm, burst=limit.burst)
+        """The budget factory installed with ``fastcrew.limits.set_budget_factory``: LLM
+        budgets take ``--rpm`` / ``--tpm``, ``max_rpm`` caps keep their own limit."""
+        if is_cap_key(key):
+            effective = limit
+        else:
+            rpm = self.rpm if self.rpm is not None else limit.rpm
+            tpm = self.tpm if self.tpm is not None else limit.tpm
+            effective = RateLimit(rpm=rpm, tpm=tpm, burst=limit.burst)
+        self._drop_closed()
         budget = LeasedBudget(self, next(self._ids), key, effective)
         self.budgets[budget.id] = budget
         return budget
 
     def send(self, message: tuple[Any, ...]) -> None:
-        """To the supervisor."""
-        self._send(message)
+        """To the supervisor (from any loop or thread)."""
+        if _running_loop() is self._loop:
+            self._send(message)
+        else:
+            self._loop.call_soon_threadsafe(self._send, message)
+
+    def _deliver(self, budget: LeasedBudget, method: Callable[..., None], *args: Any) -> bool:
+        """Run ``method(*args)`` on the budget's loop; False when that loop is gone."""
+        if budget.loop is self._loop:
+            method(*args)
+            return True
+        try:
+            budget.loop.call_soon_threadsafe(method, *args)
+        except RuntimeError:  # the loop closed
+            self._drop(budget)
+            return False
+        return True
+
+    def _drop(self, budget: LeasedBudget) -> None:
+        if self.budgets.pop(budget.id, None) is not None:
+            budget.release()
+
+    def _drop_closed(self) -> None:
+        for budget in [b for b in self.budgets.values() if b.loop.is_closed()]:
+            self._drop(budget)
 
     def handle(self, message: tuple[Any, ...]) -> None:
         """One budget message from the supervisor."""
@@ -220,21 +265,17 @@ class WorkerBudgets:
         if kind == "grant":
             _, budget_id, key, tokens = message
             budget = self.budgets.get(budget_id)
-            if budget is not None:
-                budget.granted(tokens)
-            else:
+            if budget is None or not self._deliver(budget, budget.granted, tokens):
                 self._send(("give", key, 1, tokens))
         elif kind == "pause":
             _, key, _what, seconds = message
-            for budget in self.budgets.values():
-                if budget.key == key:
-                    budget.paused_for(seconds)
+            for budget in [b for b in self.budgets.values() if b.key == key]:
+                self._deliver(budget, budget.paused_for, seconds)
         elif kind == "limited":
             self.limited_keys.add(message[1])
-            for budget in self.budgets.values():
-                if budget.key == message[1]:
-                    budget.limited = True
-                    budget.wake()
+            for budget in [b for b in self.budgets.values() if b.key == message[1]]:
+                budget.limited = True
+                self._deliver(budget, budget.wake)
 
     def release_all(self) -> None:
         """Give every unused slice back (the worker is going idle or away)."""
@@ -247,6 +288,7 @@ class LeasedBudget:
 
     def __init__(self, owner: WorkerBudgets, budget_id: int, key: str, limit: RateLimit) -> None:
         self._owner = owner
+        self.loop = asyncio.get_running_loop()
         self.id = budget_id
         self.key = key
         self.limit = limit

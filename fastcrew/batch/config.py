@@ -37,7 +37,8 @@ __all__ = [
 EXIT_OK = 0
 """Every row has its line and every row succeeded."""
 EXIT_CONFIG = 2
-"""Nothing ran: a bad option, no LLM configured, the crew did not load, the input changed."""
+"""Nothing ran: a bad option, no LLM configured, the crew (flow) did not load, the input
+changed."""
 EXIT_ROW_ERRORS = 3
 """The run finished (one line per input) but some rows are error rows."""
 EXIT_WORKERS_FAILED = 4
@@ -76,6 +77,8 @@ class WorkerConfig:
     """What a worker process needs; built by the supervisor, pickled into the child."""
 
     crew: CrewSpec | None
+    flow: str | None = None
+    """A ``path.py:FlowClass`` / ``module:FlowClass`` spec (excludes ``crew``)."""
     concurrency: int
     chunk_size: int
     loop: LoopKind
@@ -101,6 +104,7 @@ class BatchConfig:
     inputs: str
     output: str
     crew: CrewSpec | None = None
+    flow: str | None = None
     workers: int = 1
     concurrency: int = DEFAULT_CONCURRENCY
     rpm: int | None = None

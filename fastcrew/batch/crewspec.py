@@ -1,6 +1,7 @@
-"""``--crew`` specs: ``path/to/file.py:name`` or ``package.module:name``.
+"""``--crew`` and ``--flow`` specs: ``path/to/file.py:name`` or ``package.module:name``.
 
-Checked (cheaply, without importing) in the supervisor; loaded in each worker.
+Checked (cheaply, without importing) in the supervisor; loaded in each worker (flows with
+:func:`fastcrew.flow.load_flow`).
 """
 
 from __future__ import annotations
@@ -17,20 +18,29 @@ from ..errors import ConfigurationError
 if TYPE_CHECKING:
     from ..runtime import Crew
 
-__all__ = ["check_crew_spec", "load_crew"]
+__all__ = ["check_crew_spec", "check_flow_spec", "load_crew"]
+
+
+def _check(spec: str, option: str, expected: str) -> tuple[str, str]:
+    where, sep, name = spec.rpartition(":")
+    if not sep or not where or not name.isidentifier():
+        raise ConfigurationError(
+            f"{option} {spec!r}: expected 'path/to/file.py:name' or 'package.module:name' "
+            f"(name: {expected})"
+        )
+    if where.endswith(".py") and not os.path.isfile(where):
+        raise ConfigurationError(f"{option} {spec!r}: no such file {where!r}")
+    return where, name
 
 
 def check_crew_spec(spec: str) -> tuple[str, str]:
     """Split ``path/to/file.py:name`` or ``package.module:name``; raise on a malformed spec."""
-    where, sep, name = spec.rpartition(":")
-    if not sep or not where or not name.isidentifier():
-        raise ConfigurationError(
-            f"--crew {spec!r}: expected 'path/to/file.py:name' or 'package.module:name' "
-            "(name: a zero-argument function returning a Crew, or a Crew)"
-        )
-    if where.endswith(".py") and not os.path.isfile(where):
-        raise ConfigurationError(f"--crew {spec!r}: no such file {where!r}")
-    return where, name
+    return _check(spec, "--crew", "a zero-argument function returning a Crew, or a Crew")
+
+
+def check_flow_spec(spec: str) -> tuple[str, str]:
+    """Like :func:`check_crew_spec`, for ``--flow`` (the name of a Flow subclass)."""
+    return _check(spec, "--flow", "a subclass of fastcrew.flow.Flow")
 
 
 def _import(where: str) -> Any:

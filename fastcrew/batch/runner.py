@@ -1,15 +1,20 @@
-"""Running one row in a worker: parse the line, run the crew (or send the OpenAI batch
-request), serialise the output row."""
+"""Running one row in a worker: parse the line, run the crew or the flow (or send the OpenAI
+batch request), serialise the output row."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
+import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from ..errors import InputError, QuotaExhaustedError
-from ..llm import LLM
+from ..flow import Flow, arun_flow, load_flow
+from ..llm import LLM, UsageMeter, metered
 from ..runtime import Crew, CrewOutput, CrewStreamingOutput
+from ..runtime.redirect import point_at
 from .config import WorkerConfig
 from .crewspec import load_crew
 from .rows import (
@@ -29,28 +34,38 @@ from .rows import (
     usage_dict,
 )
 
-__all__ = ["RowRunner", "crew_output"]
+__all__ = ["RowRunner", "crew_output", "row_state_id"]
 
 RowResult = tuple[int, bytes, tuple[int, int]]
 """(kind, serialised row, (LLM requests, tokens))."""
 
 
-def _point_at_simulator(crew: Crew, base_url: str) -> None:
-    """With ``--simulate``, every agent talks to the simulator, whatever it was built with."""
-    for agent in {
-        id(a): a for a in [*crew.agents, *(t.agent for t in crew.tasks if t.agent)]
-    }.values():
-        llm = agent.llm
-        if isinstance(llm, LLM) and llm.base_url != base_url:
-            agent.llm = LLM(
-                llm.model,
-                base_url=base_url,
-                temperature=llm.temperature,
-                max_tokens=llm.max_tokens,
-                timeout=llm.timeout,
-                rate_limit=llm.rate_limit,
-                retry=llm.retry,
-            )
+_ROW_IDS = uuid.UUID("6f1c3a52-8d0e-4f4b-9a57-3f0c2b1d9e10")
+"""The namespace of flow rows' default state ids."""
+
+
+def row_state_id(index: int, raw: bytes) -> str:
+    """A flow row's state ``id`` when its input has none: a UUID of the row's index and line,
+    the same in every run (so resumed and uninterrupted outputs are identical)."""
+    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    return str(uuid.uuid5(_ROW_IDS, f"{index}:{digest}"))
+
+
+def _message_with_notes(message: str, exc: BaseException) -> str:
+    """The message plus the exception's notes (a flow names the failing method there)."""
+    notes = [n for n in getattr(exc, "__notes__", ()) if isinstance(n, str)]
+    return "\n".join([message, *notes])
+
+
+def _meter_usage(meter: UsageMeter) -> dict[str, int]:
+    return usage_dict(
+        meter.requests,
+        meter.prompt_tokens,
+        meter.completion_tokens,
+        meter.total_tokens,
+        meter.cached_prompt_tokens,
+        meter.retries,
+    )
 
 
 def _dump(model: Any) -> Any:
@@ -77,18 +92,22 @@ def crew_output(out: CrewOutput) -> dict[str, Any]:
 
 
 class RowRunner:
-    """Runs rows in one worker: the crew built once (a template shared by every row), and
-    one LLM per model for OpenAI batch lines."""
+    """Runs rows in one worker: the crew built once (a template shared by every row) or the
+    flow class loaded once (a fresh instance per row), and one LLM per model for OpenAI batch
+    lines. The environment (endpoint, simulator) is set before this is built."""
 
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.crew: Crew | None = None
+        self.flow: type[Flow[Any]] | None = None
         if config.crew is not None:
             self.crew = load_crew(config.crew)
             if config.simulated and config.base_url:
-                _point_at_simulator(self.crew, config.base_url)
+                point_at(self.crew, config.base_url)
+        elif config.flow is not None:
+            self.flow = load_flow(config.flow)
         self._llms: dict[str | None, LLM] = {}
-        if self.crew is None:
+        if self.crew is None and self.flow is None:
             self._llm(config.model)  # fail now if no LLM is configured
 
     def _llm(self, model: str | None) -> LLM:
@@ -110,27 +129,34 @@ class RowRunner:
             return BAD, error_row(index, None, exc.type, exc.message, line, attempts), (0, 0)
         if is_openai_line(obj):
             return await self._openai(index, obj, attempts)
-        if self.crew is None:
-            message = "this line holds crew inputs, but no crew was given (--crew)"
+        if self.crew is None and self.flow is None:
+            message = "this line holds inputs, but no crew or flow was given (--crew / --flow)"
             return (
                 ERROR,
                 error_row(index, obj, "ConfigurationError", message, line, attempts),
                 (0, 0),
             )
+        meter = None
         try:
-            if self.config.timeout is not None:
-                async with asyncio.timeout(self.config.timeout):
-                    out = await self._kickoff(obj)
+            if self.flow is not None:
+                with metered() as meter:
+                    output = await self._bounded(self._run_flow(index, raw, obj))
             else:
-                out = await self._kickoff(obj)
+                out = await self._bounded(self._kickoff(obj))
         except QuotaExhaustedError:
             raise
         except Exception as exc:
             kind = BAD if isinstance(exc, InputError) else ERROR
             type_, message, extra = error_info(exc)
+            if self.flow is not None:
+                message = _message_with_notes(message, exc)
             elapsed = time.perf_counter() - started
             row = error_row(index, obj, type_, message, line, attempts, extra, elapsed)
             return kind, row, (0, 0)
+        if meter is not None:
+            elapsed = time.perf_counter() - started
+            row = ok_row(index, obj, output, _meter_usage(meter), elapsed)
+            return OK, row, (meter.requests, meter.total_tokens)
         usage = out.token_usage
         row = ok_row(
             index,
@@ -147,6 +173,17 @@ class RowRunner:
             time.perf_counter() - started,
         )
         return OK, row, (usage.successful_requests, usage.total_tokens)
+
+    async def _bounded(self, work: Awaitable[Any]) -> Any:
+        """``work`` under ``--timeout`` (if any)."""
+        if self.config.timeout is None:
+            return await work
+        async with asyncio.timeout(self.config.timeout):
+            return await work
+
+    async def _run_flow(self, index: int, raw: bytes, inputs: dict[str, Any]) -> dict[str, Any]:
+        assert self.flow is not None
+        return await arun_flow(self.flow, inputs, state_id=row_state_id(index, raw))
 
     async def _kickoff(self, inputs: dict[str, Any]) -> CrewOutput:
         assert self.crew is not None

@@ -34,7 +34,8 @@ from typing import Any
 
 from .._loop import run
 from ..errors import QuotaExhaustedError
-from ..limits import limiter_for, set_budget_factory
+from ..limits import is_cap_key, limiter_for, set_budget_factory
+from ..llm.providers import redirect_environment
 from .budget import WorkerBudgets
 from .channel import Channel, open_channel
 from .config import WorkerConfig
@@ -46,12 +47,22 @@ _BUDGET_MESSAGES = frozenset({"grant", "pause", "limited"})
 
 
 def _environment(config: WorkerConfig) -> None:
-    """Point CrewAI-style LLM resolution (``LLM()``, model strings) at the run's settings."""
-    if config.base_url:
-        os.environ["OPENAI_BASE_URL"] = config.base_url
-        os.environ.pop("OPENAI_API_BASE", None)
-    if config.api_key:
-        os.environ["OPENAI_API_KEY"] = config.api_key
+    """Point CrewAI-style LLM resolution (``LLM()``, model strings) at the run's settings —
+    before the crew or flow is loaded, so LLMs built at import time or inside flow methods
+    follow too. Simulated: every provider's base URL is the simulator and no provider key is
+    set (see :func:`~fastcrew.llm.providers.redirect_environment`)."""
+    if config.simulated and config.base_url:
+        for name, value in redirect_environment(config.base_url).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    else:
+        if config.base_url:
+            os.environ["OPENAI_BASE_URL"] = config.base_url
+            os.environ.pop("OPENAI_API_BASE", None)
+        if config.api_key:
+            os.environ["OPENAI_API_KEY"] = config.api_key
     if config.model:
         os.environ["MODEL"] = config.model
 
@@ -158,7 +169,7 @@ class Worker:
 
     def _stats(self) -> dict[str, Any]:
         calls = rate_limited = retries = 0
-        for key in {b.key for b in self.budgets.budgets.values()}:
+        for key in {b.key for b in self.budgets.budgets.values() if not is_cap_key(b.key)}:
             stats = limiter_for(key, None).stats
             calls += stats.admitted
             rate_limited += stats.rate_limited

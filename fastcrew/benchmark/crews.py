@@ -9,6 +9,7 @@ from typing import Any
 
 from ..llm import LLM
 from ..runtime import Agent, Crew, Task
+from ..runtime.redirect import point_at
 from .prompts import AGENT, MODEL, TASK
 
 __all__ = ["BASE_URL_ENV", "CREW_ENV", "bench_crew", "build_crew", "one_task_crew", "point_at"]
@@ -25,24 +26,6 @@ def one_task_crew(base_url: str | None = None, **crew_options: Any) -> Crew:
     analyst = Agent(**AGENT, llm=llm)
     task = Task(**TASK, agent=analyst)
     return Crew(agents=[analyst], tasks=[task], **crew_options)
-
-
-def point_at(crew: Crew, base_url: str) -> Crew:
-    """Make every agent of ``crew`` talk to ``base_url`` (same model and settings)."""
-    agents = {id(a): a for a in [*crew.agents, *(t.agent for t in crew.tasks if t.agent)]}
-    for agent in agents.values():
-        llm = agent.llm
-        if isinstance(llm, LLM) and llm.base_url != base_url:
-            agent.llm = LLM(
-                llm.model,
-                base_url=base_url,
-                temperature=llm.temperature,
-                max_tokens=llm.max_tokens,
-                timeout=llm.timeout,
-                rate_limit=llm.rate_limit,
-                retry=llm.retry,
-            )
-    return crew
 
 
 def build_crew(spec: str | None, base_url: str) -> Crew:

@@ -35,12 +35,30 @@ def flow_output(flow: Flow[Any], result: Any) -> dict[str, Any]:
 
 
 async def arun_flow(
-    flow_cls: type[Flow[Any]], inputs: Mapping[str, Any] | None = None
+    flow_cls: type[Flow[Any]],
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    state_id: str | None = None,
 ) -> dict[str, Any]:
-    """Kick off a fresh ``flow_cls()`` with ``inputs``; return :func:`flow_output` of it."""
+    """Kick off a fresh ``flow_cls()`` with ``inputs``; return :func:`flow_output` of it.
+
+    ``state_id``: the state's ``id`` when ``inputs`` has none and the state's ``id`` is a
+    string (the batch passes one derived from the row, so outputs are deterministic).
+    """
+    if state_id is not None and (inputs is None or "id" not in inputs) and _str_id(flow_cls):
+        inputs = {"id": state_id, **(inputs or {})}
     flow = flow_cls()
     result = await flow.akickoff(inputs)
     return flow_output(flow, result)
+
+
+def _str_id(flow_cls: type[Flow[Any]]) -> bool:
+    """Whether the state of ``flow_cls`` keeps its ``id`` as a string."""
+    spec = flow_cls._fastcrew_state
+    if spec.model is None or spec.str_id:
+        return True
+    field = spec.model.model_fields.get("id")
+    return field is not None and field.annotation is str
 
 
 def as_flow_class(target: Any, spec: str = "") -> type[Flow[Any]]:

@@ -4,9 +4,12 @@ from .bucket import TokenBucket
 from .config import RateLimit, RetryPolicy
 from .limiter import Lease, Limiter, LimiterStats
 from .registry import (
+    CAP_PREFIX,
     budget_key,
     cap_for,
+    cap_key,
     get_default_rate_limit,
+    is_cap_key,
     limiter_for,
     set_budget_factory,
     set_default_rate_limit,
@@ -15,6 +18,7 @@ from .snapshot import RateLimitSnapshot
 from .source import BudgetSource, LocalBudget
 
 __all__ = [
+    "CAP_PREFIX",
     "BudgetSource",
     "Lease",
     "Limiter",
@@ -26,7 +30,9 @@ __all__ = [
     "TokenBucket",
     "budget_key",
     "cap_for",
+    "cap_key",
     "get_default_rate_limit",
+    "is_cap_key",
     "limiter_for",
     "set_budget_factory",
     "set_default_rate_limit",

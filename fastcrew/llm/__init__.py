@@ -1,6 +1,7 @@
 """The LLM layer: CrewAI-style ``LLM`` over an OpenAI-compatible wire, aiohttp underneath."""
 
 from .client import DEFAULT_TIMEOUT, LLM, ChatStream
+from .meter import UsageMeter, metered
 from .transport import close_session
 from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
 
@@ -12,5 +13,7 @@ __all__ = [
     "ChatStream",
     "RateLimitSnapshot",
     "Usage",
+    "UsageMeter",
     "close_session",
+    "metered",
 ]

@@ -11,6 +11,7 @@ from .._json import dumps
 from .._loop import ensure_no_running_loop, run
 from ..errors import ConfigurationError, LLMError, QuotaExhaustedError, RateLimitError
 from ..limits import Lease, Limiter, RateLimit, RetryPolicy, budget_key, limiter_for
+from .meter import record_usage
 from .providers import display_url, endpoint_url, origin, resolve_endpoint
 from .transport import AiohttpTransport, HttpxTransport, Transport
 from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
@@ -222,8 +223,7 @@ class LLM:
                 lease.settle(None)
                 raise
             else:
-                _finish(limiter, lease, resp)
-                resp.retries = attempt - 1
+                _finish(limiter, lease, resp, attempt - 1)
                 return resp
             limiter.stats.retries += 1
 
@@ -249,8 +249,7 @@ class LLM:
             if resp is None:
                 lease.settle(None)
             else:
-                resp.retries = retries
-                _finish(limiter, lease, resp)
+                _finish(limiter, lease, resp, retries)
 
         return ChatStream(handle, done, self._api_key)
 
@@ -262,8 +261,10 @@ class LLM:
         return run(self.acall(messages, response_format=response_format, **overrides))
 
 
-def _finish(limiter: Limiter, lease: Lease, resp: ChatResponse) -> None:
-    """Settle a successful call with its real usage and learn from its headers."""
+def _finish(limiter: Limiter, lease: Lease, resp: ChatResponse, retries: int) -> None:
+    """Settle a successful call with its real usage, learn from its headers, meter it."""
+    resp.retries = retries
+    record_usage(resp)
     usage = resp.usage
     lease.settle(usage.total_tokens or None)
     if usage.completion_tokens:

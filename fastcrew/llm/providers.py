@@ -21,6 +21,7 @@ __all__ = [
     "display_url",
     "endpoint_url",
     "origin",
+    "redirect_environment",
     "resolve_endpoint",
 ]
 
@@ -78,6 +79,18 @@ PROVIDERS: dict[str, Provider] = {
 }
 
 _UNSUPPORTED = {"azure", "bedrock", "vertex_ai", "sagemaker", "watsonx", "huggingface"}
+
+
+def redirect_environment(base_url: str) -> dict[str, str | None]:
+    """Env settings that send every provider's model strings to ``base_url`` and hold no
+    provider key (None: unset) — a simulated batch worker runs with them, so an LLM built
+    anywhere (``llm="gpt-4o-mini"`` inside a flow method) talks to the simulator, and one that
+    names a real endpoint explicitly has no key to spend there."""
+    env: dict[str, str | None] = {}
+    for provider in PROVIDERS.values():
+        env.update(dict.fromkeys(provider.key_env))
+        env.update(dict.fromkeys(provider.base_env, base_url))
+    return env
 
 
 @dataclass(frozen=True, slots=True)

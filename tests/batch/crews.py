@@ -14,6 +14,8 @@ from fastcrew import LLM, Agent, Crew, Task
 from fastcrew.limits import RetryPolicy
 
 CRASH_TOPIC_ENV = "FASTCREW_TEST_CRASH_TOPIC"
+CAPPED_RPM = 1200
+"""``capped_crew``'s max_rpm: 20 calls a second, a burst of 20."""
 
 
 def _crew(llm: LLM, **crew_kwargs: Any) -> Crew:
@@ -49,3 +51,8 @@ def crashing_crew() -> Crew:
 
 
 not_a_crew = 42
+
+
+def capped_crew() -> Crew:
+    """Like :func:`make_crew` with ``Crew(max_rpm=CAPPED_RPM)``."""
+    return _crew(LLM("sim-model"), max_rpm=CAPPED_RPM)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import fastcrew.batch
-from fastcrew.batch.api import default_crew
+from fastcrew.batch.api import default_crew, default_flow
 from fastcrew.batch.config import BatchResult
 from fastcrew.cli import main
 from fastcrew.errors import ConfigurationError
@@ -121,10 +121,65 @@ def test_default_crew_from_env_then_pyproject(tmp_path: Path, monkeypatch: pytes
     assert default_crew(str(tmp_path)) == "pkg.mod:factory"
 
 
+def test_flow_reaches_run_batch_instead_of_a_crew(calls, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("FASTCREW_CREW", raising=False)
+    monkeypatch.delenv("FASTCREW_FLOW", raising=False)
+    result = CliRunner().invoke(main, ["batch", "in.jsonl", "--flow", "flows.py:MyFlow"])
+    assert result.exit_code == 75, result.output
+    assert (calls[-1]["crew"], calls[-1]["flow"]) == (None, "flows.py:MyFlow")
+    # A --flow on the command line wins over $FASTCREW_CREW, and the other way round.
+    monkeypatch.setenv("FASTCREW_CREW", "env_crew.py:make")
+    CliRunner().invoke(main, ["batch", "in.jsonl", "--flow", "flows.py:MyFlow"])
+    assert (calls[-1]["crew"], calls[-1]["flow"]) == (None, "flows.py:MyFlow")
+    monkeypatch.delenv("FASTCREW_CREW")
+    monkeypatch.setenv("FASTCREW_FLOW", "env_flows.py:EnvFlow")
+    CliRunner().invoke(main, ["batch", "in.jsonl", "--crew", "crews.py:make"])
+    assert (calls[-1]["crew"], calls[-1]["flow"]) == ("crews.py:make", None)
+    CliRunner().invoke(main, ["batch", "in.jsonl"])
+    assert (calls[-1]["crew"], calls[-1]["flow"]) == (None, "env_flows.py:EnvFlow")
+    count = len(calls)
+    both = CliRunner().invoke(main, ["batch", "in.jsonl", "--crew", "c.py:m", "--flow", "f.py:F"])
+    assert both.exit_code == 2
+    assert "--crew and --flow exclude each other" in both.output
+    assert len(calls) == count
+
+
+def test_default_flow_from_env_then_pyproject_and_conflicting_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FASTCREW_CREW", raising=False)
+    monkeypatch.delenv("FASTCREW_FLOW", raising=False)
+    assert default_flow(str(tmp_path)) is None
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.fastcrew]\nflow = "my/flows.py:F"\ncrew = "my/crew.py:make"\n'
+    )
+    assert default_flow(str(tmp_path)) == "my/flows.py:F"
+    monkeypatch.setenv("FASTCREW_FLOW", "pkg.flows:F")
+    assert default_flow(str(tmp_path)) == "pkg.flows:F"
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text("{}\n")
+    result = CliRunner().invoke(main, ["batch", str(inputs)])  # the real run_batch
+    assert result.exit_code == 2
+    assert "No module named 'pkg'" in result.output  # the env's flow, not pyproject's pair
+    monkeypatch.delenv("FASTCREW_FLOW")
+    result = CliRunner().invoke(main, ["batch", str(inputs)])
+    assert result.exit_code == 2
+    assert "both a default crew and a default flow are set" in result.output
+
+
 def test_help_lists_the_options():
     result = CliRunner().invoke(main, ["batch", "--help"])
     assert result.exit_code == 0
-    for option in ("--crew", "--workers", "--rpm", "--simulate", "--retry-failed", "--strict"):
+    for option in (
+        "--crew",
+        "--flow",
+        "--workers",
+        "--rpm",
+        "--simulate",
+        "--retry-failed",
+        "--strict",
+    ):
         assert option in result.output
 
 

@@ -16,6 +16,7 @@ from fastcrew import BatchResult, ConfigurationError, run_batch
 from fastcrew.batch.config import BatchConfig
 from fastcrew.sim import SpawnedSim, spawn
 
+from .crews import CAPPED_RPM
 from .helpers import (
     CREW,
     CREWS,
@@ -305,3 +306,23 @@ def test_one_global_budget_across_workers(tmp_path: Path):
     assert sum(steady) / len(steady) == pytest.approx(200, rel=0.02)
     assert stats["by_status"].get("429", 0) <= 0.01 * stats["requests_total"]
     assert result.summary["rate_limit"]["rpm"] == 12_000
+
+
+def test_a_crew_max_rpm_cap_holds_across_workers(tmp_path: Path):
+    """``Crew(max_rpm=1200)`` (20/s, burst 20) in 2 workers: 20/s in all, not 20/s each."""
+    n = 80
+    rate = CAPPED_RPM / 60
+    inputs = write_inputs(tmp_path / "in.jsonl", n)
+    out = tmp_path / "out.jsonl"
+    with spawn(seed=2) as fast:
+        result = batch(inputs, out, fast, crew=f"{CREWS}:capped_crew", concurrency=4, chunk_size=2)
+        stats = fast.stats()
+    assert (result.exit_code, result.rows_ok) == (0, n)
+    assert_exactly_once_in_order(read_rows(out), n)
+    # The cap admits at most rate x t + burst: n calls need (n - burst) / rate seconds at
+    # least (one cap per worker would need half that).
+    assert result.summary["this_run"]["elapsed_s"] >= (n - rate) / rate
+    steady = stats["admitted_per_second"][1:-1]
+    assert steady
+    assert max(steady) <= rate * 1.25
+    assert result.summary["rate_limit"]["rpm"] is None  # a cap is not the endpoint's limit

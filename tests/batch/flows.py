@@ -1,0 +1,63 @@
+"""Flows for the batch tests (loaded by spec in each worker process): the seed's shape — two
+crews in parallel ``@start`` methods, joined with ``and_`` — with ``llm="gpt-4o-mini"`` as
+users write it, so the LLM comes from the environment the worker sets up."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from fastcrew import Agent, Crew, Task
+from fastcrew.flow import Flow, and_, listen, start
+
+FAIL_TOPIC = "boom"
+"""A row with this topic fails in ``combine``."""
+
+
+class RowState(BaseModel):
+    topic: str
+    summary: str = ""
+    angle: str = ""
+
+
+def _crew(description: str) -> Crew:
+    agent = Agent(role="Writer", goal="Write", backstory="Terse.", llm="gpt-4o-mini")
+    task = Task(description=description, expected_output="One line.", agent=agent)
+    return Crew(agents=[agent], tasks=[task])
+
+
+class RowFlow(Flow[RowState]):
+    @start()
+    async def summarise(self) -> None:
+        out = await _crew("Summarise {topic}").akickoff({"topic": self.state.topic})
+        self.state.summary = out.raw
+
+    @start()
+    async def find_angle(self) -> None:
+        out = await _crew("An angle on {topic}").akickoff({"topic": self.state.topic})
+        self.state.angle = out.raw
+
+    @listen(and_(summarise, find_angle))
+    def combine(self) -> dict[str, object]:
+        if self.state.topic == FAIL_TOPIC:
+            raise ValueError(f"cannot combine {FAIL_TOPIC!r}")
+        return {"topic": self.state.topic, "words": len(self.state.summary.split())}
+
+
+not_a_flow = 42
+
+
+class SyncRowFlow(Flow[RowState]):
+    """Plain ``def`` methods calling the sync ``crew.kickoff()``: each runs its own event loop
+    in a thread, whose limiter must still lease from the worker's global budget."""
+
+    @start()
+    def summarise(self) -> None:
+        self.state.summary = _crew("Summarise {topic}").kickoff({"topic": self.state.topic}).raw
+
+    @start()
+    def find_angle(self) -> None:
+        self.state.angle = _crew("An angle on {topic}").kickoff({"topic": self.state.topic}).raw
+
+    @listen(and_(summarise, find_angle))
+    def combine(self) -> dict[str, object]:
+        return {"topic": self.state.topic, "words": len(self.state.summary.split())}
