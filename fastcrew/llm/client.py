@@ -202,9 +202,10 @@ class LLM:
                 resp = await self._post(body)
             except RateLimitError as exc:
                 lease.refuse()
-                wait = limiter.rate_limited(exc)
+                wait = limiter.rate_limited(exc)  # every caller now waits out the pause
                 if attempt >= policy.max_attempts or loop.time() + wait > deadline:
                     raise
+                delay = 0.0
             except QuotaExhaustedError as exc:
                 lease.refuse()
                 limiter.exhaust(exc)
@@ -216,9 +217,6 @@ class LLM:
                 delay = policy.backoff(attempt, self._rng)
                 if loop.time() + delay > deadline:
                     raise
-                limiter.stats.retries += 1
-                await asyncio.sleep(delay)
-                continue
             except BaseException:
                 lease.settle(None)
                 raise
@@ -226,6 +224,8 @@ class LLM:
                 _finish(limiter, lease, resp, attempt - 1)
                 return resp
             limiter.stats.retries += 1
+            if delay:
+                await asyncio.sleep(delay)
 
     def limiter(self) -> Limiter:
         """The running loop's limiter for this LLM's budget (endpoint and key)."""
