@@ -55,6 +55,28 @@ def raw_aiohttp(base_url: str, body: bytes, n: int, concurrency: int):
     return main
 
 
+def best_cpu_ms(benchmark: Any, make: Callable[[], Coroutine[Any, Any, Any]], n: int) -> float:
+    """Warm up once, run ``make`` for 3 rounds under pytest-benchmark; best CPU ms per item."""
+    timed(make)  # warm-up: imports, connections, caches
+    samples: list[float] = []
+
+    def once() -> None:
+        samples.append(timed(make)[1])
+
+    benchmark.pedantic(once, rounds=3, iterations=1)
+    return min(samples) / n * 1000
+
+
+def ratios(cells: dict[tuple[str, int], float], ours: str, base: str) -> dict[str, float]:
+    """``ours`` ÷ ``base`` per concurrency, for the concurrencies measured for both."""
+    levels = sorted({c for _, c in cells})
+    return {
+        f"C={c}": round(cells[(ours, c)] / cells[(base, c)], 3)
+        for c in levels
+        if (ours, c) in cells and (base, c) in cells
+    }
+
+
 class Report:
     """Collects rows during a bench module and prints + saves them at the end."""
 

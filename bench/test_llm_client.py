@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from benchlib import gather_bounded, raw_aiohttp, timed
+from benchlib import best_cpu_ms, gather_bounded, ratios, raw_aiohttp
 
 from fastcrew import LLM
 from fastcrew.sim import spawn
@@ -49,22 +49,11 @@ CLIENTS = {
 @pytest.mark.parametrize("client", list(CLIENTS))
 def test_client_cpu_per_request(benchmark, sim, report, client, concurrency):
     n = N[concurrency]
-    make = CLIENTS[client](sim.base_url, n, concurrency)
-    timed(make)  # warm-up: imports, connections, caches
-    samples: list[float] = []
-
-    def once() -> None:
-        _, cpu = timed(make)
-        samples.append(cpu)
-
-    benchmark.pedantic(once, rounds=3, iterations=1)
-    cpu_ms = min(samples) / n * 1000
+    cpu_ms = best_cpu_ms(benchmark, CLIENTS[client](sim.base_url, n, concurrency), n)
     cells[(client, concurrency)] = cpu_ms
     benchmark.extra_info.update(cpu_ms_per_request=round(cpu_ms, 4), n=n, concurrency=concurrency)
     report.add(client=client, concurrency=concurrency, n=n, cpu_ms_per_request=round(cpu_ms, 4))
-    ratios = {
-        f"C={c}": round(cells[("fastcrew_llm", c)] / cells[("raw_aiohttp", c)], 3)
-        for c in N
-        if ("fastcrew_llm", c) in cells and ("raw_aiohttp", c) in cells
-    }
-    report.summary.update(fastcrew_over_raw_aiohttp_cpu=ratios, target="<= 1.5")
+    report.summary.update(
+        fastcrew_over_raw_aiohttp_cpu=ratios(cells, "fastcrew_llm", "raw_aiohttp"),
+        target="<= 1.5",
+    )

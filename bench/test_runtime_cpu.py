@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from benchlib import raw_aiohttp, timed
+from benchlib import best_cpu_ms, ratios, raw_aiohttp
 from runtime_common import gather_bounded, one_task_crew
 
 from fastcrew._loop import run
@@ -55,26 +55,12 @@ CLIENTS = {"raw_aiohttp": raw_aiohttp, "fastcrew_akickoff": _crew}
 @pytest.mark.parametrize("client", list(CLIENTS))
 def test_client_cpu_per_crew(benchmark, sim, body, report, client, concurrency):
     n = N[concurrency]
-    make = CLIENTS[client](sim.base_url, body, n, concurrency)
-    timed(make)  # warm-up: imports, connections, caches
-    samples: list[float] = []
-
-    def once() -> None:
-        _, cpu = timed(make)
-        samples.append(cpu)
-
-    benchmark.pedantic(once, rounds=3, iterations=1)
-    cpu_ms = min(samples) / n * 1000
+    cpu_ms = best_cpu_ms(benchmark, CLIENTS[client](sim.base_url, body, n, concurrency), n)
     cells[(client, concurrency)] = cpu_ms
     benchmark.extra_info.update(cpu_ms_per_crew=round(cpu_ms, 4), n=n, concurrency=concurrency)
     report.add(client=client, concurrency=concurrency, n=n, cpu_ms_per_crew=round(cpu_ms, 4))
-    ratios = {
-        f"C={c}": round(cells[("fastcrew_akickoff", c)] / cells[("raw_aiohttp", c)], 3)
-        for c in N
-        if ("fastcrew_akickoff", c) in cells and ("raw_aiohttp", c) in cells
-    }
     report.summary.update(
-        fastcrew_crew_over_raw_aiohttp_cpu=ratios,
+        fastcrew_crew_over_raw_aiohttp_cpu=ratios(cells, "fastcrew_akickoff", "raw_aiohttp"),
         cpu_ms_per_crew={f"{k[0]}@C={k[1]}": round(v, 4) for k, v in cells.items()},
         target="<= 2",
         crewai_1_15_30_ms_per_crew="25-52",
