@@ -6,8 +6,9 @@ Submodules are imported on first use: the supervisor never loads the crew runtim
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 __all__ = ["BatchConfig", "BatchResult", "run_batch"]
 
@@ -21,11 +22,4 @@ if TYPE_CHECKING:
     from .api import run_batch
     from .config import BatchConfig, BatchResult
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fastcrew.batch' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -7,8 +7,9 @@ another interpreter, which must not need fastcrew's dependencies.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 _EXPORTS = {
     "METHODS": "fastcrew.benchmark.config",
@@ -27,9 +28,4 @@ if TYPE_CHECKING:
     from .runner import BenchResult as BenchResult
     from .runner import run_bench as run_bench
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fastcrew.benchmark' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -14,9 +14,9 @@ The server module (aiohttp) is imported on first use of ``Simulator``, ``serve``
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports
 from .config import SimConfig
 
 __all__ = ["SimConfig", "Simulator", "SpawnedSim", "run", "serve", "spawn"]
@@ -33,15 +33,4 @@ if TYPE_CHECKING:
     from .process import SpawnedSim, spawn
     from .server import Simulator, run, serve
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fastcrew.sim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
