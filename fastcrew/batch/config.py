@@ -44,7 +44,8 @@ EXIT_ROW_ERRORS = 3
 EXIT_WORKERS_FAILED = 4
 """Workers kept dying (restart budget spent); resumable."""
 EXIT_BAD_INPUT = 65
-"""``--strict`` stopped at a bad input line (EX_DATAERR); resumable once the input is fixed."""
+"""``--strict`` stopped at a bad input line, or the input could not be read further
+(EX_DATAERR); resumable once the input is fixed."""
 EXIT_QUOTA = 69
 """The provider's quota is exhausted (EX_UNAVAILABLE); resumable when it resets."""
 EXIT_INTERRUPTED = 75

@@ -121,7 +121,23 @@ class RowRunner:
 
     async def run(self, index: int, line: int, raw: bytes, attempts: int) -> RowResult:
         """One row → (kind, row bytes, (requests, tokens)). Raises QuotaExhaustedError (the
-        row stays unfinished) and CancelledError."""
+        row stays unfinished) and CancelledError; any other failure, even one building the
+        row (an output JSON cannot hold), is an error row: a row is never lost."""
+        try:
+            return await self._run(index, line, raw, attempts)
+        except QuotaExhaustedError:
+            raise
+        except Exception as exc:
+            try:
+                obj = parse_line(raw)
+            except LineError:
+                obj = None
+            type_, message, extra = error_info(exc)
+            if obj is not None and is_openai_line(obj):
+                return ERROR, openai_error_row(index, obj.get("custom_id"), exc), (0, 0)
+            return ERROR, error_row(index, obj, type_, message, line, attempts, extra), (0, 0)
+
+    async def _run(self, index: int, line: int, raw: bytes, attempts: int) -> RowResult:
         started = time.perf_counter()
         try:
             obj = parse_line(raw)

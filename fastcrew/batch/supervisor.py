@@ -163,14 +163,18 @@ class Supervisor:
             await self._start_reading()
             for slot in range(self.config.workers):
                 self._spawn(slot, 0)
-            try:
-                await asyncio.wait_for(asyncio.shield(self._first_hello), STARTUP_TIMEOUT_S)
-            except TimeoutError:
-                raise ConfigurationError("no worker started within two minutes") from None
+            # Signals are acted on while the workers load the crew, too (that can be slow).
+            tasks.append(loop.create_task(self._signal_handler()))
+            await asyncio.wait(
+                [self._first_hello, self._finished],
+                timeout=STARTUP_TIMEOUT_S,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             if self._fatal is not None:
                 raise ConfigurationError(self._fatal)
+            if not self._first_hello.done() and not self._finished.done():
+                raise ConfigurationError("no worker started within two minutes")
             tasks.append(loop.create_task(self._ticker()))
-            tasks.append(loop.create_task(self._signal_handler()))
             self._dispatch()
             self._check_done()
             await self._finished
@@ -217,7 +221,7 @@ class Supervisor:
         if verify is not None:
             last = len(verify.status) - 1
             while self.reader.index <= last and not self.reader.done:
-                rows = await asyncio.to_thread(self.reader.read, READ_ROWS)
+                rows = await self._read()
                 for row in rows:
                     if verify.has(row.index):
                         if verify.digest[row.index] != row.digest:
@@ -227,8 +231,19 @@ class Supervisor:
                             )
                     else:
                         self.buffer.append(row)
-        self.buffer.extend(await asyncio.to_thread(self.reader.read, READ_ROWS))
+        self.buffer.extend(await self._read())
         self.eof = self.reader.done
+
+    async def _read(self) -> list[RawRow]:
+        """The next rows; an input that cannot be read (a truncated ``.gz``, an I/O error)
+        is a ConfigurationError naming where it broke."""
+        try:
+            return await asyncio.to_thread(self.reader.read, READ_ROWS)
+        except Exception as exc:
+            raise ConfigurationError(
+                f"cannot read {self.config.inputs} after line {self.reader.line:,}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     def _maybe_read(self) -> None:
         if self.reading or self.eof or len(self.buffer) >= READ_ROWS // 2:
@@ -239,7 +254,10 @@ class Supervisor:
 
     async def _read_more(self) -> None:
         try:
-            rows = await asyncio.to_thread(self.reader.read, READ_ROWS)
+            rows = await self._read()
+        except ConfigurationError as exc:  # the rows read so far finish; resumable
+            self._stop("bad_input", str(exc))
+            return
         finally:
             self.reading = False
         self.buffer.extend(rows)
@@ -569,7 +587,11 @@ class Supervisor:
 
     async def _shutdown(self) -> None:
         for worker in self.workers:
-            if worker.alive and worker.channel is not None:
+            if not worker.alive:
+                continue
+            if not worker.hello:
+                self._kill(worker)  # still loading the crew: it holds no rows
+            elif worker.channel is not None:
                 worker.channel.send(("stop",))
         tasks = [w.task for w in self.workers if w.task is not None]
         if tasks:

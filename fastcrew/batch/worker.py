@@ -87,7 +87,10 @@ def _read_config(sock: socket.socket) -> WorkerConfig:
 
 def worker_main(fd: int) -> None:
     """The worker process's entry point: serve on the inherited socket ``fd``."""
+    # Stops are the supervisor's to decide (a group-wide Ctrl-C or SIGTERM must let the
+    # workers drain); a worker exits when the supervisor closes its socket, or is killed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sock = socket.socket(fileno=fd)
     config = _read_config(sock)
     for entry in reversed(config.sys_path):

@@ -8,6 +8,7 @@ which the spawned workers inherit.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from fastcrew import LLM, Agent, Crew, Task
@@ -56,3 +57,9 @@ not_a_crew = 42
 def capped_crew() -> Crew:
     """Like :func:`make_crew` with ``Crew(max_rpm=CAPPED_RPM)``."""
     return _crew(LLM("sim-model"), max_rpm=CAPPED_RPM)
+
+
+def slow_crew() -> Crew:
+    """Takes a minute to build, like a crew module that loads something big at import."""
+    time.sleep(60)
+    return make_crew()

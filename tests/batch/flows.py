@@ -61,3 +61,11 @@ class SyncRowFlow(Flow[RowState]):
     @listen(and_(summarise, find_angle))
     def combine(self) -> dict[str, object]:
         return {"topic": self.state.topic, "words": len(self.state.summary.split())}
+
+
+class HugeIntFlow(Flow[dict]):
+    """Returns an int JSON (orjson) cannot hold: the row must still get its line."""
+
+    @start()
+    async def compute(self) -> int:
+        return 2**70

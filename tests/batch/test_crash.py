@@ -166,6 +166,23 @@ def test_a_second_sigint_stops_at_once_still_resumable(
     resume_and_check(inputs, out, sim, reference)
 
 
+def test_sigint_while_the_workers_load_the_crew_stops_at_once(
+    inputs: Path, sim: SpawnedSim, tmp_path: Path
+):
+    # The signal was queued but only acted on once a worker said hello (here: a minute).
+    out = tmp_path / "out.jsonl"
+    cmd = batch_cmd(inputs, out, sim.base_url)
+    cmd[cmd.index("--crew") + 1] = f"{CREWS}:slow_crew"
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: len(worker_pids(process.pid)) == 2, what="the workers to start")
+    workers = worker_pids(process.pid)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 75, err.decode()
+    wait_gone(workers)
+    assert journal_rows(out) == 0
+
+
 def test_quota_exhaustion_stops_cleanly_and_resumes_after_the_reset(
     inputs: Path, tmp_path: Path, reference
 ):

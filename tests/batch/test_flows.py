@@ -4,6 +4,7 @@ resume, and the ``--simulate`` redirection of LLMs built inside flow methods."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -187,3 +188,34 @@ def test_sync_flow_methods_calling_kickoff_lease_from_the_global_budget(
     for i, row in enumerate(rows):
         assert_flow_row(row, i, f"topic-{i}")
     assert sim.stats()["requests_total"] == 2 * n
+
+
+def test_a_row_whose_output_cannot_be_serialised_becomes_an_error_row():
+    # Without it the worker's row task died with the TypeError: the row was never reported,
+    # so the supervisor waited for it forever.
+    from fastcrew.batch.config import WorkerConfig
+    from fastcrew.batch.rows import ERROR
+    from fastcrew.batch.runner import RowRunner
+
+    config = WorkerConfig(
+        crew=None,
+        flow=f"{FLOWS}:HugeIntFlow",
+        concurrency=1,
+        chunk_size=1,
+        loop="asyncio",
+        rpm=None,
+        tpm=None,
+        model=None,
+        base_url=None,
+        api_key=None,
+        simulated=False,
+        timeout=None,
+        max_line_bytes=1 << 20,
+    )
+    runner = RowRunner(config)
+    kind, row, usage = asyncio.run(runner.run(3, 4, b'{"id": "x"}', 1))
+    assert (kind, usage) == (ERROR, (0, 0))
+    parsed = json.loads(row)
+    assert (parsed["index"], parsed["id"], parsed["status"]) == (3, "x", "error")
+    assert parsed["error"]["type"] == "TypeError"
+    assert parsed["error"]["line"] == 4

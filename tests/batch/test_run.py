@@ -6,7 +6,9 @@ task's prompt, so every row can be checked against its own input and two runs co
 
 from __future__ import annotations
 
+import gzip
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from .helpers import (
     CREW,
     CREWS,
     assert_exactly_once_in_order,
+    batch_cmd,
     deterministic,
     read_rows,
     write_inputs,
@@ -79,6 +82,29 @@ def test_gzip_input(tmp_path: Path, sim: SpawnedSim):
     result = batch(inputs, out, sim, workers=1)
     assert result.exit_code == 0
     assert_exactly_once_in_order(read_rows(out), 200)
+
+
+def test_an_input_that_breaks_mid_run_stops_it_resumably(tmp_path: Path, sim: SpawnedSim):
+    # A truncated .gz: a read after the first ones fails. That read ran in an
+    # unowned task whose error was lost: the run waited for the end of the input forever.
+    pad = "x" * 1000  # rows of ~1 KB: the first read needs ~2 MB of the ~6 MB
+    lines = [json.dumps({"id": f"r{i}", "topic": f"topic-{i}", "pad": pad}) for i in range(6000)]
+    data = gzip.compress("".join(line + "\n" for line in lines).encode())
+    inputs = tmp_path / "in.jsonl.gz"
+    inputs.write_bytes(data[: len(data) * 2 // 3])
+    out = tmp_path / "out.jsonl"
+    cmd = batch_cmd(inputs, out, sim.base_url)
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        try:
+            _, err = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert process.returncode == 65, err.decode()
+    assert "cannot read" in err.decode()
+    assert "EOFError" in err.decode()
+    rows = read_rows(out)
+    assert 1024 <= len(rows) < 6000
+    assert_exactly_once_in_order(rows, len(rows))
 
 
 def test_openai_batch_lines_need_no_crew(tmp_path: Path, sim: SpawnedSim):
