@@ -291,6 +291,12 @@ def run_batch(
     return _Run(config).execute()
 
 
+def _names_missing_llm(exc: BaseException) -> bool:
+    """A worker could not build its LLM (no key / base URL): say how to configure one."""
+    text = str(exc)
+    return isinstance(exc, ConfigurationError) and ("API key" in text or "base URL" in text)
+
+
 class _Run:
     """One call of run_batch: plan, simulator, supervisor, summary."""
 
@@ -321,12 +327,14 @@ class _Run:
             self.progress.start()
             try:
                 run(supervisor.run(), loop=config.loop)
-            except BaseException:
+            except BaseException as exc:
                 plan.close()
                 if plan.kind == "fresh" and supervisor.counters.dispatched == 0:
                     for path in (config.output, config.journal_path):
                         if os.path.exists(path):
                             os.remove(path)
+                if _names_missing_llm(exc):
+                    raise ConfigurationError(_NO_LLM.format(detail=str(exc))) from None
                 raise
             finally:
                 self.progress.update(self._snapshot(supervisor), force=True)
@@ -384,18 +392,6 @@ class _Run:
             f"fastcrew batch: {config.inputs} → {config.output}, {what}; {config.workers} "
             f"workers x {config.concurrency} rows, reorder window {config.reorder_window:,} rows"
         )
-        original = supervisor.run
-
-        async def run_checked() -> None:
-            try:
-                await original()
-            except ConfigurationError as exc:
-                text = str(exc)
-                if "API key" in text or "base URL" in text:
-                    raise ConfigurationError(_NO_LLM.format(detail=text)) from None
-                raise
-
-        supervisor.run = run_checked  # type: ignore[method-assign]
         return supervisor
 
     def _snapshot(self, s: Supervisor) -> Snapshot:
