@@ -11,13 +11,10 @@ A failing method raises its own error (with a note naming the method), as ``akic
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
+from .._spec import import_target
 from ..errors import ConfigurationError
 from ._state import jsonable
 from .flow import Flow
@@ -78,31 +75,5 @@ def load_flow(spec: str) -> type[Flow[Any]]:
     A file is imported under a module name of its own (not ``__main__``), so its
     ``if __name__ == "__main__":`` block does not run; its folder goes on ``sys.path``.
     """
-    where, sep, name = spec.rpartition(":")
-    if not sep or not where or not name.isidentifier():
-        raise ConfigurationError(
-            f"--flow {spec!r}: expected 'path/to/file.py:FlowClass' or 'package.module:FlowClass'"
-        )
-    if where.endswith(".py"):
-        path = os.path.abspath(where)
-        if not os.path.isfile(path):
-            raise ConfigurationError(f"--flow {spec!r}: no such file {where!r}")
-        folder = os.path.dirname(path)
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-        module_name = "fastcrew_flow_" + os.path.splitext(os.path.basename(path))[0]
-        module_spec = importlib.util.spec_from_file_location(module_name, path)
-        if module_spec is None or module_spec.loader is None:
-            raise ConfigurationError(f"--flow {spec!r}: cannot import {where!r}")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_name] = module
-        module_spec.loader.exec_module(module)
-    else:
-        if os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        module = importlib.import_module(where)
-    try:
-        target = getattr(module, name)
-    except AttributeError:
-        raise ConfigurationError(f"--flow {spec!r}: {where!r} has no {name!r}") from None
+    target = import_target(spec, "--flow", "a subclass of fastcrew.flow.Flow")
     return as_flow_class(target, spec)

@@ -79,7 +79,7 @@ async def test_a_small_flow_batch_end_to_end(flow_file, openai_env):
 
 def test_load_flow_errors(tmp_path, flow_file):
     for spec, match in [
-        ("no-colon", "expected 'path/to/file.py:FlowClass'"),
+        ("no-colon", "expected 'path/to/file.py:name'"),
         (f"{tmp_path}/missing.py:RowFlow", "no such file"),
         (f"{flow_file}:Nope", "has no 'Nope'"),
         (f"{flow_file}:crew", "not a subclass of fastcrew.flow.Flow"),
