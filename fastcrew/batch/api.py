@@ -316,6 +316,7 @@ class _Run:
             self.log(f"{config.output} is already complete: nothing to do")
             return self._result(plan, None, "complete")
         sim = None
+        supervisor: Supervisor | None = None
         try:
             if config.simulate is not None:
                 from ..sim import spawn
@@ -327,22 +328,23 @@ class _Run:
             self.progress.start()
             try:
                 run(supervisor.run(), loop=config.loop)
-            except BaseException as exc:
-                plan.close()
-                if plan.kind == "fresh" and supervisor.counters.dispatched == 0:
-                    for path in (config.output, config.journal_path):
-                        if os.path.exists(path):
-                            os.remove(path)
-                if _names_missing_llm(exc):
-                    raise ConfigurationError(_NO_LLM.format(detail=str(exc))) from None
-                raise
             finally:
                 self.progress.update(self._snapshot(supervisor), force=True)
                 self.progress.close()
                 supervisor.reader.close()
+        except BaseException as exc:
+            plan.close()
+            if plan.kind == "fresh" and (supervisor is None or not supervisor.counters.dispatched):
+                for path in (config.output, config.journal_path):
+                    if os.path.exists(path):
+                        os.remove(path)
+            if _names_missing_llm(exc):
+                raise ConfigurationError(_NO_LLM.format(detail=str(exc))) from None
+            raise
         finally:
             if sim is not None:
                 sim.close()
+        assert supervisor is not None
         plan.finish(supervisor.complete)
         status = "complete" if supervisor.complete else supervisor.stop_reason or "interrupted"
         result = self._result(plan, supervisor, status)
