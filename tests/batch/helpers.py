@@ -57,16 +57,23 @@ def assert_exactly_once_in_order(rows: list[dict[str, Any]], n: int) -> None:
         assert f"Tell me about topic-{i} " in row["output"]["raw"] + " "
 
 
-def batch_cmd(inputs: Path | str, output: Path, base_url: str, *extra: str) -> list[str]:
-    """``python -m fastcrew batch ...`` on the test crew, 2 workers, quiet."""
+def batch_cmd(
+    inputs: Path | str,
+    output: Path,
+    base_url: str,
+    *extra: str,
+    option: str = "--crew",
+    spec: str = CREW,
+) -> list[str]:
+    """``python -m fastcrew batch ...`` on a crew (or ``option="--flow"``), 2 workers, quiet."""
     return [
         sys.executable,
         "-m",
         "fastcrew",
         "batch",
         str(inputs),
-        "--crew",
-        CREW,
+        option,
+        spec,
         "-o",
         str(output),
         "--workers",

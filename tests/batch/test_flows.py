@@ -8,7 +8,6 @@ import asyncio
 import json
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from fastcrew import ConfigurationError, run_batch
 from fastcrew.sim import SpawnedSim, spawn
 
 from .flows import FAIL_TOPIC
-from .helpers import deterministic, journal_rows, read_rows, wait_for, write_inputs
+from .helpers import batch_cmd, deterministic, journal_rows, read_rows, wait_for, write_inputs
 
 FLOWS = str(Path(__file__).with_name("flows.py"))
 FLOW = f"{FLOWS}:RowFlow"
@@ -101,23 +100,7 @@ def test_simulated_flow_batch_end_to_end(
 
 
 def flow_cmd(inputs: Path, output: Path, base_url: str, *extra: str, flow: str = FLOW) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "fastcrew",
-        "batch",
-        str(inputs),
-        "--flow",
-        flow,
-        "-o",
-        str(output),
-        "--workers",
-        "2",
-        "--base-url",
-        base_url,
-        "--no-progress",
-        *extra,
-    ]
+    return batch_cmd(inputs, output, base_url, *extra, option="--flow", spec=flow)
 
 
 def test_flow_usage_is_exact_and_an_interrupted_flow_batch_resumes(
