@@ -45,6 +45,8 @@ _EXPORTS: dict[str, str] = {
     "RateLimitError": "fastcrew.errors",
     "RateLimitSnapshot": "fastcrew.limits",
     "RetryPolicy": "fastcrew.limits",
+    "Runtime": "fastcrew.core",
+    "RunningLoopError": "fastcrew.errors",
     "ServerError": "fastcrew.errors",
     "StreamChunk": "fastcrew.runtime",
     "StreamChunkType": "fastcrew.runtime",
@@ -66,6 +68,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from .batch import BatchResult, run_batch
+    from .core import Runtime
     from .errors import (
         AuthenticationError,
         BadRequestError,
@@ -81,6 +84,7 @@ if TYPE_CHECKING:
         OutputValidationError,
         QuotaExhaustedError,
         RateLimitError,
+        RunningLoopError,
         ServerError,
         TaskError,
         UnsupportedFeatureError,

@@ -34,9 +34,9 @@ def ensure_no_running_loop(api: str, async_api: str) -> None:
         asyncio.get_running_loop()
     except RuntimeError:
         return
-    from .errors import FastCrewError
+    from .errors import RunningLoopError
 
-    raise FastCrewError(
+    raise RunningLoopError(
         f"{api}() is synchronous and cannot run inside a running event loop; "
         f"use `await {async_api}(...)` instead."
     )

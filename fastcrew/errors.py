@@ -4,8 +4,10 @@
 
     FastCrewError
     ├── ConfigurationError          no model / base URL / key, a bad option: fix the setup
-    │   └── UnsupportedFeatureError  a CrewAI feature fastcrew does not run yet (tools, ...)
+    │   ├── UnsupportedFeatureError  a CrewAI feature fastcrew does not run yet (tools, ...)
+    │   └── ProjectConfigError      a @CrewBase project's YAML is missing or wrong (file, entry, key)
     ├── InputError                  a kickoff input is missing or of an unusable type (ValueError)
+    ├── RunningLoopError            a sync API (kickoff, call) called inside a running event loop
     ├── TaskError                   a task could not produce an acceptable answer (task, agent)
     │   ├── OutputValidationError   structured output still invalid after the repair request
     │   ├── GuardrailError          the guardrail rejected every attempt
@@ -44,8 +46,10 @@ __all__ = [
     "LLMTimeoutError",
     "MalformedResponseError",
     "OutputValidationError",
+    "ProjectConfigError",
     "QuotaExhaustedError",
     "RateLimitError",
+    "RunningLoopError",
     "ServerError",
     "TaskError",
     "UnsupportedFeatureError",
@@ -75,6 +79,27 @@ class UnsupportedFeatureError(ConfigurationError):
     """A CrewAI feature that fastcrew does not run yet; the message names it."""
 
 
+class ProjectConfigError(ConfigurationError):
+    """A ``@CrewBase`` project's ``agents.yaml`` / ``tasks.yaml`` is missing or wrong.
+
+    ``file`` is the YAML file, ``entry`` the agent or task in it, ``key`` the setting (each
+    ``None`` when it does not apply); the message names all three and how to fix it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        entry: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.file = file
+        self.entry = entry
+        self.key = key
+
+
 class InputError(FastCrewError, ValueError):
     """A kickoff input is missing for a ``{placeholder}`` or has an unusable type.
 
@@ -85,6 +110,11 @@ class InputError(FastCrewError, ValueError):
         super().__init__(message)
         self.variable = variable
         self.where = where
+
+
+class RunningLoopError(FastCrewError, RuntimeError):
+    """A synchronous API (``kickoff()``, ``call()``) was called inside a running event loop;
+    the message names the awaitable to use instead."""
 
 
 class TaskError(FastCrewError):

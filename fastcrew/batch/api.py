@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._loop import LoopKind, run
+from ..core import CapSpec
 from ..errors import ConfigurationError
-from ..limits.registry import is_cap_key
 from .config import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CONCURRENCY,
@@ -423,7 +423,7 @@ class _Run:
         rpm = tpm = None
         if s is not None and s.budgets is not None:
             for key, state in s.budgets.keys.items():
-                if is_cap_key(key):
+                if isinstance(key, CapSpec):
                     continue  # a max_rpm cap, not the endpoint's limit
                 if state.budget.requests is not None:
                     rpm = round(state.budget.requests.rate * 60)

@@ -3,7 +3,8 @@
 Supervisor side, :class:`GlobalBudgets`: one :class:`~fastcrew.limits.LocalBudget` per budget
 key (endpoint + key hash) with the run's ``--rpm/--tpm`` (or the LLM's own ``RateLimit``),
 and a FIFO of lease requests per key. Worker side, :class:`LeasedBudget`: the budget source
-every limiter in the worker gets (installed with ``set_budget_factory``).
+every limiter in the worker gets (the budget provider the worker injects into its
+:class:`~fastcrew.core.Runtime`).
 
 The lease protocol (messages are tuples; see docs/batch.md)::
 
@@ -33,7 +34,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..limits import LocalBudget, RateLimit, RateLimitSnapshot, is_cap_key
+from ..core import CapSpec
+from ..limits import LocalBudget, RateLimit, RateLimitSnapshot
 from ..limits.config import Limit
 
 __all__ = ["IDLE_RETURN_S", "GlobalBudgets", "LeasedBudget", "WorkerBudgets"]
@@ -45,6 +47,8 @@ OBSERVE_EVERY_S = 0.25
 
 Send = Callable[[tuple[Any, ...]], None]
 LimitTuple = tuple[Limit, Limit, float]
+BudgetId = str | CapSpec
+"""An endpoint budget's key, or the spec of a ``max_rpm`` cap."""
 
 
 def _limited(limit: RateLimit) -> bool:
@@ -86,14 +90,14 @@ class GlobalBudgets:
         self._loop = loop
         self.rpm = rpm
         self.tpm = tpm
-        self.keys: dict[str, _Key] = {}
+        self.keys: dict[BudgetId, _Key] = {}
         self.workers: set[int] = set()
         self.pauses = 0
 
-    def limit_for(self, rpm: Limit, tpm: Limit, burst: float, key: str = "") -> RateLimit:
+    def limit_for(self, rpm: Limit, tpm: Limit, burst: float, key: BudgetId = "") -> RateLimit:
         """The global limit of a key whose LLMs ask for ``(rpm, tpm, burst)``; a ``max_rpm``
         cap keeps its own (``--rpm`` / ``--tpm`` are the endpoint's limits, not the cap's)."""
-        if is_cap_key(key):
+        if isinstance(key, CapSpec):
             return RateLimit(rpm=rpm, tpm=tpm, burst=burst)
         return RateLimit(
             rpm=self.rpm if self.rpm is not None else rpm,
@@ -101,7 +105,7 @@ class GlobalBudgets:
             burst=burst,
         )
 
-    def _key(self, key: str, limit: LimitTuple | None) -> _Key:
+    def _key(self, key: BudgetId, limit: LimitTuple | None) -> _Key:
         found = self.keys.get(key)
         if found is None:
             rpm, tpm, burst = limit if limit is not None else ("auto", "auto", 1.0)
@@ -157,7 +161,7 @@ class GlobalBudgets:
         else:  # pragma: no cover - a programming error
             raise ValueError(f"unknown budget message {kind!r}")
 
-    def _pump(self, key: str) -> None:
+    def _pump(self, key: BudgetId) -> None:
         state = self.keys[key]
         if state.timer is not None:
             state.timer.cancel()
@@ -200,14 +204,18 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 class WorkerBudgets:
-    """A worker's end of the lease protocol: makes :class:`LeasedBudget` s (the budget
-    factory) and routes the supervisor's budget messages to them.
+    """A worker's end of the lease protocol: the :class:`~fastcrew.core.BudgetProvider` the
+    worker injects into its runtime. Makes :class:`LeasedBudget` s and routes the
+    supervisor's budget messages to them.
 
-    Made on the worker's main loop, which owns the channel. A budget may live on another
-    loop — a sync flow method calling ``crew.kickoff()`` runs its own loop in a thread — so
-    messages cross loops with ``call_soon_threadsafe``, and budgets of closed loops are
-    dropped (their slice given back).
+    Made on the worker's main loop, which owns the channel (and is the runtime's home loop,
+    so sync ``crew.kickoff()`` calls land there). A budget may still live on another loop — a
+    sync method that runs ``asyncio.run(crew.akickoff())`` itself — so messages cross loops
+    with ``call_soon_threadsafe``, and budgets of closed loops are dropped (their slice given
+    back).
     """
+
+    caps_by_spec = True
 
     def __init__(self, send: Send, *, rpm: int | None = None, tpm: int | None = None) -> None:
         self._send = send
@@ -216,17 +224,19 @@ class WorkerBudgets:
         self.tpm = tpm
         self._ids = itertools.count(1)
         self.budgets: dict[int, LeasedBudget] = {}
-        self.limited_keys: set[str] = set()
+        self.limited_keys: set[BudgetId] = set()
 
-    def factory(self, key: str, limit: RateLimit, now: float) -> LeasedBudget:
-        """The budget factory installed with ``fastcrew.limits.set_budget_factory``: LLM
-        budgets take ``--rpm`` / ``--tpm``, ``max_rpm`` caps keep their own limit."""
-        if is_cap_key(key):
-            effective = limit
-        else:
-            rpm = self.rpm if self.rpm is not None else limit.rpm
-            tpm = self.tpm if self.tpm is not None else limit.tpm
-            effective = RateLimit(rpm=rpm, tpm=tpm, burst=limit.burst)
+    def source(self, key: str, limit: RateLimit, now: float, explicit: bool) -> LeasedBudget:
+        """An endpoint budget: ``--rpm`` / ``--tpm`` replace the LLM's own limits."""
+        rpm = self.rpm if self.rpm is not None else limit.rpm
+        tpm = self.tpm if self.tpm is not None else limit.tpm
+        return self._new(key, RateLimit(rpm=rpm, tpm=tpm, burst=limit.burst))
+
+    def cap(self, spec: CapSpec, now: float) -> LeasedBudget:
+        """A ``max_rpm`` cap: keeps its own limit, shared by every worker with the same spec."""
+        return self._new(spec, spec.limit)
+
+    def _new(self, key: BudgetId, effective: RateLimit) -> LeasedBudget:
         self._drop_closed()
         budget = LeasedBudget(self, next(self._ids), key, effective)
         self.budgets[budget.id] = budget
@@ -286,7 +296,9 @@ class WorkerBudgets:
 class LeasedBudget:
     """A budget source holding a small slice of the supervisor's global budget."""
 
-    def __init__(self, owner: WorkerBudgets, budget_id: int, key: str, limit: RateLimit) -> None:
+    def __init__(
+        self, owner: WorkerBudgets, budget_id: int, key: BudgetId, limit: RateLimit
+    ) -> None:
         self._owner = owner
         self.loop = asyncio.get_running_loop()
         self.id = budget_id

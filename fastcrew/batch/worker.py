@@ -33,8 +33,8 @@ from collections import deque
 from typing import Any
 
 from .._loop import run
+from ..core import Runtime, get_runtime, set_runtime
 from ..errors import QuotaExhaustedError
-from ..limits import is_cap_key, limiter_for, set_budget_factory
 from ..llm.providers import redirect_environment
 from .budget import WorkerBudgets
 from .channel import Channel, open_channel
@@ -104,7 +104,10 @@ def worker_main(fd: int) -> None:
 async def _serve(config: WorkerConfig, sock: socket.socket) -> None:
     channel = await open_channel(sock)
     budgets = WorkerBudgets(channel.send, rpm=config.rpm, tpm=config.tpm)
-    set_budget_factory(budgets.factory)
+    # One runtime for the worker: the leased budget injected, this loop as the home of sync
+    # calls (sync flow methods, sync tools), a thread pool as wide as the row gate.
+    runtime = set_runtime(Runtime(budgets=budgets, max_threads=max(config.concurrency, 1)))
+    runtime.adopt_loop()
     try:
         runner = RowRunner(config)
     except Exception as exc:
@@ -172,8 +175,8 @@ class Worker:
 
     def _stats(self) -> dict[str, Any]:
         calls = rate_limited = retries = 0
-        for key in {b.key for b in self.budgets.budgets.values() if not is_cap_key(b.key)}:
-            stats = limiter_for(key, None).stats
+        for limiter in get_runtime().loop_state().limiters.values():
+            stats = limiter.stats
             calls += stats.admitted
             rate_limited += stats.rate_limited
             retries += stats.retries

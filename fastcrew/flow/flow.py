@@ -7,7 +7,8 @@ How a kickoff runs:
   whose condition that completion fires run next — all of them concurrently; a router's
   return value is a label and fires the ``@listen("label")`` methods too.
 - ``async def`` methods run on the event loop; plain ``def`` methods in a worker thread
-  (``asyncio.to_thread``), so they never block the loop (and may call ``crew.kickoff()``).
+  of the process runtime's pool (``Runtime.run_in_thread``), so they never block the loop
+  (and may call ``crew.kickoff()``).
 - Every method has an owner: one ``asyncio.TaskGroup`` per kickoff. A failing method cancels
   the methods running beside it and its error is raised as itself, with a note naming the
   method (a method running in a thread cannot be interrupted: its result is discarded).
@@ -26,8 +27,8 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
-from .._loop import run
-from ..errors import ConfigurationError, FastCrewError, InputError, UnsupportedFeatureError
+from ..core import get_runtime
+from ..errors import ConfigurationError, InputError, UnsupportedFeatureError
 from ._graph import (
     FlowError,
     FlowLimitError,
@@ -187,18 +188,16 @@ class Flow(Generic[StateT]):
     def kickoff(
         self, inputs: Mapping[str, Any] | None = None, *, max_steps: int | None = None
     ) -> Any:
-        """Run the flow to completion on its own event loop; return the last method's output.
+        """Run the flow to completion on the runtime's home loop; return the last method's output.
 
         Inside a running event loop this raises: use ``await flow.akickoff()`` (or
         ``await flow.kickoff_async()``) there.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return run(self.akickoff(inputs, max_steps=max_steps))
-        raise FastCrewError(
-            f"{type(self).__name__}.kickoff() is synchronous and cannot run inside a running "
-            "event loop; use `await flow.akickoff(...)` or `await flow.kickoff_async(...)`."
+        name = type(self).__name__
+        return get_runtime().run(
+            self.akickoff(inputs, max_steps=max_steps),
+            api=f"{name}.kickoff",
+            async_api=f"{name}.akickoff(...)` or `await {name}.kickoff_async",
         )
 
     async def _kickoff(self, inputs: Mapping[str, Any] | None, max_steps: int | None) -> Any:
@@ -281,7 +280,7 @@ class _Run:
                 if step.is_async:
                     result = await step.func(*args)
                 else:
-                    result = await asyncio.to_thread(step.func, *args)
+                    result = await get_runtime().run_in_thread(step.func, *args)
                 if inspect.isawaitable(result):
                     result = await result
             except Exception as exc:

@@ -1,24 +1,15 @@
-"""Rate limits: one RPM/TPM budget per endpoint and key, fair FIFO admission, one retry layer."""
+"""Rate limits: token buckets, fair FIFO admission against a budget source, one retry layer.
+
+Which limiter and budget a call uses is the process runtime's business (``fastcrew.core``).
+"""
 
 from .bucket import TokenBucket
 from .config import RateLimit, RetryPolicy
 from .limiter import Lease, Limiter, LimiterStats
-from .registry import (
-    CAP_PREFIX,
-    budget_key,
-    cap_for,
-    cap_key,
-    get_default_rate_limit,
-    is_cap_key,
-    limiter_for,
-    set_budget_factory,
-    set_default_rate_limit,
-)
 from .snapshot import RateLimitSnapshot
 from .source import BudgetSource, LocalBudget
 
 __all__ = [
-    "CAP_PREFIX",
     "BudgetSource",
     "Lease",
     "Limiter",
@@ -28,12 +19,4 @@ __all__ = [
     "RateLimitSnapshot",
     "RetryPolicy",
     "TokenBucket",
-    "budget_key",
-    "cap_for",
-    "cap_key",
-    "get_default_rate_limit",
-    "is_cap_key",
-    "limiter_for",
-    "set_budget_factory",
-    "set_default_rate_limit",
 ]

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._json import dumps
-from .._loop import ensure_no_running_loop, run
+from ..core import budget_key, get_runtime
 from ..errors import ConfigurationError, LLMError, QuotaExhaustedError, RateLimitError
-from ..limits import Lease, Limiter, RateLimit, RetryPolicy, budget_key, limiter_for
+from ..limits import Lease, Limiter, RateLimit, RetryPolicy
 from .meter import record_usage
 from .providers import display_url, endpoint_url, origin, resolve_endpoint
 from .transport import AiohttpTransport, HttpxTransport, Transport
@@ -229,7 +229,7 @@ class LLM:
 
     def limiter(self) -> Limiter:
         """The running loop's limiter for this LLM's budget (endpoint and key)."""
-        return limiter_for(self._budget_key, self.rate_limit)
+        return get_runtime().limiter(self._budget_key, self.rate_limit)
 
     async def _post(self, body: bytes) -> ChatResponse:
         resp = await self._transport.post(self._url, body, self._headers)
@@ -257,8 +257,11 @@ class LLM:
         self, messages: Messages, *, response_format: Any = None, **overrides: Any
     ) -> ChatResponse:
         """Synchronous :meth:`acall` (not streaming); refuses inside a running event loop."""
-        ensure_no_running_loop("LLM.call", "LLM.acall")
-        return run(self.acall(messages, response_format=response_format, **overrides))
+        return get_runtime().run(
+            self.acall(messages, response_format=response_format, **overrides),
+            api="LLM.call",
+            async_api="LLM.acall",
+        )
 
 
 def _finish(limiter: Limiter, lease: Lease, resp: ChatResponse, retries: int) -> None:

@@ -1,23 +1,23 @@
 """HTTP transports for the LLM client: aiohttp (default, the hot path) and httpx (opt-in).
 
-The default transport keeps one ``aiohttp.ClientSession`` per event loop (keep-alive pool with
-no connection cap of its own: concurrency is bounded by the caller's gate). The session is
-closed when the loop shuts its async generators down, which ``asyncio.run`` and
-``asyncio.Runner`` do, so no "Unclosed client session" warnings are left behind.
+The default transport keeps one ``aiohttp.ClientSession`` per event loop in the process
+:class:`~fastcrew.core.Runtime`'s loop state (keep-alive pool with no connection cap of its
+own: concurrency is bounded by the caller's gate). The runtime closes it when the loop shuts
+its async generators down, which ``asyncio.run`` and ``asyncio.Runner`` do, so no "Unclosed
+client session" warnings are left behind.
 
 This module is the one boundary where aiohttp / httpx exceptions become fastcrew errors.
 """
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 
+from ..core import get_runtime
 from ..errors import LLMConnectionError, LLMError, LLMTimeoutError
 
 if TYPE_CHECKING:
@@ -78,24 +78,14 @@ def _map_error(exc: BaseException, origin: str, timeout: float | None) -> LLMErr
 
 # -- aiohttp --------------------------------------------------------------------------------
 
-_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def _close_at_shutdown(session: aiohttp.ClientSession) -> AsyncIterator[None]:
-    """An async generator the loop finalises at shutdown; its ``finally`` closes the session."""
-    try:
-        yield
-    finally:
-        await session.close()
+_SESSION = "aiohttp.session"
 
 
 async def _loop_session() -> aiohttp.ClientSession:
-    loop = asyncio.get_running_loop()
-    entry = _sessions.get(loop)
-    if entry is not None and not entry[0].closed:
-        return entry[0]
+    state = get_runtime().loop_state()
+    session: aiohttp.ClientSession | None = state.resources.get(_SESSION)
+    if session is not None and not session.closed:
+        return session
     connector = aiohttp.TCPConnector(
         limit=0, keepalive_timeout=DEFAULT_KEEPALIVE_S, ttl_dns_cache=300
     )
@@ -104,17 +94,16 @@ async def _loop_session() -> aiohttp.ClientSession:
         skip_auto_headers=("User-Agent",),
         auto_decompress=True,
     )
-    closer = _close_at_shutdown(session)
-    await closer.__anext__()  # registers it with the loop's async-generator hooks
-    _sessions[loop] = (session, closer)
+    state.resources[_SESSION] = session
+    state.on_close(session.close)
     return session
 
 
 async def close_session() -> None:
     """Close this event loop's shared aiohttp session now (it reopens on the next call)."""
-    entry = _sessions.pop(asyncio.get_running_loop(), None)
-    if entry is not None:
-        await entry[1].aclose()
+    session = get_runtime().loop_state().resources.pop(_SESSION, None)
+    if session is not None:
+        await session.close()
 
 
 class _AiohttpStream:

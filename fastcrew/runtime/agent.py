@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .._loop import ensure_no_running_loop, run
+from ..core import get_runtime
 from ..errors import ConfigurationError
 from ..llm import LLM
 from . import compat
@@ -147,5 +147,8 @@ class Agent(BaseModel):
         query: str | None = None,
     ) -> LiteAgentOutput:
         """Synchronous :meth:`akickoff`; refuses inside a running event loop."""
-        ensure_no_running_loop("Agent.kickoff", "Agent.akickoff")
-        return run(self.akickoff(messages, response_format, query=query))
+        return get_runtime().run(
+            self.akickoff(messages, response_format, query=query),
+            api="Agent.kickoff",
+            async_api="Agent.akickoff",
+        )

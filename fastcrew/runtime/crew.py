@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .._loop import ensure_no_running_loop, run
+from .._loop import ensure_no_running_loop
+from ..core import get_runtime
 from ..errors import ConfigurationError, UnsupportedFeatureError
-from ..limits import cap_for
 from . import compat
 from .agent import Agent
 from .execution import Run, maybe_await
@@ -141,7 +141,7 @@ class Crew(BaseModel):
             if changed is not None:
                 values = check_inputs(changed)
         self._preflight(values)
-        caps = (cap_for(self, self.max_rpm),) if self.max_rpm else ()
+        caps = (get_runtime().cap(self, self.max_rpm),) if self.max_rpm else ()
         state = Run(values, emit=emit, input_index=input_index, caps=caps)
         if self.verbose:
             log.info("crew %r: run started (%d tasks)", self.name, len(self.tasks))
@@ -179,7 +179,8 @@ class Crew(BaseModel):
         return await self._arun(inputs)
 
     def kickoff(self, inputs: Inputs = None) -> Any:
-        """Run the crew synchronously (on its own uvloop); refuses inside a running loop.
+        """Run the crew synchronously (on the runtime's home loop); refuses inside a running
+        loop.
 
         With ``stream=True`` returns a :class:`CrewStreamingOutput` to iterate with ``for``.
         """
@@ -187,7 +188,7 @@ class Crew(BaseModel):
         if self.stream:
             check_inputs(inputs)
             return CrewStreamingOutput(lambda emit: self._arun(inputs, emit), sync=True)
-        return run(self._arun(inputs))
+        return get_runtime().run(self._arun(inputs), api="Crew.kickoff", async_api="Crew.akickoff")
 
     async def kickoff_async(self, inputs: Inputs = None) -> Any:
         """CrewAI's thread-based async: ``kickoff()`` in a worker thread.
@@ -211,7 +212,9 @@ class Crew(BaseModel):
         async def sequential() -> list[CrewOutput]:
             return [await self._arun(item) for item in inputs]
 
-        return run(sequential())
+        return get_runtime().run(
+            sequential(), api="Crew.kickoff_for_each", async_api="Crew.akickoff_for_each"
+        )
 
     async def akickoff_for_each(
         self,

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from ..core import get_runtime
 from ..errors import ExecutionTimeoutError, GuardrailError, OutputValidationError, TaskError
-from ..limits import Lease, Limiter, cap_for
+from ..limits import Lease, Limiter
 from ..llm.types import ChatResponse
 from .outputs import OutputFormat, TaskOutput, UsageMetrics, fast_model
 from .prompts import (
@@ -91,7 +92,7 @@ class Run:
         """The narrower RPM caps a call of ``agent`` passes: the crew's and the agent's."""
         if agent.max_rpm is None:
             return self.caps
-        return (*self.caps, cap_for(agent, agent.max_rpm))
+        return (*self.caps, get_runtime().cap(agent, agent.max_rpm))
 
     def add_usage(self, resp: ChatResponse) -> None:
         """Count one successful call of this run."""
@@ -361,7 +362,7 @@ async def run_task(
             await maybe_await(task_callback(output))
         if task.output_file:
             path = render(task.output_file, inputs, f"the output_file of task {label!r}")
-            await asyncio.to_thread(
+            await get_runtime().run_in_thread(
                 _write_file, path, _file_text(output), task.create_directory is not False
             )
         if agent.verbose:

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from .._loop import new_event_loop
+from ..core import get_runtime
 
 __all__ = ["CrewStreamingOutput", "Emit", "StreamChunk", "StreamChunkType", "ToolCallChunk"]
 
@@ -198,19 +198,19 @@ class CrewStreamingOutput(Generic[T]):
         self._mark_closed()
 
     def _run_sync(self) -> Iterator[StreamChunk]:
-        # Each next() runs this stream's own loop until the next chunk; no thread needed.
+        # Each next() runs the producer on the runtime's home loop until the next chunk.
         agen = self._run()
-        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runtime = get_runtime()
 
-            async def step() -> StreamChunk:
-                return await agen.__anext__()
+        async def step() -> StreamChunk:
+            return await agen.__anext__()
 
-            try:
-                while True:
-                    try:
-                        chunk = runner.run(step())
-                    except StopAsyncIteration:
-                        return
-                    yield chunk
-            finally:
-                runner.run(agen.aclose())  # type: ignore[attr-defined]
+        try:
+            while True:
+                try:
+                    chunk = runtime.run(step(), api="iterating a stream", async_api="async for")
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        finally:
+            runtime.run(agen.aclose())  # type: ignore[attr-defined]

@@ -45,7 +45,9 @@ class Net:
         self.loop.call_soon(self.workers[i].handle, message)
 
     def limiter(self, i: int, limit: RateLimit | None = None) -> Limiter:
-        source = self.workers[i].factory(KEY, limit or RateLimit(), self.loop.time())
+        source = self.workers[i].source(
+            KEY, limit or RateLimit(), self.loop.time(), limit is not None
+        )
         return Limiter(source, loop=self.loop)
 
 

@@ -85,8 +85,8 @@ async def test_headers_teach_auto_limits_and_stop_429s():
         llm = LLM("m", base_url=sim.base_url)  # default: RateLimit("auto", "auto")
         await llm.acall("learn")
         limiter = llm.limiter()
-        assert limiter.source.requests is not None
-        assert limiter.source.requests.rate == pytest.approx(10.0)
+        assert limiter.source.budget.requests is not None
+        assert limiter.source.budget.requests.rate == pytest.approx(10.0)
         await asyncio.gather(*(llm.acall(f"c{i}") for i in range(15)))
         stats = sim.stats()
     assert stats["by_status"] == {"200": 16}

@@ -76,7 +76,7 @@ async def test_retries_are_counted_in_usage():
 
 
 async def test_a_call_cancelled_while_waiting_for_a_cap_settles_the_caps_it_holds():
-    from fastcrew.limits import cap_for
+    from fastcrew.core import get_runtime
 
     async with serve() as sim:
         capped = agent(sim_llm(sim.base_url), max_rpm=60)  # 1/s, burst 1
@@ -87,7 +87,7 @@ async def test_a_call_cancelled_while_waiting_for_a_cap_settles_the_caps_it_hold
         run.cancel()
         with pytest.raises(asyncio.CancelledError):
             await run
-        crew_cap = cap_for(crew, 6000)
+        crew_cap = get_runtime().cap(crew, 6000)
         assert crew_cap.stats.admitted == 1
         assert crew_cap.stats.in_flight == 0
         assert sim.stats()["requests_total"] == 1

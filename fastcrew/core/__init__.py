@@ -1,0 +1,17 @@
+"""The process runtime: home loop, budgets, per-loop resources and the sync-work thread pool."""
+
+from .budgets import BudgetProvider, CapSpec, LocalBudgets, SharedBudget, budget_key
+from .runtime import DEFAULT_MAX_THREADS, LoopState, Runtime, get_runtime, set_runtime
+
+__all__ = [
+    "DEFAULT_MAX_THREADS",
+    "BudgetProvider",
+    "CapSpec",
+    "LocalBudgets",
+    "LoopState",
+    "Runtime",
+    "SharedBudget",
+    "budget_key",
+    "get_runtime",
+    "set_runtime",
+]

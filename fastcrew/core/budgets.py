@@ -1,0 +1,154 @@
+"""Where a process's budgets come from: the provider a :class:`~fastcrew.core.Runtime` asks.
+
+Two kinds of budget exist:
+
+- an **endpoint budget**, keyed by :func:`budget_key` (a hash of base URL + API key): the
+  RPM/TPM limit every LLM call to that endpoint and key passes;
+- a **cap**, named by a :class:`CapSpec`: an ``Agent.max_rpm`` / ``Crew.max_rpm``, a narrower
+  requests-per-minute limit on the calls of one owner.
+
+The runtime keeps one :class:`~fastcrew.limits.Limiter` (the FIFO queue) per event loop and
+budget; the provider hands out the *amounts* behind them. :class:`LocalBudgets`, the default,
+keeps one set of buckets per budget for the whole process — shared by every loop through a
+lock — so a ``kickoff()`` on the runtime's background loop and an ``akickoff()`` on the
+caller's loop spend from the same minute. A batch worker injects a provider whose sources
+lease slices of the supervisor's global budget instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..limits import BudgetSource, LocalBudget, RateLimit, RateLimitSnapshot
+from ..limits.source import LimitKind
+
+__all__ = ["BudgetProvider", "CapSpec", "LocalBudgets", "SharedBudget", "budget_key"]
+
+
+def budget_key(base_url: str, api_key: str | None) -> str:
+    """A stable key for (endpoint, API key) that reveals neither the key nor URL credentials."""
+    return hashlib.sha256(f"{base_url}\n{api_key or ''}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class CapSpec:
+    """A ``max_rpm`` cap, named the same in every process that builds the same template.
+
+    ``owner`` is the owner's type (``"Agent"``, ``"Crew"``), ``label`` its role or name as
+    written (before inputs are rendered). Across batch workers, owners that agree on all three
+    fields share one cap.
+    """
+
+    owner: str
+    label: str
+    rpm: int
+
+    @classmethod
+    def of(cls, owner: object, rpm: int) -> CapSpec:
+        """The spec of ``owner``'s cap (an Agent's role, a Crew's name)."""
+        label = getattr(owner, "role", None) or getattr(owner, "name", None) or ""
+        return cls(type(owner).__name__, str(label), rpm)
+
+    @property
+    def limit(self) -> RateLimit:
+        """The cap's own limit: requests only."""
+        return RateLimit(rpm=self.rpm, tpm=None)
+
+
+class BudgetProvider(Protocol):
+    """Makes the budget sources a runtime's limiters draw from (one per loop and budget).
+
+    ``caps_by_spec``: whether caps are shared by :class:`CapSpec` (across processes, as the
+    batch's global budget does); when False each owner object has its own cap.
+    """
+
+    caps_by_spec: bool
+
+    def source(self, key: str, limit: RateLimit, now: float, explicit: bool) -> BudgetSource:
+        """The source for endpoint budget ``key`` on the calling loop; ``explicit`` says
+        whether ``limit`` was given by an LLM (else it is the runtime's default)."""
+        ...
+
+    def cap(self, spec: CapSpec, now: float) -> BudgetSource:
+        """The source for the ``max_rpm`` cap ``spec`` on the calling loop."""
+        ...
+
+
+class SharedBudget:
+    """A :class:`LocalBudget` that limiters on several loops (threads) draw from, each
+    operation under one lock.
+
+    Nothing arrives out of band for a local budget (buckets refill with time), so no waker is
+    kept; a refund made on one loop is seen by the others at their next timer.
+    """
+
+    __slots__ = ("budget", "explicit", "lock")
+
+    def __init__(self, limit: RateLimit, now: float, *, explicit: bool = True) -> None:
+        self.budget = LocalBudget(limit, now)
+        self.explicit = explicit
+        self.lock = threading.Lock()
+
+    @property
+    def limit(self) -> RateLimit:
+        """The limit in force."""
+        return self.budget.limit
+
+    def replace(self, limit: RateLimit, now: float) -> None:
+        """Switch to ``limit`` (full buckets), as an explicit limit."""
+        with self.lock:
+            self.budget = LocalBudget(limit, now)
+            self.explicit = True
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        """Local buckets refill with time; nothing to wake for."""
+
+    def wait_time(self, tokens: int, now: float) -> float:
+        with self.lock:
+            return self.budget.wait_time(tokens, now)
+
+    def take(self, tokens: int, now: float) -> None:
+        with self.lock:
+            self.budget.take(tokens, now)
+
+    def adjust(self, requests: int, tokens: int, now: float) -> None:
+        with self.lock:
+            self.budget.adjust(requests, tokens, now)
+
+    def pause(self, kind: LimitKind | None, until: float, now: float) -> None:
+        with self.lock:
+            self.budget.pause(kind, until, now)
+
+    def observe(self, snapshot: RateLimitSnapshot, now: float) -> None:
+        with self.lock:
+            self.budget.observe(snapshot, now)
+
+
+class LocalBudgets:
+    """The default provider: one process-wide set of buckets per endpoint budget.
+
+    The first explicit :class:`RateLimit` for a key replaces the default one (LLMs built
+    without a ``rate_limit`` share whatever the key has).
+    """
+
+    caps_by_spec = False
+
+    def __init__(self) -> None:
+        self._budgets: dict[str, SharedBudget] = {}
+        self._lock = threading.Lock()
+
+    def source(self, key: str, limit: RateLimit, now: float, explicit: bool) -> SharedBudget:
+        with self._lock:
+            shared = self._budgets.get(key)
+            if shared is None:
+                shared = self._budgets[key] = SharedBudget(limit, now, explicit=explicit)
+            elif explicit and not shared.explicit:
+                shared.replace(limit, now)
+        return shared
+
+    def cap(self, spec: CapSpec, now: float) -> SharedBudget:
+        return SharedBudget(spec.limit, now)

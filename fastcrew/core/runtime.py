@@ -1,0 +1,284 @@
+"""``Runtime``: the one owner of a process's long-lived fastcrew state.
+
+A process has one runtime (:func:`get_runtime`, made on first use). It owns
+
+- the **home loop** that sync callers (``Crew.kickoff``, ``LLM.call``, ``Flow.kickoff``, sync
+  streams) run their coroutines on — a background thread by default, a batch worker's main
+  loop when it adopts one — so sync calls share one HTTP session and one budget and no event
+  loop is made per call;
+- the **budgets**: a :class:`~fastcrew.core.budgets.BudgetProvider` (process-local buckets by
+  default; a batch worker injects one that leases the supervisor's global budget), one
+  :class:`~fastcrew.limits.Limiter` per loop and budget on top of it, and the ``max_rpm`` caps;
+- **per-loop resources** (the aiohttp session): made on first use on each loop, released when
+  that loop shuts down (``asyncio.run`` and ``asyncio.Runner`` do) or closes;
+- a sized **thread pool** for sync tools and sync flow methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import contextvars
+import functools
+import os
+import threading
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
+
+from .._loop import LoopKind, ensure_no_running_loop
+from ..limits import Limiter, RateLimit
+from .budgets import BudgetProvider, CapSpec, LocalBudgets, SharedBudget
+from .home import HomeLoop
+
+__all__ = ["DEFAULT_MAX_THREADS", "LoopState", "Runtime", "get_runtime", "set_runtime"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+DEFAULT_MAX_THREADS = max(32, (os.cpu_count() or 1) * 8)
+"""Threads for sync tools and flow methods unless the runtime is told otherwise (a batch
+worker sizes its pool to ``--concurrency``)."""
+
+
+class LoopState:
+    """What the runtime keeps for one event loop: its limiters and resources."""
+
+    __slots__ = ("_closers", "_finalizer", "caps", "limiters", "resources")
+
+    def __init__(self) -> None:
+        self.limiters: dict[str, Limiter] = {}
+        self.caps: dict[object, Limiter] = {}
+        self.resources: dict[str, Any] = {}
+        self._closers: list[Callable[[], Awaitable[object]]] = []
+        self._finalizer: AsyncIterator[None] | None = None
+
+    def on_close(self, closer: Callable[[], Awaitable[object]]) -> None:
+        """Await ``closer()`` when this loop shuts down (e.g. close an HTTP session)."""
+        self._closers.append(closer)
+
+    async def aclose(self) -> None:
+        """Run the closers (newest first) and forget everything."""
+        closers, self._closers = self._closers[::-1], []
+        self.resources.clear()
+        for closer in closers:
+            await closer()
+
+
+class Runtime:
+    """The process's fastcrew runtime (see the module docstring).
+
+    ``budgets``: where budget amounts come from (default :class:`LocalBudgets`);
+    ``max_threads``: the sync-work thread pool's size; ``loop``: the kind of the home loop
+    thread; ``default_rate_limit``: the limit of LLMs created without one.
+    """
+
+    def __init__(
+        self,
+        *,
+        budgets: BudgetProvider | None = None,
+        max_threads: int = DEFAULT_MAX_THREADS,
+        loop: LoopKind = "uvloop",
+        default_rate_limit: RateLimit | None = None,
+    ) -> None:
+        if max_threads < 1:
+            raise ValueError("max_threads must be at least 1")
+        self.budgets: BudgetProvider = budgets or LocalBudgets()
+        self.max_threads = max_threads
+        self.default_rate_limit = default_rate_limit or RateLimit()
+        self._home = HomeLoop(loop)
+        self._loops: dict[asyncio.AbstractEventLoop, LoopState] = {}
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._owner_caps: dict[int, tuple[weakref.ref[object], int, SharedBudget]] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"Runtime(budgets={type(self.budgets).__name__}, max_threads={self.max_threads}, "
+            f"loops={len(self._loops)})"
+        )
+
+    # -- loops ----------------------------------------------------------------------------
+
+    def run(self, coro: Coroutine[Any, Any, T], *, api: str = "run", async_api: str = "") -> T:
+        """Run ``coro`` to completion on the home loop from synchronous code.
+
+        Refuses inside a running event loop (``api`` / ``async_api`` name the call and its
+        awaitable alternative in the error).
+        """
+        try:
+            ensure_no_running_loop(api, async_api or f"{api} (async)")
+        except BaseException:
+            coro.close()
+            raise
+        return self._home.run(coro)
+
+    def adopt_loop(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Make ``loop`` (default: the running one) the home loop — a batch worker's main
+        loop — so sync calls from its threads run there."""
+        self._home.adopt(loop or asyncio.get_running_loop())
+
+    @property
+    def home_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop sync callers run on, once started or adopted."""
+        return self._home.loop
+
+    def loop_state(self) -> LoopState:
+        """The running loop's :class:`LoopState` (made on first use)."""
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._new_state(loop)
+        return state
+
+    def _new_state(self, loop: asyncio.AbstractEventLoop) -> LoopState:
+        with self._lock:
+            for old in [old for old in self._loops if old.is_closed()]:
+                del self._loops[old]  # closed without shutting its async generators down
+            state = self._loops[loop] = LoopState()
+        finalizer = self._finalize(loop, state)
+        with contextlib.suppress(StopIteration):  # one step registers it with the loop's hooks
+            finalizer.asend(None).send(None)
+        state._finalizer = finalizer
+        return state
+
+    async def _finalize(
+        self, loop: asyncio.AbstractEventLoop, state: LoopState
+    ) -> AsyncIterator[None]:
+        """An async generator the loop finalises at shutdown: its ``finally`` releases."""
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._loops.get(loop) is state:
+                    del self._loops[loop]
+            await state.aclose()
+
+    @property
+    def loop_count(self) -> int:
+        """How many event loops hold state in this runtime now."""
+        return len(self._loops)
+
+    # -- budgets --------------------------------------------------------------------------
+
+    def limiter(self, key: str, limit: RateLimit | None) -> Limiter:
+        """The running loop's limiter for endpoint budget ``key``.
+
+        The first explicit ``limit`` for a key wins; LLMs without one share it.
+        """
+        state = self.loop_state()
+        limiter = state.limiters.get(key)
+        if limiter is None:
+            chosen = limit or self.default_rate_limit
+            loop = asyncio.get_running_loop()
+            source = self.budgets.source(key, chosen, loop.time(), limit is not None)
+            limiter = state.limiters[key] = Limiter(
+                source, max_concurrency=chosen.max_concurrency, loop=loop
+            )
+            limiter.explicit = limit is not None
+        elif limit is not None and not limiter.explicit:
+            source = self.budgets.source(key, limit, limiter.now(), True)
+            limiter.reconfigure(source, limit.max_concurrency)
+            limiter.explicit = True
+        return limiter
+
+    def cap(self, owner: object, rpm: int) -> Limiter:
+        """The running loop's limiter for ``owner``'s ``max_rpm`` cap (an Agent's or a
+        Crew's), shared by every run of that owner — across loops, and with a cross-process
+        provider across processes (by :class:`CapSpec`)."""
+        state = self.loop_state()
+        if self.budgets.caps_by_spec:
+            spec = CapSpec.of(owner, rpm)
+            limiter = state.caps.get(spec)
+            if limiter is None:
+                loop = asyncio.get_running_loop()
+                source = self.budgets.cap(spec, loop.time())
+                limiter = state.caps[spec] = Limiter(source, loop=loop)
+            return limiter
+        shared = self._owner_cap(owner, rpm)
+        limiter = state.caps.get(shared)
+        if limiter is None:
+            limiter = state.caps[shared] = Limiter(shared, loop=asyncio.get_running_loop())
+        return limiter
+
+    def _owner_cap(self, owner: object, rpm: int) -> SharedBudget:
+        ident = id(owner)  # owners (pydantic models) are not hashable; ids are reused
+        with self._lock:
+            found = self._owner_caps.get(ident)
+            if found is not None and found[0]() is owner and found[1] == rpm:
+                return found[2]
+            shared = SharedBudget(RateLimit(rpm=rpm, tpm=None), 0.0)
+            caps = self._owner_caps
+
+            def forget(_: object, key: int = ident) -> None:
+                caps.pop(key, None)
+
+            self._owner_caps[ident] = (weakref.ref(owner, forget), rpm, shared)
+            return shared
+
+    # -- threads --------------------------------------------------------------------------
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The pool sync tools and sync flow methods run in (made on first use)."""
+        if self._executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        self.max_threads, thread_name_prefix="fastcrew-sync"
+                    )
+        return self._executor
+
+    async def run_in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run blocking ``fn(*args, **kwargs)`` in the runtime's pool, in a copy of the
+        caller's context (like ``asyncio.to_thread``, with a pool of ``max_threads``)."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await loop.run_in_executor(self.executor, call)
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the home thread (closing its sessions) and the thread pool."""
+        self._home.close()
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    """This process's :class:`Runtime` (made with defaults on first use)."""
+    runtime = _runtime
+    if runtime is None:
+        with _runtime_lock:
+            runtime = _runtime
+            if runtime is None:
+                runtime = _install(Runtime())
+    return runtime
+
+
+def set_runtime(runtime: Runtime) -> Runtime:
+    """Make ``runtime`` this process's runtime (a batch worker injects its own); the previous
+    one is closed. Returns ``runtime``."""
+    with _runtime_lock:
+        return _install(runtime)
+
+
+def _install(runtime: Runtime) -> Runtime:
+    global _runtime
+    previous, _runtime = _runtime, runtime
+    if previous is not None and previous is not runtime:
+        previous.close()
+    return runtime
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    if _runtime is not None:
+        _runtime.close()
