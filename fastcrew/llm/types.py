@@ -56,8 +56,11 @@ class ChatResponse:
 
 @dataclass(slots=True, frozen=True)
 class ChatDelta:
-    """One piece of a streamed answer: a text delta, or the final piece with the usage."""
+    """One piece of a streamed answer: a text delta, tool-call fragments (OpenAI's
+    ``delta.tool_calls``: index, id, function name, a piece of the arguments), or the final
+    piece with the usage."""
 
     content: str
     usage: Usage | None = None
     finish_reason: str | None = None
+    tool_calls: tuple[dict[str, Any], ...] | None = None

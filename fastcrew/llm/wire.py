@@ -28,6 +28,7 @@ __all__ = [
     "Messages",
     "error_from_response",
     "malformed_response",
+    "merge_tool_call_deltas",
     "normalize_messages",
     "parse_completion",
     "parse_stream_line",
@@ -133,20 +134,47 @@ def parse_stream_line(
     choices = chunk.get("choices") or []
     content = ""
     finish = None
+    calls = None
     if choices:
         try:
             choice = choices[0]
-            content = (choice.get("delta") or {}).get("content") or ""
+            delta = choice.get("delta") or {}
+            content = delta.get("content") or ""
             finish = choice.get("finish_reason")
-        except AttributeError:
+            if delta.get("tool_calls"):
+                calls = tuple(dict(c) for c in delta["tool_calls"])
+        except (AttributeError, TypeError, ValueError):
             raise malformed_response("stream chunk choices are not objects", request_id) from None
-    if not content and finish is None and usage is None:
+    if not content and finish is None and usage is None and calls is None:
         return None
     return ChatDelta(
         content=content,
         usage=Usage.from_wire(usage) if usage is not None else None,
         finish_reason=finish,
+        tool_calls=calls,
     )
+
+
+def merge_tool_call_deltas(
+    calls: dict[int, dict[str, Any]], fragments: Sequence[Mapping[str, Any]]
+) -> None:
+    """Fold streamed ``delta.tool_calls`` fragments into whole calls, keyed by index."""
+    for fragment in fragments:
+        index = int(fragment.get("index") or 0)
+        call = calls.get(index)
+        if call is None:
+            call = calls[index] = {
+                "id": "",
+                "type": "function",
+                "function": {"name": "", "arguments": ""},
+            }
+        if fragment.get("id"):
+            call["id"] = fragment["id"]
+        function = fragment.get("function") or {}
+        if function.get("name"):
+            call["function"]["name"] += function["name"]
+        if function.get("arguments"):
+            call["function"]["arguments"] += function["arguments"]
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
