@@ -13,9 +13,10 @@ from ..core import get_runtime
 from ..errors import ConfigurationError
 from ..llm import LLM
 from . import compat
-from .execution import Run, answer, call_with_timeout
+from .calls import answer, call_with_timeout
 from .outputs import LiteAgentOutput
 from .prompts import agent_system_prompt
+from .run_state import Run
 
 __all__ = ["Agent"]
 

@@ -1,267 +1,38 @@
-"""Running one task or one direct agent call: prompts, LLM calls, structured output,
-guardrails, timeouts. All per-run state lives in a :class:`Run`, never on the templates.
+"""Running one task for one run: prompts, the agent's answer (with its tools), structured
+output, guardrails, callbacks, the output file. Per-run state lives in a :class:`Run`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from ..core import get_runtime
-from ..errors import ExecutionTimeoutError, GuardrailError, OutputValidationError, TaskError
-from ..limits import Lease, Limiter
-from ..llm.types import ChatResponse
-from .outputs import OutputFormat, TaskOutput, UsageMetrics, fast_model
+from ..errors import GuardrailError, TaskError
+from ..limits import Limiter
+from .calls import Message, answer, call_with_timeout, maybe_await
+from .outputs import OutputFormat, TaskOutput
 from .prompts import (
-    agent_system_prompt,
     guardrail_check_prompt,
     guardrail_retry_prompt,
     join_context,
-    repair_prompt,
     task_prompt,
 )
 from .rendering import render
-from .streaming import Emit, StreamChunk
+from .run_state import Meta, Run
 
 if TYPE_CHECKING:
     from .agent import Agent
     from .task import Task
 
-__all__ = ["Run", "answer", "call_with_timeout", "context_text", "maybe_await", "run_task"]
+__all__ = ["context_text", "run_task"]
 
-Message = dict[str, Any]
 log = logging.getLogger("fastcrew.runtime")
-
-
-_system_prompts: dict[tuple[str, str, str], str] = {}
-_MAX_CACHED = 1024
-
-
-def _system_prompt(role: str, goal: str, backstory: str) -> str:
-    """The system prompt, shared between runs when the agent's text does not change."""
-    key = (role, goal, backstory)
-    found = _system_prompts.get(key)
-    if found is None:
-        if len(_system_prompts) >= _MAX_CACHED:
-            _system_prompts.clear()
-        found = _system_prompts[key] = agent_system_prompt(role, goal, backstory)
-    return found
-
-
-class Run:
-    """The state of one kickoff: its inputs, its token usage, where its chunks go."""
-
-    __slots__ = (
-        "_systems",
-        "cached",
-        "caps",
-        "completion",
-        "emit",
-        "input_index",
-        "inputs",
-        "prompt",
-        "requests",
-        "retries",
-        "total",
-    )
-
-    def __init__(
-        self,
-        inputs: Mapping[str, Any],
-        *,
-        emit: Emit | None = None,
-        input_index: int | None = None,
-        caps: tuple[Limiter, ...] = (),
-    ) -> None:
-        self.inputs = inputs
-        self.emit = emit
-        self.input_index = input_index
-        self.caps = caps
-        self.total = self.prompt = self.cached = self.completion = self.requests = 0
-        self.retries = 0
-        self._systems: dict[int, tuple[str, str]] = {}
-
-    def caps_for(self, agent: Agent) -> tuple[Limiter, ...]:
-        """The narrower RPM caps a call of ``agent`` passes: the crew's and the agent's."""
-        if agent.max_rpm is None:
-            return self.caps
-        return (*self.caps, get_runtime().cap(agent, agent.max_rpm))
-
-    def add_usage(self, resp: ChatResponse) -> None:
-        """Count one successful call of this run."""
-        usage = resp.usage
-        self.retries += resp.retries
-        self.total += usage.total_tokens
-        self.prompt += usage.prompt_tokens
-        self.cached += usage.cached_prompt_tokens
-        self.completion += usage.completion_tokens
-        self.requests += 1
-
-    @property
-    def usage(self) -> UsageMetrics:
-        """This run's token usage so far."""
-        return fast_model(
-            UsageMetrics,
-            {
-                "total_tokens": self.total,
-                "prompt_tokens": self.prompt,
-                "cached_prompt_tokens": self.cached,
-                "completion_tokens": self.completion,
-                "successful_requests": self.requests,
-                "retries": self.retries,
-            },
-        )
-
-    def agent_prompt(self, agent: Agent) -> tuple[str, str]:
-        """(rendered role, system prompt) of ``agent`` for this run."""
-        found = self._systems.get(id(agent))
-        if found is None:
-            where = f"agent {agent.role!r}"
-            role = render(agent.role, self.inputs, f"the role of {where}")
-            found = (
-                role,
-                _system_prompt(
-                    role,
-                    render(agent.goal, self.inputs, f"the goal of {where}"),
-                    render(agent.backstory, self.inputs, f"the backstory of {where}"),
-                ),
-            )
-            self._systems[id(agent)] = found
-        return found
-
-
-class _Meta:
-    """What a chunk says about where it came from."""
-
-    __slots__ = ("fields",)
-
-    def __init__(self, **fields: Any) -> None:
-        self.fields = fields
-
-    def chunk(self, content: str) -> StreamChunk:
-        return StreamChunk.model_construct(content=content, **self.fields)
-
-
-async def maybe_await(value: Any) -> Any:
-    """``await`` the value if it is awaitable (callbacks may be sync or async)."""
-    if inspect.isawaitable(value):
-        return await value
-    return value
-
-
-async def _call(
-    run: Run,
-    llm: Any,
-    messages: list[Message],
-    schema: Any,
-    meta: _Meta | None,
-    caps: tuple[Limiter, ...],
-) -> Any:
-    # Narrower max_rpm caps are taken before the call joins the shared budget's queue.
-    # Inside the try: a cancel while waiting for a later cap must still settle earlier ones.
-    leases: list[Lease] = []
-    try:
-        for cap in caps:
-            leases.append(await cap.acquire(0))
-        if meta is None or run.emit is None:
-            resp = await llm.acall(messages, response_format=schema)
-        else:
-            emit = run.emit
-            stream = await llm.acall(messages, response_format=schema, stream=True)
-            async with stream:
-                async for delta in stream:
-                    if delta.content:
-                        emit(meta.chunk(delta.content))
-            resp = stream.response
-    finally:
-        for lease in leases:
-            lease.settle(0)
-    run.add_usage(resp)
-    return resp
-
-
-def _strip_fences(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        if text.rstrip().endswith("```"):
-            text = text.rstrip()[:-3]
-    return text
-
-
-def _errors(exc: ValidationError) -> str:
-    return "\n".join(
-        f"- {'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
-        for err in exc.errors()[:20]
-    )
-
-
-async def answer(
-    run: Run,
-    llm: Any,
-    messages: list[Message],
-    schema: type[BaseModel] | None,
-    meta: _Meta | None,
-    who: tuple[str | None, str | None] = (None, None),
-    caps: tuple[Limiter, ...] = (),
-) -> tuple[str, BaseModel | None, list[Message]]:
-    """One answer (plus one repair request if structured output fails validation).
-
-    Returns the raw text, the parsed model (or None) and the conversation including it.
-    """
-    resp = await _call(run, llm, messages, schema, meta, caps)
-    raw = resp.content
-    messages = [*messages, {"role": "assistant", "content": raw}]
-    if schema is None:
-        return raw, None, messages
-    try:
-        return raw, schema.model_validate_json(_strip_fences(raw)), messages
-    except ValidationError as exc:
-        first = exc
-    messages.append({"role": "user", "content": repair_prompt(schema.__name__, _errors(first))})
-    resp = await _call(run, llm, messages, schema, meta, caps)
-    raw = resp.content
-    messages.append({"role": "assistant", "content": raw})
-    try:
-        return raw, schema.model_validate_json(_strip_fences(raw)), messages
-    except ValidationError as exc:
-        task, agent = who
-        raise OutputValidationError(
-            f"the answer is not a valid {schema.__name__} even after one repair request:\n"
-            f"{_errors(exc)}",
-            task=task,
-            agent=agent,
-        ) from exc
-
-
-async def call_with_timeout(
-    coro: Awaitable[Any], seconds: float | None, who: tuple[str | None, str | None]
-) -> Any:
-    """Await ``coro``, cancelling it after ``seconds`` (None: no limit)."""
-    if seconds is None:
-        return await coro
-    scope = asyncio.timeout(seconds)
-    try:
-        async with scope:
-            return await coro
-    except TimeoutError as exc:
-        if not scope.expired():
-            raise  # a timeout of the LLM call itself, not ours
-        task, agent = who
-        target = f"task {task!r}" if task else "the call"
-        raise ExecutionTimeoutError(
-            f"agent {agent!r} exceeded its max_execution_time of {seconds:g} s on {target}; "
-            "the work in flight was cancelled",
-            task=task,
-            agent=agent,
-        ) from exc
 
 
 # -- tasks ----------------------------------------------------------------------------------
@@ -401,7 +172,7 @@ async def _attempts(
     ]
     meta = None
     if run.emit is not None:
-        meta = _Meta(
+        meta = Meta(
             task_index=index,
             task_name=task.name or description,
             task_id=str(task.id),

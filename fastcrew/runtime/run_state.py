@@ -1,0 +1,150 @@
+"""Per-run state: the inputs, token usage and stream of one kickoff. Templates never hold it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..core import get_runtime
+from ..limits import Limiter
+from ..llm.types import ChatResponse
+from .outputs import UsageMetrics, fast_model
+from .prompts import agent_system_prompt
+from .rendering import render
+from .streaming import Emit, StreamChunk, StreamChunkType, ToolCallChunk
+
+if TYPE_CHECKING:
+    from .agent import Agent
+
+__all__ = ["Meta", "Run"]
+
+
+_system_prompts: dict[tuple[str, str, str], str] = {}
+_MAX_CACHED = 1024
+
+
+def _system_prompt(role: str, goal: str, backstory: str) -> str:
+    """The system prompt, shared between runs when the agent's text does not change."""
+    key = (role, goal, backstory)
+    found = _system_prompts.get(key)
+    if found is None:
+        if len(_system_prompts) >= _MAX_CACHED:
+            _system_prompts.clear()
+        found = _system_prompts[key] = agent_system_prompt(role, goal, backstory)
+    return found
+
+
+class Run:
+    """The state of one kickoff: its inputs, its token usage, where its chunks go."""
+
+    __slots__ = (
+        "_systems",
+        "cached",
+        "caps",
+        "completion",
+        "emit",
+        "input_index",
+        "inputs",
+        "prompt",
+        "requests",
+        "retries",
+        "tool_state",
+        "total",
+    )
+
+    def __init__(
+        self,
+        inputs: Mapping[str, Any],
+        *,
+        emit: Emit | None = None,
+        input_index: int | None = None,
+        caps: tuple[Limiter, ...] = (),
+    ) -> None:
+        self.inputs = inputs
+        self.emit = emit
+        self.input_index = input_index
+        self.caps = caps
+        self.total = self.prompt = self.cached = self.completion = self.requests = 0
+        self.retries = 0
+        self.tool_state: Any = None
+        """The run's tool cache and counters (``fastcrew.tools.ToolRunState``), made on the
+        first tool call."""
+        self._systems: dict[int, tuple[str, str]] = {}
+
+    def caps_for(self, agent: Agent) -> tuple[Limiter, ...]:
+        """The narrower RPM caps a call of ``agent`` passes: the crew's and the agent's."""
+        if agent.max_rpm is None:
+            return self.caps
+        return (*self.caps, get_runtime().cap(agent, agent.max_rpm))
+
+    def add_usage(self, resp: ChatResponse) -> None:
+        """Count one successful call of this run."""
+        usage = resp.usage
+        self.retries += resp.retries
+        self.total += usage.total_tokens
+        self.prompt += usage.prompt_tokens
+        self.cached += usage.cached_prompt_tokens
+        self.completion += usage.completion_tokens
+        self.requests += 1
+
+    @property
+    def usage(self) -> UsageMetrics:
+        """This run's token usage so far."""
+        return fast_model(
+            UsageMetrics,
+            {
+                "total_tokens": self.total,
+                "prompt_tokens": self.prompt,
+                "cached_prompt_tokens": self.cached,
+                "completion_tokens": self.completion,
+                "successful_requests": self.requests,
+                "retries": self.retries,
+            },
+        )
+
+    def agent_prompt(self, agent: Agent) -> tuple[str, str]:
+        """(rendered role, system prompt) of ``agent`` for this run."""
+        found = self._systems.get(id(agent))
+        if found is None:
+            where = f"agent {agent.role!r}"
+            role = render(agent.role, self.inputs, f"the role of {where}")
+            found = (
+                role,
+                _system_prompt(
+                    role,
+                    render(agent.goal, self.inputs, f"the goal of {where}"),
+                    render(agent.backstory, self.inputs, f"the backstory of {where}"),
+                ),
+            )
+            self._systems[id(agent)] = found
+        return found
+
+
+class Meta:
+    """What a chunk says about where it came from (task, agent, input)."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, **fields: Any) -> None:
+        self.fields = fields
+
+    def chunk(self, content: str) -> StreamChunk:
+        """A text chunk."""
+        return StreamChunk.model_construct(content=content, **self.fields)
+
+    def tool_chunk(self, call: Mapping[str, Any], index: int) -> StreamChunk:
+        """One whole tool call the model asked for."""
+        function = call.get("function") or {}
+        arguments = str(function.get("arguments") or "")
+        tool = ToolCallChunk(
+            tool_id=call.get("id"),
+            tool_name=function.get("name"),
+            arguments=arguments,
+            index=index,
+        )
+        return StreamChunk.model_construct(
+            content=arguments,
+            chunk_type=StreamChunkType.TOOL_CALL,
+            tool_call=tool,
+            **self.fields,
+        )
