@@ -5,7 +5,7 @@
     FastCrewError
     ├── ConfigurationError          no model / base URL / key, a bad option: fix the setup
     │   ├── UnsupportedFeatureError  a CrewAI feature fastcrew does not run yet (tools, ...)
-    │   └── ProjectConfigError      a @CrewBase project's YAML is missing or wrong (file, entry, key)
+    │   └── ProjectConfigError      a @CrewBase project's YAML is missing or wrong (file, entry)
     ├── InputError                  a kickoff input is missing or of an unusable type (ValueError)
     ├── RunningLoopError            a sync API (kickoff, call) called inside a running event loop
     ├── TaskError                   a task could not produce an acceptable answer (task, agent)

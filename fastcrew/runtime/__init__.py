@@ -1,6 +1,7 @@
 """The CrewAI-compatible crew runtime: Agent, Task, Crew, outputs, streaming, kickoffs."""
 
 from .agent import Agent
+from .conditional import ConditionalTask
 from .crew import Crew
 from .for_each import DEFAULT_MAX_CONCURRENCY
 from .outputs import CrewOutput, LiteAgentOutput, OutputFormat, TaskOutput, UsageMetrics
@@ -11,6 +12,7 @@ from .task import Task
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "Agent",
+    "ConditionalTask",
     "Crew",
     "CrewOutput",
     "CrewStreamingOutput",

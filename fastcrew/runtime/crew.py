@@ -15,6 +15,7 @@ from ..core import get_runtime
 from ..errors import ConfigurationError, UnsupportedFeatureError
 from . import compat
 from .agent import Agent
+from .conditional import check_conditional_tasks
 from .execution import Run, maybe_await
 from .for_each import DEFAULT_MAX_CONCURRENCY, bounded_map
 from .outputs import CrewOutput, TaskOutput, fast_model
@@ -74,6 +75,7 @@ class Crew(BaseModel):
             )
         if not self.tasks:
             raise ConfigurationError("a crew needs at least one task")
+        check_conditional_tasks(self.tasks)
         position = {id(t): i for i, t in enumerate(self.tasks)}
         for i, task in enumerate(self.tasks):
             label = task.name or task.description[:60]
@@ -146,7 +148,7 @@ class Crew(BaseModel):
         if self.verbose:
             log.info("crew %r: run started (%d tasks)", self.name, len(self.tasks))
         outputs = await run_sequential(self.tasks, state, self.task_callback)
-        last = outputs[-1]
+        last = next((o for o in reversed(outputs) if o.raw), outputs[-1])  # skips are empty
         result = fast_model(
             CrewOutput,
             {

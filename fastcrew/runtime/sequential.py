@@ -7,6 +7,9 @@
 - An async task starts at once (after the async tasks in its own ``context``, if any); the
   next sync task first waits for every pending async task; the crew joins the rest before
   it finishes.
+- A ``ConditionalTask`` first joins the pending async tasks, then asks its condition about
+  the output just before it; a skipped task gives an empty output, which adds nothing to
+  later tasks' context.
 - Every task has an owner (one TaskGroup per run): a failure cancels its siblings and is
   raised as itself, never lost, never wrapped in an ExceptionGroup.
 """
@@ -17,6 +20,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .conditional import ConditionalTask, skipped_output
 from .execution import Run, context_text, run_task
 from .for_each import raise_first
 from .outputs import TaskOutput
@@ -29,10 +33,22 @@ __all__ = ["run_sequential"]
 TaskCallback = Callable[[TaskOutput], Any] | None
 
 
+def _context(outputs: list[Any]) -> str:
+    return context_text([o for o in outputs if o.raw])  # a skipped task adds nothing
+
+
 def _explicit(task: Task, outputs: list[Any], index_of: dict[int, int]) -> str:
     if not task.context:
         return ""
-    return context_text([outputs[index_of[id(c)]] for c in task.context])
+    return _context([outputs[index_of[id(c)]] for c in task.context])
+
+
+async def _skip(task: Task, previous: TaskOutput | None) -> bool:
+    return (
+        isinstance(task, ConditionalTask)
+        and previous is not None
+        and not await task.ashould_execute(previous)
+    )
 
 
 async def run_sequential(
@@ -43,8 +59,11 @@ async def run_sequential(
     if not any(t.async_execution for t in tasks):
         outputs: list[TaskOutput] = []
         for i, task in enumerate(tasks):
+            if await _skip(task, outputs[-1] if outputs else None):
+                outputs.append(skipped_output(run, task))  # type: ignore[arg-type]
+                continue
             context = (
-                _explicit(task, outputs, index_of) if task.context_given else context_text(outputs)
+                _explicit(task, outputs, index_of) if task.context_given else _context(outputs)
             )
             outputs.append(await run_task(run, task, i, context, task_callback))
         return outputs
@@ -87,7 +106,7 @@ async def _with_async(
                         ]
                         context = "" if deps else _explicit(task, outputs, index_of)
                     else:
-                        context = context_text([last_sync] if last_sync else [])
+                        context = _context([last_sync] if last_sync else [])
                     pending[i] = group.create_task(owned(i, task, context, deps))
                     continue
                 if pending:
@@ -95,10 +114,12 @@ async def _with_async(
                     pending.clear()
                     await asyncio.wait(joined)
                     window = [t.result() for t in joined]
+                if await _skip(task, window[-1] if window else None):
+                    outputs[i] = skipped = skipped_output(run, task)  # type: ignore[arg-type]
+                    window.append(skipped)
+                    continue
                 context = (
-                    _explicit(task, outputs, index_of)
-                    if task.context_given
-                    else context_text(window)
+                    _explicit(task, outputs, index_of) if task.context_given else _context(window)
                 )
                 out = await owned(i, task, context, [])
                 window.append(out)
