@@ -4,6 +4,13 @@
 allowed only from a full bucket and leaves it in debt (negative level), so a large request is
 never locked out and the long-run rate still holds. ``pause_until`` makes the bucket empty
 until then (a provider's Retry-After). Nothing here reads a clock or knows about asyncio.
+
+``lag``: the provider counts a call a little after we admit it (the request's trip). While
+both buckets are full that delay is free for the provider's bucket — it stays full, its
+refill wasted — but not for ours, which would start refilling at once and run ``rate * lag``
+ahead of the provider after every idle-to-busy start (the source of first-second 429s). So a
+take from a nearly full bucket delays our refill by ``lag``: a burst costs that much more,
+the steady rate nothing.
 """
 
 from __future__ import annotations
@@ -26,15 +33,17 @@ class TokenBucket:
     level: float
     stamp: float
     pause_until: float = -math.inf
+    lag: float = 0.0
+    refill_from: float = -math.inf
 
     @classmethod
-    def full(cls, rate: float, capacity: float, now: float) -> TokenBucket:
+    def full(cls, rate: float, capacity: float, now: float, lag: float = 0.0) -> TokenBucket:
         """A bucket that starts with its whole capacity available."""
-        return cls(rate=rate, capacity=capacity, level=capacity, stamp=now)
+        return cls(rate=rate, capacity=capacity, level=capacity, stamp=now, lag=lag)
 
     def _refill(self, now: float) -> None:
         if now > self.stamp:
-            start = max(self.stamp, self.pause_until)
+            start = max(self.stamp, self.pause_until, self.refill_from)
             if now > start:
                 self.level = min(self.capacity, self.level + (now - start) * self.rate)
             self.stamp = now
@@ -52,11 +61,13 @@ class TokenBucket:
             return paused
         if self.rate <= 0:
             return math.inf
-        return paused + missing / self.rate
+        return max(paused, self.refill_from - now) + missing / self.rate
 
     def take(self, amount: float, now: float) -> None:
         """Remove ``amount`` (callers check :meth:`wait_time` first; debt is allowed)."""
         self._refill(now)
+        if self.lag > 0 and self.level >= self.capacity - self.rate * self.lag:
+            self.refill_from = max(self.refill_from, now + self.lag)
         self.level -= amount
 
     def give(self, amount: float, now: float) -> None:

@@ -8,11 +8,13 @@ from typing import Literal
 
 from ..errors import ConfigurationError
 
-__all__ = ["DEFAULT_BURST_S", "Limit", "RateLimit", "RetryPolicy"]
+__all__ = ["CHARGES", "DEFAULT_BURST_S", "Charge", "Limit", "RateLimit", "RetryPolicy"]
 
 DEFAULT_BURST_S = 1.0
 
 Limit = int | Literal["auto"] | None
+Charge = Literal["max_tokens", "usage"]
+CHARGES: tuple[Charge, ...] = ("max_tokens", "usage")
 
 
 def _check_limit(name: str, value: Limit) -> None:
@@ -31,12 +33,22 @@ class RateLimit:
     still pause the calls). ``max_concurrency``: calls in flight at once (None = no cap).
     ``burst``: seconds' worth of the rate that may be admitted at once (default 1 s; a
     provider that enforces per-second windows answers a minute's burst with 429s).
+
+    ``charge``: how the provider counts a call against ``tpm``. ``"max_tokens"`` (default,
+    OpenAI's and Azure's way): prompt + ``max_tokens`` at admission, and the unused part of
+    ``max_tokens`` is *not* given back when the answer is shorter — so neither do we, unless
+    the provider's own headers show it has more room. ``"usage"``: the provider counts the
+    real prompt + completion, so the unused reservation is refunded at once.
+    ``default_max_tokens``: what the provider charges for the answer of a call that sets no
+    ``max_tokens`` (None = unknown: the largest answer seen so far, 256 before the first).
     """
 
     rpm: Limit = "auto"
     tpm: Limit = "auto"
     max_concurrency: int | None = None
     burst: float = DEFAULT_BURST_S
+    charge: Charge = "max_tokens"
+    default_max_tokens: int | None = None
 
     def __post_init__(self) -> None:
         _check_limit("rpm", self.rpm)
@@ -45,6 +57,16 @@ class RateLimit:
             raise ConfigurationError("RateLimit max_concurrency must be a positive integer")
         if not self.burst > 0:
             raise ConfigurationError("RateLimit burst must be a positive number of seconds")
+        if self.charge not in CHARGES:
+            raise ConfigurationError(
+                f"RateLimit charge must be one of {', '.join(map(repr, CHARGES))}, "
+                f"got {self.charge!r}"
+            )
+        value = self.default_max_tokens
+        if value is not None and (type(value) is not int or value <= 0):
+            raise ConfigurationError(
+                f"RateLimit default_max_tokens must be a positive integer or None, got {value!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,11 @@
 
 Arrival order is admission order: the head of the queue waits until the budget holds its
 request *and* its tokens, and nobody behind it overtakes, so a large request is never starved
-by a stream of small ones. Reserve, then settle: a call reserves its estimated tokens when
-admitted and settles with the real usage afterwards. A 429 pauses the exceeded bucket for
-every waiter; quota exhaustion fails every current and future caller.
+by a stream of small ones. Reserve, then settle: a call reserves its estimated prompt plus an
+answer allowance (``max_tokens``) when admitted, and settles afterwards to what the provider
+counts — by the budget's :attr:`~fastcrew.limits.RateLimit.charge` model, the unused allowance
+stays charged (``"max_tokens"``, OpenAI's way) or is refunded (``"usage"``). A 429 pauses the
+exceeded bucket for every waiter; quota exhaustion fails every current and future caller.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from ..errors import QuotaExhaustedError, RateLimitError
+from .config import RateLimit
 from .snapshot import RateLimitSnapshot
 from .source import BudgetSource
 
@@ -36,17 +39,21 @@ class LimiterStats:
     paused_s: float = 0.0
     reserved_tokens: int = 0
     settled_tokens: int = 0
+    withheld_tokens: int = 0
+    """Unused answer allowance kept charged because the provider still counts it."""
     per_kind_429: dict[str, int] = field(default_factory=dict)
 
 
 class Lease:
-    """One admitted call: its token reservation and its concurrency slot."""
+    """One admitted call: its token reservation (``completion`` of it for the answer) and its
+    concurrency slot."""
 
-    __slots__ = ("_limiter", "done", "tokens")
+    __slots__ = ("_limiter", "completion", "done", "tokens")
 
-    def __init__(self, limiter: Limiter, tokens: int) -> None:
+    def __init__(self, limiter: Limiter, tokens: int, completion: int = 0) -> None:
         self._limiter = limiter
         self.tokens = tokens
+        self.completion = completion
         self.done = False
 
     def settle(self, actual_tokens: int | None) -> None:
@@ -56,6 +63,15 @@ class Lease:
             return
         self.done = True
         self._limiter._settle(self, actual_tokens, refused=False)
+
+    def settle_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
+        """The call finished with this reported usage: settle to what the provider counts
+        (:meth:`Limiter.charged`) and free the slot."""
+        if self.done:
+            return
+        self.done = True
+        charged = self._limiter.charged(self, prompt_tokens, completion_tokens)
+        self._limiter._settle(self, charged, refused=False)
 
     def refuse(self) -> None:
         """The provider refused the call (429): give the request and tokens back."""
@@ -79,10 +95,11 @@ class Limiter:
         self.max_concurrency = max_concurrency
         self.stats = LimiterStats()
         self._loop = loop or asyncio.get_running_loop()
-        self._waiters: deque[tuple[asyncio.Future[Lease], int]] = deque()
+        self._waiters: deque[tuple[asyncio.Future[Lease], int, int]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._exhausted: QuotaExhaustedError | None = None
         self._completion_avg: float | None = None
+        self._completion_max: int | None = None
         self._resume_at = -math.inf
         self.explicit = False
         source.set_waker(self._wake)
@@ -103,21 +120,50 @@ class Limiter:
         """The quota error that stopped this limiter, if any."""
         return self._exhausted
 
+    @property
+    def limit(self) -> RateLimit:
+        """The :class:`RateLimit` in force for this budget (its charging model)."""
+        return self.source.limit
+
     def completion_estimate(self, default: int) -> int:
-        """Running average of completion tokens seen so far (``default`` before any)."""
+        """The answer allowance to reserve for a call that sets no ``max_tokens``.
+
+        The limit's ``default_max_tokens`` when given. Else, with ``charge="max_tokens"``, the
+        largest answer seen so far (a provider's default is at least its longest answer);
+        with ``charge="usage"``, the running average of answers. ``default`` before any.
+        """
+        limit = self.source.limit
+        if limit.default_max_tokens is not None:
+            return limit.default_max_tokens
+        if limit.charge == "max_tokens":
+            return default if self._completion_max is None else self._completion_max
         if self._completion_avg is None:
             return default
         return math.ceil(self._completion_avg)
 
     def record_completion(self, tokens: int) -> None:
-        """Feed one real completion size into the running average."""
+        """Feed one real answer size into the running average and maximum."""
         avg = self._completion_avg
         self._completion_avg = tokens if avg is None else avg + (tokens - avg) * 0.1
+        if self._completion_max is None or tokens > self._completion_max:
+            self._completion_max = tokens
+
+    def charged(self, lease: Lease, prompt_tokens: int, completion_tokens: int) -> int:
+        """What the provider counts for ``lease``'s call, given its reported usage.
+
+        ``charge="max_tokens"``: the prompt plus the larger of the answer allowance reserved
+        and the answer (a provider charges ``max_tokens`` at admission and keeps counting it);
+        ``"usage"``: the prompt plus the answer.
+        """
+        if self.source.limit.charge == "max_tokens" and lease.completion > completion_tokens:
+            self.stats.withheld_tokens += lease.completion - completion_tokens
+            return prompt_tokens + lease.completion
+        return prompt_tokens + completion_tokens
 
     def _slot_free(self) -> bool:
         return self.max_concurrency is None or self.stats.in_flight < self.max_concurrency
 
-    def _grant(self, tokens: int, now: float) -> Lease:
+    def _grant(self, tokens: int, completion: int, now: float) -> Lease:
         self.source.take(tokens, now)
         stats = self.stats
         stats.admitted += 1
@@ -125,18 +171,19 @@ class Limiter:
         stats.in_flight += 1
         if stats.in_flight > stats.peak_in_flight:
             stats.peak_in_flight = stats.in_flight
-        return Lease(self, tokens)
+        return Lease(self, tokens, completion)
 
-    async def acquire(self, tokens: int) -> Lease:
-        """Wait for this call's turn and budget; returns the lease to settle afterwards."""
+    async def acquire(self, tokens: int, *, completion: int = 0) -> Lease:
+        """Wait for this call's turn and budget for ``tokens`` (of which ``completion`` is the
+        answer allowance); returns the lease to settle afterwards."""
         if self._exhausted is not None:
             raise self._quota_error()
         if not self._waiters and self._slot_free():
             now = self._loop.time()
             if now >= self._resume_at and self.source.wait_time(tokens, now) <= 0.0:
-                return self._grant(tokens, now)
+                return self._grant(tokens, completion, now)
         future: asyncio.Future[Lease] = self._loop.create_future()
-        self._waiters.append((future, tokens))
+        self._waiters.append((future, tokens, completion))
         self.stats.waited += 1
         if len(self._waiters) == 1:
             self._pump()
@@ -158,7 +205,7 @@ class Limiter:
         waiters = self._waiters
         now = self._loop.time()
         while waiters:
-            future, tokens = waiters[0]
+            future, tokens, completion = waiters[0]
             if future.done():
                 waiters.popleft()
                 continue
@@ -174,7 +221,7 @@ class Limiter:
                     self._timer = self._loop.call_at(now + wait, self._pump)
                 return
             waiters.popleft()
-            future.set_result(self._grant(tokens, now))
+            future.set_result(self._grant(tokens, completion, now))
 
     def _settle(self, lease: Lease, actual: int | None, *, refused: bool) -> None:
         stats = self.stats

@@ -17,13 +17,21 @@ from .bucket import TokenBucket
 from .config import RateLimit
 from .snapshot import RateLimitSnapshot
 
-__all__ = ["BudgetSource", "LimitKind", "LocalBudget"]
+__all__ = ["DEFAULT_LAG_S", "BudgetSource", "LimitKind", "LocalBudget"]
 
 LimitKind = Literal["requests", "tokens"]
+
+DEFAULT_LAG_S = 0.05
+"""How much later than our admission a provider may count a call (see ``TokenBucket.lag``)."""
 
 
 class BudgetSource(Protocol):
     """Capacity for LLM calls, in requests and tokens. All times are the limiter's clock."""
+
+    @property
+    def limit(self) -> RateLimit:
+        """The limit in force (the limiter reads its charging model from it)."""
+        ...
 
     def wait_time(self, tokens: int, now: float) -> float:
         """Seconds until one request with ``tokens`` may be admitted (0.0 = now, inf = unknown
@@ -52,11 +60,13 @@ class BudgetSource(Protocol):
 
 
 class LocalBudget:
-    """A process-local budget: requests and tokens buckets refilled with time."""
+    """A process-local budget: requests and tokens buckets refilled with time (``lag``: see
+    :class:`~fastcrew.limits.TokenBucket`)."""
 
-    def __init__(self, limit: RateLimit, now: float) -> None:
+    def __init__(self, limit: RateLimit, now: float, *, lag: float = DEFAULT_LAG_S) -> None:
         self.limit = limit
         self._burst = limit.burst
+        self._lag = lag
         self.requests = self._bucket(limit.rpm, now)
         self.tokens = self._bucket(limit.tpm, now)
         self._auto_rpm = limit.rpm == "auto"
@@ -66,7 +76,7 @@ class LocalBudget:
         if not isinstance(per_minute, int):
             return None
         rate = per_minute / 60.0
-        return TokenBucket.full(rate, max(1.0, rate * self._burst), now)
+        return TokenBucket.full(rate, max(1.0, rate * self._burst), now, self._lag)
 
     def set_waker(self, wake: Callable[[], None]) -> None:
         """Local buckets refill with time; nothing arrives out of band."""
@@ -126,7 +136,7 @@ class LocalBudget:
             rate = limit / 60.0
             capacity = max(1.0, rate * self._burst)
             if bucket is None:
-                bucket = TokenBucket.full(rate, capacity, now)
+                bucket = TokenBucket.full(rate, capacity, now, self._lag)
             elif not math.isclose(bucket.rate, rate):
                 bucket.reconfigure(rate, capacity, now)
         if bucket is not None and remaining is not None:

@@ -10,9 +10,11 @@ from fastcrew.limits import Limiter, LocalBudget, RateLimit, RateLimitSnapshot
 pytestmark = pytest.mark.looptime
 
 
-def make(limit: RateLimit) -> Limiter:
+def make(limit: RateLimit, lag: float = 0.0) -> Limiter:
+    """A limiter on a local budget; ``lag`` 0 keeps the bucket arithmetic exact."""
     loop = asyncio.get_running_loop()
-    return Limiter(LocalBudget(limit, loop.time()), max_concurrency=limit.max_concurrency)
+    budget = LocalBudget(limit, loop.time(), lag=lag)
+    return Limiter(budget, max_concurrency=limit.max_concurrency)
 
 
 async def admit_all(limiter: Limiter, weights, settle=True):
