@@ -185,17 +185,19 @@ class LLM:
         """
         body = self._body(messages, response_format, stream, overrides)
         limiter = self.limiter()
-        max_out = overrides.get("max_tokens") or self.max_tokens or self.max_completion_tokens
-        estimate = len(body) // 4 + (
-            max_out or limiter.completion_estimate(DEFAULT_COMPLETION_ESTIMATE)
+        # Reserve what the provider charges at admission: the prompt (bytes / 4, settled to
+        # the reported prompt tokens) plus the answer allowance (max_tokens, else its default).
+        allowance = _answer_limit(self._base_body, overrides) or limiter.completion_estimate(
+            DEFAULT_COMPLETION_ESTIMATE
         )
+        estimate = len(body) // 4 + allowance
         policy = self.retry
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.max_elapsed
         attempt = 0
         while True:
             attempt += 1
-            lease = await limiter.acquire(estimate)
+            lease = await limiter.acquire(estimate, completion=allowance)
             try:
                 if stream:
                     return await self._open_stream(body, limiter, lease, attempt - 1)
@@ -269,10 +271,24 @@ def _finish(limiter: Limiter, lease: Lease, resp: ChatResponse, retries: int) ->
     resp.retries = retries
     record_usage(resp)
     usage = resp.usage
-    lease.settle(usage.total_tokens or None)
+    if usage.prompt_tokens or usage.completion_tokens:
+        lease.settle_usage(usage.prompt_tokens, usage.completion_tokens)
+    else:  # only a total, or no usage at all (then the reservation stands)
+        lease.settle(usage.total_tokens or None)
     if usage.completion_tokens:
         limiter.record_completion(usage.completion_tokens)
     limiter.observe(resp.rate_limits)
+
+
+def _answer_limit(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> int | None:
+    """The request's own answer limit: the larger of ``max_tokens`` and
+    ``max_completion_tokens`` as sent (None when neither is set)."""
+    limits = [
+        value
+        for name in ("max_tokens", "max_completion_tokens")
+        if isinstance(value := overrides.get(name, base.get(name)), int) and value > 0
+    ]
+    return max(limits) if limits else None
 
 
 def _rebuild_llm(model: str, kwargs: dict[str, Any]) -> LLM:
