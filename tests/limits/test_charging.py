@@ -1,0 +1,134 @@
+"""How calls are charged against a token limit: the reservation, the settle, the provider's lag.
+
+The limiter tests run on a fast-forwarded stdlib loop (looptime); the last ones talk to the
+simulator, which charges as OpenAI does: prompt + ``max_tokens`` at admission, no refund.
+"""
+
+import asyncio
+import random
+
+import pytest
+
+from fastcrew import LLM, RateLimit, RetryPolicy
+from fastcrew.errors import ConfigurationError
+from fastcrew.limits import Limiter, LocalBudget, TokenBucket
+from fastcrew.sim import serve
+
+
+def make(limit: RateLimit, lag: float = 0.0) -> Limiter:
+    loop = asyncio.get_running_loop()
+    return Limiter(LocalBudget(limit, loop.time(), lag=lag))
+
+
+async def wait_for(limiter: Limiter, tokens: int) -> float:
+    """Seconds until ``tokens`` are admitted (loop time)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    (await limiter.acquire(tokens)).settle(tokens)
+    return loop.time() - start
+
+
+@pytest.mark.looptime
+async def test_max_tokens_charging_keeps_the_unused_allowance_charged():
+    limiter = make(RateLimit(rpm=None, tpm=60_000))  # 1,000 tokens/s, capacity 1,000
+    lease = await limiter.acquire(120 + 500, completion=500)  # prompt estimate + max_tokens
+    lease.settle_usage(100, 30)  # the prompt was 100, the answer 30 of the 500 allowed
+    assert limiter.stats.settled_tokens == 600  # what the provider counts: 100 + 500
+    assert limiter.stats.withheld_tokens == 470
+    # 400 left: 900 more need 0.5 s (with refunds to usage, 870 would fit at once).
+    assert await wait_for(limiter, 900) == pytest.approx(0.5)
+
+
+@pytest.mark.looptime
+async def test_usage_charging_refunds_down_to_the_real_usage():
+    limiter = make(RateLimit(rpm=None, tpm=60_000, charge="usage"))
+    lease = await limiter.acquire(120 + 500, completion=500)
+    lease.settle_usage(100, 30)
+    assert limiter.stats.settled_tokens == 130
+    assert limiter.stats.withheld_tokens == 0
+    assert await wait_for(limiter, 870) == 0.0
+
+
+@pytest.mark.looptime
+async def test_an_answer_longer_than_its_allowance_is_charged_in_full():
+    limiter = make(RateLimit(rpm=None, tpm=60_000))
+    lease = await limiter.acquire(100 + 50, completion=50)  # 50 was a guess (no max_tokens)
+    lease.settle_usage(100, 400)
+    assert limiter.stats.settled_tokens == 500
+    assert await wait_for(limiter, 1000) == pytest.approx(0.5)  # 500 left, 500 to refill
+
+
+@pytest.mark.looptime
+async def test_the_answer_allowance_without_max_tokens():
+    strict = make(RateLimit(rpm=None, tpm=60_000))
+    assert strict.completion_estimate(256) == 256  # nothing seen yet
+    for tokens in (40, 90, 10):
+        strict.record_completion(tokens)
+    assert strict.completion_estimate(256) == 90  # the provider's default is at least 90
+    usage = make(RateLimit(rpm=None, tpm=60_000, charge="usage"))
+    usage.record_completion(40)
+    usage.record_completion(90)
+    assert usage.completion_estimate(256) == 45  # the running average
+    told = make(RateLimit(rpm=None, tpm=60_000, default_max_tokens=4096))
+    told.record_completion(90)
+    assert told.completion_estimate(256) == 4096
+
+
+def test_a_take_from_a_full_bucket_waits_out_the_providers_lag():
+    bucket = TokenBucket.full(rate=100.0, capacity=100.0, now=0.0, lag=0.05)
+    bucket.take(100, 0.0)  # a burst from full: the provider starts counting it up to 50 ms later
+    assert bucket.wait_time(10, 0.0) == pytest.approx(0.15)  # 50 ms lag + 10 at 100/s
+    bucket.take(10, 0.15)
+    assert bucket.wait_time(10, 0.15) == pytest.approx(0.1)  # not full: no further lag
+    assert bucket.wait_time(10, 0.25) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"charge": "total"}, "charge must be one of 'max_tokens', 'usage'"),
+        ({"default_max_tokens": 0}, "default_max_tokens must be a positive integer"),
+        ({"default_max_tokens": "512"}, "default_max_tokens must be a positive integer"),
+    ],
+)
+def test_bad_charging_settings_are_named(kwargs, words):
+    with pytest.raises(ConfigurationError, match=words):
+        RateLimit(**kwargs)
+
+
+TPM = 1_200_000  # 20,000 tokens/s; with one-second windows the simulator holds 20,000
+SIZES = (10, 100, 400, 600)  # prompt chars / 4: from a line to a page
+ALLOWANCES = (64, 200, 500)  # max_tokens; the simulator's answers are 32 tokens
+
+
+async def _mixed_rows(charge: str, rows: int = 150) -> tuple[dict, LLM]:
+    rng = random.Random(7)
+    async with serve(tpm=TPM, limit_window_s=1) as sim:
+        llm = LLM(
+            "m",
+            base_url=sim.base_url,
+            rate_limit=RateLimit(rpm=None, tpm=TPM, charge=charge),
+            retry=RetryPolicy(max_attempts=30),
+        )
+        calls = [
+            llm.acall(f"row {i} " + "x" * 4 * rng.choice(SIZES), max_tokens=rng.choice(ALLOWANCES))
+            for i in range(rows)
+        ]
+        results = await asyncio.gather(*calls)
+        stats = sim.stats()
+    assert len(results) == rows
+    return stats, llm
+
+
+async def test_mixed_prompt_sizes_under_a_strict_token_limit_get_no_429s():
+    # ~80,000 tokens as the simulator counts them: four bursts' worth, about three seconds.
+    stats, llm = await _mixed_rows("max_tokens")
+    refused = stats["by_status"].get("429", 0)
+    assert refused <= 0.005 * stats["requests_total"], stats
+    assert llm.limiter().stats.withheld_tokens > 0
+
+
+async def test_refunding_what_a_strict_provider_still_counts_gets_429s():
+    # The model fastcrew used before: settle to the reported usage and re-spend the refund.
+    stats, _ = await _mixed_rows("usage", rows=60)
+    assert stats["by_status"].get("429", 0) >= 3, stats
