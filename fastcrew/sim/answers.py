@@ -8,13 +8,17 @@ Token estimate (also in docs/simulator.md)::
 
 The text of a content-part list is its text parts joined by single spaces.
 
-An answer is a pure function of (seed, messages, model, response_format, max tokens): a
-BLAKE2b digest of those, in canonical form (sorted keys), picks every variable part. A plain
-answer reads ``"Simulated answer <8-hex digest> to: <echo>"`` followed by filler words up to
+An answer is a pure function of (seed, messages, model, response_format, max tokens, and
+tools / tool_choice / parallel_tool_calls when ``tools`` is given): a BLAKE2b digest of those,
+in canonical form (sorted keys), picks every variable part. A plain answer reads
+``"Simulated answer <8-hex digest> to: <echo>"`` (plus ``" | tool results: name: text; …"``
+when the conversation holds ``role: tool`` messages) followed by filler words up to
 ``completion_tokens`` tokens, where the echo is the first ``echo_chars`` characters of the last
-user message with whitespace collapsed. A ``json_object`` answer is
-``{"answer": <that sentence>, "digest": <8-hex>}``; a ``json_schema`` answer is a sample
-instance of the schema (see ``schema.py``). If the answer has more tokens than the request's
+user message with whitespace collapsed. A ``json_object`` answer follows the shape the prompt
+describes (``json_prompt.py``), else is ``{"answer": <that sentence>, "digest": <8-hex>}``; a
+``json_schema`` answer is a sample instance of the schema (see ``schema.py``). Requests with
+``tools`` may be answered with tool calls (``tools.py``); ReAct prompts get ReAct text
+(``react.py``). If the answer has more tokens than the request's
 ``max_tokens`` / ``max_completion_tokens``, it is cut to ``4 * max_tokens`` characters and
 ``finish_reason`` is ``"length"`` (a cut JSON answer is invalid JSON, as with a real model).
 """
@@ -27,8 +31,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._json import dumps
+from .json_prompt import find_json_shape
+from .react import find_react_prompt, observations, react_prompt_tools, wants_final_answer
 from .request import ChatRequest, message_text
 from .schema import sample_instance
+from .tools import (
+    ToolCall,
+    arg_text_of,
+    arguments_text,
+    new_tool_results,
+    plan_tool_calls,
+    sub_digest,
+    tool_results,
+)
 
 __all__ = ["Answer", "AnswerMaker", "estimate_tokens", "prompt_tokens"]
 
@@ -65,16 +80,31 @@ class Answer:
     """The assistant's content and what ``usage`` / ``finish_reason`` report about it."""
 
     id: str
-    content: str
+    content: str | None
     finish_reason: str
     completion_tokens: int
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_results: int = 0  # role:tool messages after the request's last assistant message
+    react_action: bool = False  # a ReAct "Action:" answer
 
 
 class AnswerMaker:
     """Builds answers for one simulator (its seed, answer length and echo width)."""
 
-    def __init__(self, seed: int, completion_tokens: int, echo_chars: int) -> None:
+    def __init__(
+        self,
+        seed: int,
+        completion_tokens: int,
+        echo_chars: int,
+        *,
+        tool_rounds: int = 1,
+        parallel_calls: int = 2,
+        malformed_args_rate: float = 0.0,
+    ) -> None:
         self.seed = seed
+        self.tool_rounds = tool_rounds
+        self.parallel_calls = parallel_calls
+        self.malformed_args_rate = malformed_args_rate
         self.target_chars = completion_tokens * 4
         self.echo_chars = echo_chars
         words = list(_WORDS)
@@ -91,6 +121,9 @@ class AnswerMaker:
             _canonical(request.messages),
             _canonical(fmt),
         ]
+        if request.tools is not None:
+            key.append([[t.name, t.description, _canonical(t.parameters)] for t in request.tools])
+            key.append([request.tool_choice, request.parallel_tool_calls])
         return hashlib.blake2b(dumps(key), digest_size=16).hexdigest()
 
     def echo(self, request: ChatRequest) -> str:
@@ -108,13 +141,29 @@ class AnswerMaker:
     def answer(self, request: ChatRequest) -> Answer:
         """The full answer to ``request``."""
         digest = self.digest(request)
-        sentence = f"Simulated answer {digest[:8]} to: {self.echo(request)}".rstrip()
-        if request.format_kind == "json_schema":
-            content = dumps(sample_instance(request.schema, sentence, digest)).decode()
-        elif request.format_kind == "json_object":
-            content = dumps({"answer": sentence, "digest": digest[:8]}).decode()
+        echo = self.echo(request)
+        results = new_tool_results(request.messages) if request.tools is not None else 0
+        if request.tools:
+            calls = plan_tool_calls(
+                request,
+                digest,
+                tool_rounds=self.tool_rounds,
+                parallel_calls=self.parallel_calls,
+                malformed_rate=self.malformed_args_rate,
+                arg_text=arg_text_of(echo),
+            )
+            if calls:
+                return self._tool_answer(request, digest, calls, results)
+        sentence = f"Simulated answer {digest[:8]} to: {echo}".rstrip()
+        react_action = False
+        prompt = find_react_prompt(request) if request.tools is None else None
+        if prompt is not None:
+            content, react_action = self._react(request, prompt, digest, sentence, echo)
         else:
-            content = self._pad(sentence, digest)
+            if any(m["role"] == "tool" for m in request.messages):
+                quotes = tool_results(request.messages, self.echo_chars)
+                sentence = f"{sentence} | tool results: {'; '.join(quotes)}"
+            content = self._formatted(request, sentence, digest)
         finish = "stop"
         limit = request.max_tokens
         if limit is not None and estimate_tokens(content) > limit:
@@ -125,7 +174,75 @@ class AnswerMaker:
             content=content,
             finish_reason=finish,
             completion_tokens=estimate_tokens(content),
+            tool_results=results,
+            react_action=react_action,
         )
+
+    def _formatted(self, request: ChatRequest, sentence: str, digest: str) -> str:
+        if request.format_kind == "json_schema":
+            return dumps(sample_instance(request.schema, sentence, digest)).decode()
+        if request.format_kind == "json_object":
+            shape = find_json_shape(request.messages)
+            if shape is not None:
+                try:
+                    value = sample_instance(shape, sentence, digest)
+                except (KeyError, ValueError, IndexError, TypeError, RecursionError):
+                    value = None  # a schema we cannot follow: the fixed shape
+                if isinstance(value, dict):
+                    return dumps(value).decode()
+            return dumps({"answer": sentence, "digest": digest[:8]}).decode()
+        return self._pad(sentence, digest)
+
+    def _tool_answer(
+        self, request: ChatRequest, digest: str, calls: tuple[ToolCall, ...], results: int
+    ) -> Answer:
+        finish = "tool_calls"
+        tokens = estimate_tokens("".join(c.name + c.arguments for c in calls))
+        limit = request.max_tokens
+        if limit is not None and tokens > limit:
+            budget = limit * 4
+            cut = []
+            for call in calls:
+                budget -= len(call.name)
+                arguments = call.arguments[: max(budget, 0)]
+                budget -= len(arguments)
+                cut.append(ToolCall(call.id, call.name, arguments))
+            calls = tuple(cut)
+            tokens = estimate_tokens("".join(c.name + c.arguments for c in calls))
+            finish = "length"
+        return Answer(
+            id=f"chatcmpl-{digest[:24]}",
+            content=None,
+            finish_reason=finish,
+            completion_tokens=tokens,
+            tool_calls=calls,
+            tool_results=results,
+        )
+
+    def _react(
+        self, request: ChatRequest, prompt: int, digest: str, sentence: str, echo: str
+    ) -> tuple[str, bool]:
+        messages = request.messages
+        tools = react_prompt_tools(message_text(messages[prompt].get("content")))
+        seen = observations(messages, prompt, {t.name for t in tools})
+        if len(seen) < self.tool_rounds and not wants_final_answer(messages, prompt):
+            tool = tools[int(digest[16:24], 16) % len(tools)]
+            sub = sub_digest(digest, 0)
+            text = arg_text_of(echo) or f"sim-{sub[:8]}"
+            try:
+                arguments = arguments_text(tool.parameters, text, sub, self.malformed_args_rate)
+            except (KeyError, ValueError, IndexError, TypeError, RecursionError):
+                arguments = "{}"  # a schema in the prompt we cannot follow
+            text = (
+                f"Thought: I should use the {tool.name} tool (simulated {digest[:8]}).\n"
+                f"Action: {tool.name}\n"
+                f"Action Input: {arguments}"
+            )
+            return text, True
+        if seen:
+            width = self.echo_chars
+            sentence = f"{sentence} | observations: {'; '.join(o[:width] for o in seen)}"
+        return f"Thought: I now know the final answer\nFinal Answer: {sentence}", False
 
     def _pad(self, sentence: str, digest: str) -> str:
         target = self.target_chars

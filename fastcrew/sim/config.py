@@ -20,7 +20,10 @@ __all__ = [
     "DEFAULT_JITTER_SIGMA",
     "DEFAULT_LIMIT_WINDOW_S",
     "DEFAULT_MODEL_NAME",
+    "DEFAULT_PARALLEL_CALLS",
     "DEFAULT_PORT",
+    "DEFAULT_TOOL_ROUNDS",
+    "TOOL_SUPPORT",
     "SimConfig",
     "check_loopback",
 ]
@@ -32,6 +35,9 @@ DEFAULT_ECHO_CHARS = 200
 DEFAULT_JITTER_SIGMA = 0.5
 DEFAULT_LIMIT_WINDOW_S = 60.0
 DEFAULT_MODEL_NAME = "fastcrew-sim"
+DEFAULT_TOOL_ROUNDS = 1
+DEFAULT_PARALLEL_CALLS = 2
+TOOL_SUPPORT = ("native", "reject")
 API_KEY_ENV = "FASTCREW_SIM_API_KEY"
 
 _RATES = ("fail_rate", "reset_rate", "stall_rate", "malformed_rate")
@@ -70,6 +76,13 @@ class SimConfig:
     fail_rate, reset_rate, stall_rate, malformed_rate: fault probabilities (sum ≤ 1).
     api_key: when set, requests need ``Authorization: Bearer <api_key>``.
     model_name: the model listed by ``GET /v1/models`` and answered when a request names none.
+    tool_rounds: rounds of tool calls (``tool_choice`` auto) before the final text answer.
+    parallel_calls: tool calls per round when ``parallel_tool_calls`` is not false (at most
+        one per offered tool).
+    malformed_args_rate: share of tool calls (native and ReAct) whose arguments are broken:
+        invalid JSON or valid JSON that violates the tool's schema (seeded per call).
+    tool_support: ``"native"`` answers ``tools``; ``"reject"`` refuses any request carrying
+        ``tools`` with 400 (a provider without function calling; ReAct prompts still work).
     """
 
     host: str = DEFAULT_HOST
@@ -91,6 +104,10 @@ class SimConfig:
     malformed_rate: float = 0.0
     api_key: str | None = None
     model_name: str = DEFAULT_MODEL_NAME
+    tool_rounds: int = DEFAULT_TOOL_ROUNDS
+    parallel_calls: int = DEFAULT_PARALLEL_CALLS
+    malformed_args_rate: float = 0.0
+    tool_support: str = "native"
 
     def __post_init__(self) -> None:
         check_loopback(self.host)
@@ -120,6 +137,18 @@ class SimConfig:
             raise ValueError("fail_rate + reset_rate + stall_rate + malformed_rate must be <= 1")
         if not self.model_name:
             raise ValueError("model_name must not be empty")
+        if self.tool_rounds < 0:
+            raise ValueError(f"tool_rounds must be >= 0, got {self.tool_rounds}")
+        if self.parallel_calls < 1:
+            raise ValueError(f"parallel_calls must be >= 1, got {self.parallel_calls}")
+        if not 0.0 <= self.malformed_args_rate <= 1.0:
+            raise ValueError(
+                f"malformed_args_rate must be in [0, 1], got {self.malformed_args_rate}"
+            )
+        if self.tool_support not in TOOL_SUPPORT:
+            raise ValueError(
+                f"tool_support must be one of {', '.join(TOOL_SUPPORT)}, got {self.tool_support!r}"
+            )
 
     def __repr__(self) -> str:
         parts = []

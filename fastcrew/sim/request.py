@@ -6,16 +6,27 @@ server can answer 400 in OpenAI's error format. Unknown fields are ignored, as O
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._json import JSONDecodeError, loads
 
-__all__ = ["ROLES", "BadRequest", "ChatRequest", "message_text", "parse_chat_request"]
+__all__ = [
+    "ROLES",
+    "BadRequest",
+    "ChatRequest",
+    "ToolChoice",
+    "ToolSpec",
+    "message_text",
+    "parse_chat_request",
+]
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _NULL_CONTENT_ROLES = frozenset({"assistant", "tool", "function"})
 FormatKind = Literal["text", "json_object", "json_schema"]
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CHOICES = ("none", "auto", "required")
 
 
 class BadRequest(ValueError):
@@ -25,6 +36,18 @@ class BadRequest(ValueError):
         super().__init__(message)
         self.message = message
         self.param = param
+
+
+ToolChoice = str  # "none" | "auto" | "required" | "function:<name>"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """One offered function tool: its name, description and JSON schema of arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +62,9 @@ class ChatRequest:
     schema: Any
     stream: bool
     include_usage: bool
+    tools: tuple[ToolSpec, ...] | None = None
+    tool_choice: ToolChoice = "none"
+    parallel_tool_calls: bool = True
 
 
 def message_text(content: Any) -> str:
@@ -89,6 +115,11 @@ def _check_messages(messages: Any) -> list[dict[str, Any]]:
             raise BadRequest(
                 f"'{where}.role' must be one of {sorted(ROLES)}, got {_show(role)}", f"{where}.role"
             )
+        if role == "tool" and not isinstance(message.get("tool_call_id"), str):
+            raise BadRequest(
+                f"'{where}.tool_call_id' must be the id of the tool call this message answers",
+                f"{where}.tool_call_id",
+            )
         content = message.get("content")
         if isinstance(content, str):
             continue
@@ -125,6 +156,121 @@ def _check_response_format(value: Any) -> tuple[FormatKind, dict[str, Any] | Non
     )
 
 
+# -- tools --------------------------------------------------------------------------------
+
+
+def _check_tool(tool: Any, i: int) -> ToolSpec:
+    where = f"tools[{i}]"
+    if not isinstance(tool, dict):
+        raise BadRequest(f"'{where}' must be an object with 'type' and 'function'", where)
+    if tool.get("type") != "function":
+        raise BadRequest(
+            f"'{where}.type' must be 'function', got {_show(tool.get('type'))}", f"{where}.type"
+        )
+    function = tool.get("function")
+    if not isinstance(function, dict):
+        raise BadRequest(f"'{where}.function' must be an object with a 'name'", f"{where}.function")
+    name = function.get("name")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise BadRequest(
+            f"'{where}.function.name' must be 1-64 characters of a-z, A-Z, 0-9, _ or -, "
+            f"got {_show(name)}",
+            f"{where}.function.name",
+        )
+    description = function.get("description", "")
+    if not isinstance(description, str):
+        raise BadRequest(
+            f"'{where}.function.description' must be a string", f"{where}.function.description"
+        )
+    parameters = function.get("parameters", {"type": "object", "properties": {}})
+    if not isinstance(parameters, dict):
+        raise BadRequest(
+            f"'{where}.function.parameters' must be a JSON schema object, got {_show(parameters)}",
+            f"{where}.function.parameters",
+        )
+    if parameters.get("type", "object") != "object":
+        raise BadRequest(
+            f"'{where}.function.parameters.type' must be 'object' (arguments are a JSON object), "
+            f"got {_show(parameters.get('type'))}",
+            f"{where}.function.parameters",
+        )
+    strict = function.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise BadRequest(f"'{where}.function.strict' must be a boolean", f"{where}.function.strict")
+    return ToolSpec(name, description, parameters)
+
+
+def _check_tools(value: Any) -> tuple[ToolSpec, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise BadRequest(
+            "'tools' must be a non-empty list of {'type': 'function', 'function': {...}} "
+            "objects (leave it out for no tools)",
+            "tools",
+        )
+    specs = tuple(_check_tool(tool, i) for i, tool in enumerate(value))
+    seen: set[str] = set()
+    for i, spec in enumerate(specs):
+        if spec.name in seen:
+            raise BadRequest(
+                f"'tools[{i}].function.name' {spec.name!r} is offered twice; tool names must "
+                "be unique",
+                f"tools[{i}].function.name",
+            )
+        seen.add(spec.name)
+    return specs
+
+
+def _check_choice(value: Any, tools: tuple[ToolSpec, ...] | None) -> ToolChoice:
+    if value is None:
+        return "auto" if tools else "none"
+    if isinstance(value, str):
+        if value not in _CHOICES:
+            raise BadRequest(
+                "'tool_choice' must be 'none', 'auto', 'required' or "
+                f"{{'type': 'function', 'function': {{'name': ...}}}}, got {_show(value)}",
+                "tool_choice",
+            )
+        if value == "required" and not tools:
+            raise BadRequest("'tool_choice' 'required' needs 'tools'", "tool_choice")
+        return value if tools else "none"
+    if not isinstance(value, dict) or value.get("type") != "function":
+        raise BadRequest(
+            "'tool_choice' object must be {'type': 'function', 'function': {'name': ...}}, "
+            f"got {_show(value)}",
+            "tool_choice",
+        )
+    function = value.get("function")
+    name = function.get("name") if isinstance(function, dict) else None
+    if not isinstance(name, str):
+        raise BadRequest(
+            "'tool_choice.function.name' must be the name of one of the 'tools'",
+            "tool_choice.function.name",
+        )
+    names = [spec.name for spec in tools or ()]
+    if name not in names:
+        raise BadRequest(
+            f"'tool_choice.function.name' {name!r} is not one of the offered tools {names}",
+            "tool_choice.function.name",
+        )
+    return f"function:{name}"
+
+
+def _check_tool_fields(
+    data: dict[str, Any],
+) -> tuple[tuple[ToolSpec, ...] | None, ToolChoice, bool]:
+    """``(tools, tool_choice, parallel_tool_calls)`` of a request body, validated."""
+    tools = _check_tools(data.get("tools"))
+    choice = _check_choice(data.get("tool_choice"), tools)
+    parallel = data.get("parallel_tool_calls")
+    if parallel is not None and not isinstance(parallel, bool):
+        raise BadRequest(
+            f"'parallel_tool_calls' must be a boolean, got {_show(parallel)}", "parallel_tool_calls"
+        )
+    return tools, choice, parallel is not False
+
+
 def parse_chat_request(body: bytes) -> ChatRequest:
     """Validate a raw request body; raises ``BadRequest`` with a clear message."""
     try:
@@ -158,6 +304,7 @@ def parse_chat_request(body: bytes) -> ChatRequest:
     options = data.get("stream_options")
     if options is not None and not isinstance(options, dict):
         raise BadRequest("'stream_options' must be an object", "stream_options")
+    tools, tool_choice, parallel = _check_tool_fields(data)
     return ChatRequest(
         messages=messages,
         model=model,
@@ -167,4 +314,7 @@ def parse_chat_request(body: bytes) -> ChatRequest:
         schema=schema,
         stream=bool(stream),
         include_usage=bool(options and options.get("include_usage")),
+        tools=tools,
+        tool_choice=tool_choice,
+        parallel_tool_calls=parallel,
     )

@@ -9,6 +9,8 @@ uuid, ipv4, ipv6, hostname), numeric bounds (inclusive and exclusive) and ``mult
 ``anyOf`` / ``oneOf`` (first non-null option), ``allOf`` (merged) and local ``$ref``
 (``#/$defs/…``, ``#/definitions/…``, any ``#/…`` pointer). ``pattern`` is not honoured.
 
+An object schema without ``properties`` gets one ``key1`` entry (a ``dict[str, X]``
+field); ``"properties": {}`` gives ``{}``.
 Beyond ``SOFT_DEPTH`` nested objects/arrays only required properties, the minimum number of
 items and the null option of a union are produced, so recursive models terminate.
 Free-form strings carry the answer's digest tag; the first one also carries the echo text.
@@ -161,7 +163,7 @@ class _Sampler:
         }
         extra = schema.get("additionalProperties", True)
         wanted = schema.get("minProperties", 0)
-        if not properties and extra is not False and shallow:
+        if "properties" not in schema and extra is not False and shallow:
             wanted = max(wanted, 1)
         index = 0
         while len(out) < wanted and extra is not False:

@@ -29,6 +29,7 @@ from .faults import Fault, FaultDice
 from .latency import Latency
 from .request import BadRequest, ChatRequest, parse_chat_request
 from .stats import SimStats
+from .wire import DONE, StreamEvents, completion_body
 
 __all__ = ["LISTENING_LINE", "Simulator", "run", "serve"]
 
@@ -36,9 +37,7 @@ LISTENING_LINE = "fastcrew sim listening on {base_url} (simulated LLM)"
 SHUTDOWN_GRACE_S = 0.25  # aiohttp waits this twice: for the handler, then after cancelling
 MAX_BODY_BYTES = 64 * 1024 * 1024
 LISTEN_BACKLOG = 4096  # 1,000+ clients connecting at once must not wait for SYN retries
-FINGERPRINT = "fp_fastcrew_sim"
 JSON = "application/json"
-CHARS_PER_CHUNK = 4  # one estimated token per streamed delta
 
 
 def _error_body(message: str, kind: str, code: str | None, param: str | None = None) -> bytes:
@@ -51,6 +50,12 @@ NO_QUOTA = _error_body(
     "insufficient_quota",
     "insufficient_quota",
 )
+NO_TOOLS = _error_body(
+    "This model does not support tools (function calling); leave out 'tools'.",
+    "invalid_request_error",
+    "tools_not_supported",
+    "tools",
+)
 SERVER_ERROR = _error_body(
     "The server had an error while processing your request. Sorry about that!",
     "server_error",
@@ -58,7 +63,6 @@ SERVER_ERROR = _error_body(
 )
 MALFORMED_BODY = b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choices": [{"ind'
 MALFORMED_STREAM = b'data: {"id": "chatcmpl-malformed", "choices": [{"delta": {"cont\n\n'
-DONE = b"data: [DONE]\n\n"
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
 
@@ -71,7 +75,15 @@ class Simulator:
 
     def __init__(self, config: SimConfig | None = None, **options: Any) -> None:
         self.config = config = SimConfig.from_options(config, **options)
-        self._answers = AnswerMaker(config.seed, config.completion_tokens, config.echo_chars)
+        self._answers = AnswerMaker(
+            config.seed,
+            config.completion_tokens,
+            config.echo_chars,
+            tool_rounds=config.tool_rounds,
+            parallel_calls=config.parallel_calls,
+            malformed_args_rate=config.malformed_args_rate,
+        )
+        self._reject_tools = config.tool_support == "reject"
         self._limits = RateLimits(config.rpm, config.tpm, config.limit_window_s)
         self._stats = SimStats()
         self._faults = FaultDice(
@@ -245,6 +257,8 @@ class Simulator:
         except BadRequest as exc:
             body = _error_body(exc.message, "invalid_request_error", None, exc.param)
             return self._respond(400, body)
+        if chat.tools is not None and self._reject_tools:
+            return self._respond(400, NO_TOOLS)
         model = chat.model or config.model_name
         if config.quota_after is not None and stats.admitted_total >= config.quota_after:
             stats.quota_rejected += 1
@@ -264,6 +278,9 @@ class Simulator:
         delay = self._latency.next()
         try:
             answer = self._answers.answer(chat)
+        except BadRequest as exc:  # an unusable tool parameters schema
+            body = _error_body(exc.message, "invalid_request_error", None, exc.param)
+            return self._respond(400, body)
         except (KeyError, ValueError, RecursionError) as exc:  # an unusable json_schema
             message = f"Invalid schema for response_format: {exc!s}"
             body = _error_body(message, "invalid_request_error", None, "response_format")
@@ -276,65 +293,22 @@ class Simulator:
             delay += answer.completion_tokens / config.tokens_per_s
         if delay > 0:
             await asyncio.sleep(delay)
-        stats.answered(prompt, answer.completion_tokens)
-        return self._respond(200, self._completion_body(answer, model, prompt))
-
-    def _completion_body(self, answer: Answer, model: str, prompt: int) -> bytes:
-        message = {"role": "assistant", "content": answer.content, "refusal": None}
-        return dumps(
-            {
-                "id": answer.id,
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": message,
-                        "logprobs": None,
-                        "finish_reason": answer.finish_reason,
-                    }
-                ],
-                "usage": _usage(prompt, answer.completion_tokens),
-                "system_fingerprint": FINGERPRINT,
-            }
-        )
+        stats.answered(prompt, answer)
+        return self._respond(200, completion_body(answer, model, prompt))
 
     async def _stream(
         self, request: web.Request, chat: ChatRequest, answer: Answer, model: str, prompt: int
     ) -> web.StreamResponse:
         headers = {**self._limits.headers(), **SSE_HEADERS} if self._limits.enabled else SSE_HEADERS
         response = web.StreamResponse(status=200, headers=headers)
-        base: dict[str, Any] = {
-            "id": answer.id,
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": model,
-            "system_fingerprint": FINGERPRINT,
-        }
-        if chat.include_usage:
-            base["usage"] = None
-
-        def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
-            return b"data: " + dumps({**base, "choices": choices, **extra}) + b"\n\n"
-
-        def delta(delta: dict[str, Any], finish: str | None = None) -> bytes:
-            return event([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}])
-
-        content = answer.content
-        pieces = [content[i : i + CHARS_PER_CHUNK] for i in range(0, len(content), CHARS_PER_CHUNK)]
-        tail = [delta({}, answer.finish_reason)]
-        if chat.include_usage:
-            tail.append(event([], usage=_usage(prompt, answer.completion_tokens)))
-        tail.append(DONE)
+        events = StreamEvents(answer, model, prompt, chat.include_usage)
+        first, pieces, tail = events.first, events.pieces, events.tail
         speed = self.config.tokens_per_s
         try:
             await response.prepare(request)
             self._stats.status(200)
-            first = delta({"role": "assistant", "content": "", "refusal": None})
             if speed <= 0:
-                chunks = [first, *(delta({"content": p}) for p in pieces), *tail]
-                await response.write(b"".join(chunks))
+                await response.write(b"".join([first, *pieces, *tail]))
             else:
                 await response.write(first)
                 loop = asyncio.get_running_loop()
@@ -343,12 +317,12 @@ class Simulator:
                     wait = start + (i + 1) / speed - loop.time()
                     if wait > 0:
                         await asyncio.sleep(wait)
-                    await response.write(delta({"content": piece}))
+                    await response.write(piece)
                 await response.write(b"".join(tail))
             await response.write_eof()
         except ConnectionError:
             return response  # the client went away mid-stream
-        self._stats.answered(prompt, answer.completion_tokens)
+        self._stats.answered(prompt, answer)
         return response
 
     async def _fault(
@@ -383,16 +357,6 @@ class Simulator:
     async def _reset_view(self, request: web.Request) -> web.Response:
         self.reset_stats()
         return web.Response(body=dumps(self.stats()), content_type=JSON)
-
-
-def _usage(prompt: int, completion: int) -> dict[str, Any]:
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0},
-    }
 
 
 def serve(config: SimConfig | None = None, **options: Any) -> Simulator:

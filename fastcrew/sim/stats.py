@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .answers import Answer
 
 __all__ = ["FAULTS", "SimStats"]
 
@@ -32,6 +35,10 @@ class SimStats:
         self.faults = dict.fromkeys(FAULTS, 0)
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.tool_call_answers = 0
+        self.tool_calls = 0
+        self.tool_results = 0
+        self.react_actions = 0
         self.admitted_total = 0
         self.admitted_per_second: list[int] = []
         self.peak_in_flight = self.in_flight
@@ -62,10 +69,17 @@ class SimStats:
             series.extend([0] * (second + 1 - len(series)))
         series[second] += 1
 
-    def answered(self, prompt_tokens: int, completion_tokens: int) -> None:
-        """A 200 answer was sent with this usage."""
+    def answered(self, prompt_tokens: int, answer: Answer) -> None:
+        """A 200 answer was sent: its usage, tool calls and the tool results it read."""
         self.prompt_tokens += prompt_tokens
-        self.completion_tokens += completion_tokens
+        self.completion_tokens += answer.completion_tokens
+        if answer.tool_calls:
+            self.tool_call_answers += 1
+            self.tool_calls += len(answer.tool_calls)
+        if answer.tool_results:
+            self.tool_results += answer.tool_results
+        if answer.react_action:
+            self.react_actions += 1
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy of every counter."""
@@ -77,6 +91,10 @@ class SimStats:
             "faults": dict(self.faults),
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "tool_call_answers": self.tool_call_answers,
+            "tool_calls": self.tool_calls,
+            "tool_results": self.tool_results,
+            "react_actions": self.react_actions,
             "admitted": self.admitted_total,
             "in_flight": self.in_flight,
             "peak_in_flight": self.peak_in_flight,
