@@ -61,6 +61,15 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     help="Require 'Authorization: Bearer KEY'.",
 )
 @click.option("--model-name", default="fastcrew-sim", help="The model GET /v1/models lists.")
+@click.option("--tool-rounds", type=click.IntRange(min=0), default=1, help="Tool rounds first.")
+@click.option("--parallel-calls", type=click.IntRange(min=1), default=2, help="Tool calls a round.")
+@click.option("--malformed-args-rate", type=_RATE, default=0.0, help="Share of broken tool args.")
+@click.option(
+    "--tool-support",
+    type=click.Choice(["native", "reject"]),
+    default="native",
+    help="reject = 400 for requests with tools.",
+)
 @click.option("--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop")
 def sim(loop: str, **options: object) -> None:
     """Run the OpenAI-compatible LLM simulator (until Ctrl-C / SIGTERM)."""
