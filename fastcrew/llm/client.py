@@ -19,6 +19,7 @@ from .wire import (
     Messages,
     error_from_response,
     malformed_response,
+    merge_tool_call_deltas,
     normalize_messages,
     parse_completion,
     parse_stream_line,
@@ -47,6 +48,8 @@ class LLM:
     ``OPENAI_BASE_URL`` / ``OPENAI_API_BASE``; ``MODEL`` / ``OPENAI_MODEL_NAME`` for the model).
     Extra keyword arguments (``top_p``, ``stop``, ``seed``, ...) go into every request body.
     Pass ``http_client=httpx.AsyncClient(...)`` to send through httpx instead of aiohttp.
+    ``supports_function_calling=False`` makes agents use the ReAct text format for tools
+    instead of native tool calls.
 
     Every call passes the budget shared by all LLMs with the same endpoint and key
     (``rate_limit``, default: the process default, which learns the provider's limits from
@@ -68,6 +71,7 @@ class LLM:
         http_client: httpx.AsyncClient | None = None,
         rate_limit: RateLimit | None = None,
         retry: RetryPolicy | None = None,
+        supports_function_calling: bool | None = None,
         **provider_kwargs: Any,
     ) -> None:
         endpoint = resolve_endpoint(model, base_url=base_url or api_base, api_key=api_key)
@@ -84,6 +88,7 @@ class LLM:
         self.provider_kwargs: dict[str, Any] = dict(provider_kwargs)
         self.rate_limit = rate_limit
         self.retry = retry or DEFAULT_RETRY
+        self._function_calling = supports_function_calling
         self._api_key = endpoint.api_key
         self._budget_key = budget_key(self.base_url, self._api_key)  # hashes both
         self._rng = random.Random()
@@ -126,9 +131,22 @@ class LLM:
             "timeout": self.timeout,
             "rate_limit": self.rate_limit,
             "retry": self.retry,
+            "supports_function_calling": self._function_calling,
             **self.provider_kwargs,
         }
         return (_rebuild_llm, (self.model, kwargs))
+
+    def supports_function_calling(self) -> bool:
+        """Whether agents use native tool calls (OpenAI ``tools``) with this model.
+
+        True unless ``LLM(..., supports_function_calling=False)`` was given or the provider
+        rejected a request with ``tools`` (then agents fall back to the ReAct text format).
+        """
+        return self._function_calling is not False
+
+    def refuse_function_calling(self) -> None:
+        """The provider rejected ``tools``: use the ReAct text format from now on."""
+        self._function_calling = False
 
     @property
     def has_api_key(self) -> bool:
@@ -354,6 +372,7 @@ class ChatStream:
         headers = self._handle.headers
         request_id = headers.get("x-request-id")
         parts: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
         usage: Usage | None = None
         finish: str | None = None
         done = False
@@ -368,6 +387,9 @@ class ChatStream:
                 usage = delta.usage
             if delta.finish_reason is not None:
                 finish = delta.finish_reason
+            if delta.tool_calls:
+                merge_tool_call_deltas(calls, delta.tool_calls)
+                yield ChatDelta("", tool_calls=delta.tool_calls)
             if delta.content:
                 parts.append(delta.content)
                 yield ChatDelta(delta.content)
@@ -379,5 +401,6 @@ class ChatStream:
             finish_reason=finish,
             request_id=request_id,
             rate_limits=RateLimitSnapshot.from_headers(headers),
+            tool_calls=[calls[i] for i in sorted(calls)] or None,
         )
         yield ChatDelta("", usage=self._response.usage, finish_reason=finish)
