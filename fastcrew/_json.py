@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JSONDecodeError", "dumps", "dumps_line", "loads"]
+__all__ = ["JSONDecodeError", "dumps", "dumps_canonical", "dumps_line", "loads"]
 
 JSONDecodeError = orjson.JSONDecodeError
 
@@ -14,6 +14,11 @@ JSONDecodeError = orjson.JSONDecodeError
 def dumps(obj: Any) -> bytes:
     """Serialise ``obj`` to compact UTF-8 JSON bytes."""
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+
+
+def dumps_canonical(obj: Any) -> bytes:
+    """Serialise ``obj`` with sorted keys: equal values give equal bytes (cache keys)."""
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS)
 
 
 def dumps_line(obj: Any) -> bytes:

@@ -5,7 +5,8 @@
     FastCrewError
     ├── ConfigurationError          no model / base URL / key, a bad option: fix the setup
     │   ├── UnsupportedFeatureError  a CrewAI feature fastcrew does not run yet (tools, ...)
-    │   └── ProjectConfigError      a @CrewBase project's YAML is missing or wrong (file, entry)
+    │   ├── ProjectConfigError      a @CrewBase project's YAML is missing or wrong (file, entry)
+    │   └── ToolDefinitionError     a tool defined wrongly: no docstring, a bad type hint (tool)
     ├── InputError                  a kickoff input is missing or of an unusable type (ValueError)
     ├── RunningLoopError            a sync API (kickoff, call) called inside a running event loop
     ├── TaskError                   a task could not produce an acceptable answer (task, agent)
@@ -52,6 +53,7 @@ __all__ = [
     "RunningLoopError",
     "ServerError",
     "TaskError",
+    "ToolDefinitionError",
     "UnsupportedFeatureError",
 ]
 
@@ -98,6 +100,18 @@ class ProjectConfigError(ConfigurationError):
         self.file = file
         self.entry = entry
         self.key = key
+
+
+class ToolDefinitionError(ConfigurationError, ValueError):
+    """A tool is defined wrongly (``@tool`` on a function without a docstring, a parameter type
+    pydantic cannot describe, a ``BaseTool`` without ``_run`` / ``_arun``).
+
+    Also a ``ValueError``, as CrewAI raises one. ``tool`` is the tool's (or function's) name.
+    """
+
+    def __init__(self, message: str, *, tool: str | None = None) -> None:
+        super().__init__(message)
+        self.tool = tool
 
 
 class InputError(FastCrewError, ValueError):
