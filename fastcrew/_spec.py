@@ -2,7 +2,10 @@
 
 A file is imported under a module name of its own (not ``__main__``, so its
 ``if __name__ == "__main__":`` block does not run) with its folder on ``sys.path``, as when
-running the script; a module path is imported with the working directory on ``sys.path``.
+running the script; a file inside a package (``src/my_crew/crew.py`` of a ``crewai create``
+project) also gets the folder above its top package on ``sys.path``, so its absolute imports
+of its own package (``from my_crew.crews...``) work as when the project is installed. A module
+path is imported with the working directory on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -38,8 +41,12 @@ def _import(where: str, prefix: str) -> Any:
         return importlib.import_module(where)
     path = os.path.abspath(where)
     folder = os.path.dirname(path)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)  # like running the script: its siblings import
+    root = folder
+    while os.path.isfile(os.path.join(root, "__init__.py")):
+        root = os.path.dirname(root)  # the folder that holds the file's top package
+    for place in (root, folder) if root != folder else (folder,):
+        if place not in sys.path:
+            sys.path.insert(0, place)  # like running the script: its siblings import
     name = prefix + os.path.splitext(os.path.basename(path))[0]
     module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:

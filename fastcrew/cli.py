@@ -250,3 +250,21 @@ def bench(ctx: click.Context, **options: object) -> None:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     ctx.exit(code)
+
+
+@main.command("run")
+@click.pass_context
+def run_project(ctx: click.Context) -> None:
+    """Run the CrewAI project in the working directory, as `crewai run` does: a flow's
+    `kickoff` script, or a crew's `run_crew` script, from its pyproject.toml."""
+    from .errors import ConfigurationError
+    from .project.run import run_project as run
+
+    try:
+        run()
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        ctx.exit(2)
+    except Exception as exc:
+        click.echo(f"fastcrew run: the project failed: {type(exc).__name__}: {exc}", err=True)
+        ctx.exit(1)

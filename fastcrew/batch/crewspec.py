@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["check_crew_spec", "check_flow_spec", "load_crew"]
 
-_CREW = "a zero-argument function returning a Crew, or a Crew"
+_CREW = "a zero-argument function returning a Crew, a Crew, or a @CrewBase class"
 _FLOW = "a subclass of fastcrew.flow.Flow"
 
 
@@ -32,14 +32,18 @@ def check_flow_spec(spec: str) -> tuple[str, str]:
 
 
 def load_crew(spec: str | Callable[[], Any]) -> Crew:
-    """Build the crew: import the spec, call it if it is a factory, check it is a Crew."""
+    """Build the crew: import the spec, call it if it is a factory (a ``@CrewBase`` class:
+    ``Cls().crew()``), check it is a Crew."""
     from ..runtime import Crew
 
     target = import_target(spec, "--crew", _CREW) if isinstance(spec, str) else spec
-    crew = target if isinstance(target, Crew) else target() if callable(target) else target
+    if isinstance(target, type) and getattr(target, "is_crew_class", False) is True:
+        crew = target().crew()
+    else:
+        crew = target if isinstance(target, Crew) else target() if callable(target) else target
     if not isinstance(crew, Crew):
         raise ConfigurationError(
             f"--crew {spec!r} gave {type(crew).__name__}, not a fastcrew Crew "
-            "(expected a zero-argument factory returning a Crew, or a Crew)"
+            "(expected a zero-argument factory returning a Crew, a Crew, or a @CrewBase class)"
         )
     return crew

@@ -1,0 +1,261 @@
+"""``@CrewBase``: a class whose agents and tasks come from ``config/agents.yaml`` and
+``config/tasks.yaml``, as ``crewai create crew`` writes them.
+
+Paths are relative to the folder of the file that defines the class (``agents_config`` /
+``tasks_config`` class attributes; default ``config/agents.yaml`` / ``config/tasks.yaml``).
+After ``__init__``, ``self.agents_config`` / ``self.tasks_config`` hold the entries with
+names resolved as CrewAI resolves them: a task's ``agent`` is the ``@agent`` method's
+Agent, ``context`` the ``@task`` methods' Tasks, ``tools`` the ``@tool`` methods' tools, an
+agent's ``llm`` the ``@llm`` method's LLM (or stays a model string).
+
+Cost per instance: a ``stat`` per file (each file is parsed and checked once per process),
+a copy of each entry, and the decorated methods the resolution calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import ConfigurationError, ProjectConfigError
+from ._yaml import load_yaml
+from .annotations import KIND
+from .schema import DROPPED, Checked, check_document
+
+__all__ = ["CrewBase", "collect", "hook_up", "is_crew_class"]
+
+C = TypeVar("C", bound=type)
+
+_KINDS = (
+    "agent",
+    "task",
+    "crew",
+    "llm",
+    "tool",
+    "callback",
+    "cache_handler",
+    "before_kickoff",
+    "after_kickoff",
+    "output_json",
+    "output_pydantic",
+)
+_DEPTH = "_fastcrew_init_depth"
+_SPEC = "_fastcrew_crewbase_spec"
+_FILES = {
+    "agent": ("agents_config", "config/agents.yaml"),
+    "task": ("tasks_config", "config/tasks.yaml"),
+}
+
+
+@dataclass(slots=True)
+class _Spec:
+    """What a concrete @CrewBase class needs, worked out on its first instance."""
+
+    name: str
+    members: dict[str, tuple[str, ...]]
+    paths: dict[str, tuple[str, bool]]  # kind -> (absolute path, set explicitly?)
+    checked: dict[str, tuple[Any, Checked]]  # kind -> (parsed document, its check)
+
+
+class _Entries(dict[str, Any]):
+    """``agents_config`` / ``tasks_config``: entries by name; a missing one names the file."""
+
+    def __init__(self, what: str, path: str, exists: bool) -> None:
+        super().__init__()
+        self.what = what
+        self.path = path
+        self.exists = exists
+        self.pending: dict[str, Any] = {}
+
+    def __missing__(self, name: str) -> Any:
+        if not self.exists:
+            problem = "does not exist, so it has no entries"
+        else:
+            have = ", ".join(repr(k) for k in self) or "none"
+            problem = f"has no entry {name!r} (its entries: {have})"
+        raise ProjectConfigError(
+            f"{self.what} {self.path} {problem}; add {name}: with its settings, or fix the name",
+            file=self.path,
+            entry=name,
+        )
+
+    def __getitem__(self, name: str) -> Any:
+        resolve = self.pending.pop(name, None) if self.pending else None
+        if resolve is not None:
+            resolve()
+        return super().__getitem__(name)
+
+
+def is_crew_class(obj: Any) -> bool:
+    """Whether ``obj`` is a class decorated with ``@CrewBase``."""
+    return isinstance(obj, type) and getattr(obj, "is_crew_class", False) is True
+
+
+def CrewBase(cls: C) -> C:
+    """Make ``cls`` a crew class: YAML config loaded on each instance, names resolved."""
+    if not isinstance(cls, type):
+        raise TypeError("@CrewBase decorates a class")
+    try:
+        cls.base_directory = Path(inspect.getfile(cls)).resolve().parent  # type: ignore[attr-defined]
+    except (TypeError, OSError):
+        cls.base_directory = Path.cwd()  # type: ignore[attr-defined]
+    for kind, (attr, default) in _FILES.items():
+        value = getattr(cls, attr, default)
+        setattr(cls, f"original_{attr}_path", value)
+        setattr(cls, f"_fastcrew_{kind}_explicit", any(attr in vars(k) for k in cls.__mro__))
+    cls.is_crew_class = True  # type: ignore[attr-defined]
+    cls._crew_name = cls.__name__  # type: ignore[attr-defined]
+    original = cls.__dict__.get("__init__")
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        state = self.__dict__
+        depth = state.get(_DEPTH, 0)
+        state[_DEPTH] = depth + 1
+        try:
+            if original is not None:
+                original(self, *args, **kwargs)
+            else:
+                super(cls, self).__init__(*args, **kwargs)
+        finally:
+            state[_DEPTH] = depth
+        if depth == 0:
+            del state[_DEPTH]
+            _setup(self)
+
+    if original is not None:
+        functools.update_wrapper(__init__, original)
+    cls.__init__ = __init__  # type: ignore[misc]
+    return cls
+
+
+def _spec_of(cls: type) -> _Spec:
+    spec = cls.__dict__.get(_SPEC)
+    if spec is not None:
+        return spec
+    kinds: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            kind = getattr(value, KIND, None)
+            if isinstance(kind, str) and kind in _KINDS:
+                kinds[attr] = kind
+            elif attr in kinds:
+                del kinds[attr]  # overridden by a plain attribute
+    members = {kind: tuple(a for a, k in kinds.items() if k == kind) for kind in _KINDS}
+    base = Path(getattr(cls, "base_directory", Path.cwd()))
+    paths: dict[str, tuple[str, bool]] = {}
+    for kind, (attr, default) in _FILES.items():
+        value = getattr(cls, f"original_{attr}_path", default)
+        if not isinstance(value, str | os.PathLike):
+            raise ProjectConfigError(
+                f"{attr} of @CrewBase class {cls.__name__} must be a path relative to "
+                f"{base}, not {type(value).__name__}"
+            )
+        paths[kind] = (os.path.join(base, value), getattr(cls, f"_fastcrew_{kind}_explicit"))
+    spec = _Spec(cls.__name__, members, paths, {})
+    setattr(cls, _SPEC, spec)
+    return spec
+
+
+def _checked(spec: _Spec, cls: type, kind: str) -> tuple[str, bool, Checked | None]:
+    path, explicit = spec.paths[kind]
+    attr = _FILES[kind][0]
+    what = f"{attr} of {spec.name}:"
+    try:
+        document = load_yaml(path, what)
+    except FileNotFoundError:
+        if explicit:
+            raise ProjectConfigError(
+                f"{what} {path} does not exist (relative paths start at "
+                f"{getattr(cls, 'base_directory', '')}); create it or fix {attr}",
+                file=path,
+            ) from None
+        return path, False, None
+    except IsADirectoryError:
+        raise ProjectConfigError(f"{what} {path} is a folder, not a YAML file", file=path) from None
+    found = spec.checked.get(kind)
+    if found is not None and found[0] is document:
+        return path, True, found[1]
+    members = {k: dict.fromkeys(v) for k, v in spec.members.items()}
+    checked = check_document(document, kind, path, what, members)
+    spec.checked[kind] = (document, checked)
+    return path, True, checked
+
+
+def _resolver(self: Any, entry: dict[str, Any], refs: tuple[Any, ...], kind: str) -> Any:
+    llms = _spec_of(type(self)).members["llm"]
+
+    def resolve() -> None:
+        for key, member_kind, many in refs:
+            value = entry[key]
+            if member_kind == "llm":
+                if value in llms:
+                    entry[key] = getattr(self, value)()
+            elif member_kind in ("output_json", "output_pydantic"):
+                entry[key] = getattr(self, value)
+            elif many:
+                entry[key] = [getattr(self, name)() for name in value]
+            else:
+                entry[key] = getattr(self, value)()
+        for key in DROPPED[kind]:
+            entry.pop(key, None)
+
+    return resolve
+
+
+def _setup(self: Any) -> None:
+    cls = type(self)
+    spec = _spec_of(cls)
+    configs: list[_Entries] = []
+    for kind in ("agent", "task"):
+        path, exists, checked = _checked(spec, cls, kind)
+        attr = _FILES[kind][0]
+        entries = _Entries(f"{attr} of {spec.name}:", path, exists)
+        if checked is not None:
+            for name, settings in checked.entries.items():
+                entry = dict(settings)
+                dict.__setitem__(entries, name, entry)
+                refs = checked.refs[name]
+                if refs or DROPPED[kind] & entry.keys():
+                    entries.pending[name] = _resolver(self, entry, refs, kind)
+        setattr(self, attr, entries)
+        configs.append(entries)
+    for entries in configs:  # agents first, then tasks, each in file order
+        for name in list(entries.pending):
+            _ = entries[name]  # resolves the entry if nothing did yet
+
+
+def collect(self: Any) -> None:
+    """Call every ``@task`` and ``@agent`` method; set ``self.tasks`` and ``self.agents``."""
+    spec = _spec_of(type(self))
+    tasks = [getattr(self, name)() for name in spec.members["task"]]
+    agents = [getattr(self, name)() for name in spec.members["agent"]]
+    seen = {id(a) for a in agents}
+    for one in tasks:
+        owner = getattr(one, "agent", None)
+        if owner is not None and id(owner) not in seen:
+            seen.add(id(owner))
+            agents.append(owner)
+    self.tasks = tasks
+    self.agents = agents
+
+
+def hook_up(self: Any, built: Any) -> Any:
+    """Name the crew after the class (unless named) and attach the kickoff hooks."""
+    from ..runtime import Crew
+
+    spec = _spec_of(type(self))
+    if not isinstance(built, Crew):
+        raise ConfigurationError(
+            f"the @crew method of {spec.name} returned {type(built).__name__}, not a fastcrew Crew"
+        )
+    if "name" not in built.model_fields_set:
+        built.name = spec.name
+    for name in spec.members["before_kickoff"]:
+        built.before_kickoff_callbacks.append(getattr(self, name))
+    for name in spec.members["after_kickoff"]:
+        built.after_kickoff_callbacks.append(getattr(self, name))
+    return built
