@@ -13,8 +13,9 @@ pattern found wins, tried in this order over all those messages:
 3. **A JSON example**: any other JSON object with at least one key — the answer has the same
    keys, each value of the same JSON type as the example's.
 4. **A list of keys**: a line with the word keys / fields / properties / attributes followed by
-   a colon and names separated by commas / "and" / "or" (quotes and backticks allowed), or by
-   bullet lines (``- name``, ``* `name`: …``, ``1. name``).
+   a colon and names separated by commas / "and" / "or" (quotes and backticks allowed), or,
+   when nothing follows the colon, by the lines under it that each start with a name
+   (``- name``, ``* `name`: …``, ``1. name``, ``name (what it holds),``).
 
 Nothing found → None (the answer keeps the fixed ``{"answer", "digest"}`` shape).
 """
@@ -38,7 +39,9 @@ _TYPED = re.compile(
 _KEYS_LINE = re.compile(
     r"\b(?:keys|fields|properties|attributes)\b[^:\n{}]{0,40}:[ \t]*([^\n]*)", re.IGNORECASE
 )
-_BULLET = re.compile(r"^[ \t]*(?:[-*•]|\d+[.)])[ \t]+[`\"']?([A-Za-z_][\w-]{0,63})[`\"']?")
+_BULLET = re.compile(
+    r"^[ \t]*(?:(?:[-*•]|\d+[.)])[ \t]+)?[`\"']?([A-Za-z_][\w-]{0,63})[`\"']?[ \t]*(?:[:(,=-]|$)"
+)
 _IDENT = re.compile(r"[A-Za-z_][\w-]{0,63}")
 _SEPARATORS = re.compile(r"\s*,\s*|\s+and\s+|\s+or\s+|\s*;\s*")
 _PY_TYPES = {

@@ -108,6 +108,7 @@ async def test_a_json_example(session: aiohttp.ClientSession, sim: Simulator) ->
         "Return a JSON object with the keys: title, summary and score.",
         "Respond in JSON. Fields: `title`, `summary`; `score`",
         "Give JSON with these properties:\n- title\n* `summary`: a short text\n1. score\n",
+        "Respond ONLY as JSON with keys:\ntitle (a string),\nsummary: text\nscore\n\nThanks.",
     ],
 )
 async def test_a_list_of_keys(session: aiohttp.ClientSession, sim: Simulator, text: str) -> None:
