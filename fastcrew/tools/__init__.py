@@ -1,0 +1,37 @@
+"""Tools for agents, with CrewAI's names: ``BaseTool``, ``@tool``, ``CodeInterpreterTool``.
+
+``from fastcrew.tools import BaseTool, tool`` replaces ``from crewai.tools import ...``.
+
+**The interface of the agent loop** (``fastcrew.runtime.acting`` uses exactly this):
+
+- ``ToolRunState(cache=agent.cache)`` — one per run: the result cache and the counters
+  ``tools_errors`` / ``used_tools`` / ``delegations`` / ``cache_hits``.
+- ``await tool.ainvoke(arguments, state=state, cache=None) -> ToolResult`` — one call:
+  ``arguments`` is the model's JSON text (or a mapping). Never raises for bad arguments,
+  a used-up ``max_usage_count`` or an exception in the tool: ``ToolResult.text`` is the
+  observation either way (``error``, ``error_kind``, ``from_cache``, ``as_answer``, ``value``).
+  Async tools are awaited on the caller's loop, sync ones run in ``Runtime.run_in_thread``;
+  cancellation goes through. Details: :mod:`fastcrew.tools.invoke`.
+- ``tool.openai_spec()`` — the request's ``tools`` entry; ``tool.wire_name`` — its function
+  name (:func:`openai_name`: map a ``tool_calls`` name back by comparing with it);
+  ``tool.react_description()`` — the ReAct prompt block; ``tool.result_as_answer``.
+"""
+
+from .base import BaseTool, Tool
+from .code_interpreter import CodeInterpreterSchema, CodeInterpreterTool, CodeRun, run_python
+from .decorator import tool
+from .invoke import ToolResult, ToolRunState
+from .schema import openai_name
+
+__all__ = [
+    "BaseTool",
+    "CodeInterpreterSchema",
+    "CodeInterpreterTool",
+    "CodeRun",
+    "Tool",
+    "ToolResult",
+    "ToolRunState",
+    "openai_name",
+    "run_python",
+    "tool",
+]
