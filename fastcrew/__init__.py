@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     "Agent": "fastcrew.runtime",
     "AuthenticationError": "fastcrew.errors",
     "BadRequestError": "fastcrew.errors",
+    "BaseTool": "fastcrew.tools",
     "BatchResult": "fastcrew.batch",
     "ChatDelta": "fastcrew.llm",
     "ChatResponse": "fastcrew.llm",
@@ -53,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "Task": "fastcrew.runtime",
     "TaskError": "fastcrew.errors",
     "TaskOutput": "fastcrew.runtime",
+    "ToolDefinitionError": "fastcrew.errors",
     "UnsupportedFeatureError": "fastcrew.errors",
     "Usage": "fastcrew.llm",
     "UsageMetrics": "fastcrew.runtime",
@@ -62,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "router": "fastcrew.flow",
     "run_batch": "fastcrew.batch",
     "start": "fastcrew.flow",
+    "tool": "fastcrew.tools",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -87,6 +90,7 @@ if TYPE_CHECKING:
         RunningLoopError,
         ServerError,
         TaskError,
+        ToolDefinitionError,
         UnsupportedFeatureError,
     )
     from .flow import (
@@ -116,5 +120,6 @@ if TYPE_CHECKING:
         TaskOutput,
         UsageMetrics,
     )
+    from .tools import BaseTool, tool
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
