@@ -74,7 +74,9 @@ class BaseTool(BaseModel):
             raise ValueError("max_usage_count must be a positive integer (or None: unlimited)")
         return value
 
-    def model_post_init(self, context: Any, /) -> None:
+    def __init__(self, /, **data: Any) -> None:
+        super().__init__(**data)
+        # Checked here, not in a validator, so the error is ours rather than a ValidationError.
         if not self._implemented():
             raise ToolDefinitionError(
                 f"{type(self).__name__} ({self.name!r}) implements neither _run nor _arun: "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import re
+import types
 import typing
 import unicodedata
 from collections.abc import Callable
@@ -46,14 +47,7 @@ def signature_model(
     fn: Callable[..., Any], model_name: str, *, tool: str, skip_first: bool = False
 ) -> type[BaseModel]:
     """The pydantic model of ``fn``'s parameters (``skip_first``: a method's ``self``)."""
-    try:
-        hints = typing.get_type_hints(fn, include_extras=True)
-    except Exception as exc:  # a hint naming something that is not importable here
-        raise ToolDefinitionError(
-            f"Tool {tool!r}: cannot resolve the type hints of {fn.__qualname__} ({exc}). "
-            "Import every type its parameters name at module level.",
-            tool=tool,
-        ) from exc
+    hints = _parameter_hints(fn, tool)
     fields: dict[str, Any] = {}
     params = list(inspect.signature(fn).parameters.values())
     for param in params[1:] if skip_first else params:
@@ -70,11 +64,36 @@ def signature_model(
     except (PydanticSchemaGenerationError, PydanticUserError, TypeError) as exc:
         raise ToolDefinitionError(
             f"Tool {tool!r}: the parameters of {fn.__qualname__} cannot be described as a "
-            f"JSON schema ({exc}). Use JSON-like types (str, int, float, bool, list, dict, "
-            "Literal, pydantic models) or give the tool an args_schema.",
+            f"JSON schema ({str(exc).splitlines()[0]}). Use JSON-like types (str, int, float, "
+            "bool, list, dict, Literal, pydantic models) or give the tool an args_schema.",
             tool=tool,
         ) from exc
     return model
+
+
+def _parameter_hints(fn: Callable[..., Any], tool: str) -> dict[str, Any]:
+    """``fn``'s parameter type hints, resolved (the return hint is not needed: it may name a
+    type that only exists inside a function, as tests often write)."""
+    try:
+        return typing.get_type_hints(fn, include_extras=True)
+    except Exception:
+        pass
+    target = inspect.unwrap(fn)
+    namespace = getattr(target, "__globals__", {})
+    hints: dict[str, Any] = {}
+    for name, hint in getattr(target, "__annotations__", {}).items():
+        if name == "return":
+            continue
+        try:
+            one = types.SimpleNamespace(__annotations__={name: hint})
+            hints[name] = typing.get_type_hints(one, globalns=namespace, include_extras=True)[name]
+        except Exception as exc:
+            raise ToolDefinitionError(
+                f"Tool {tool!r}: cannot resolve the type hint {hint!r} of parameter {name!r} "
+                f"of {fn.__qualname__} ({exc}). Define or import that type at module level.",
+                tool=tool,
+            ) from exc
+    return hints
 
 
 def parameters_schema(model: type[BaseModel]) -> dict[str, Any]:
