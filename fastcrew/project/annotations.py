@@ -54,12 +54,16 @@ def _memoized(meth: Callable[..., Any], kind: str, finish: Callable[[Any], Any] 
 
     @functools.wraps(meth)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            key: Any = (name, args, tuple(sorted(kwargs.items())))
-            hash(key)
-        except TypeError:  # unhashable arguments: no memo, as CrewAI's str() key would not be
-            key = None
-        memo = memo_of(self)
+        key: Any = name
+        if args or kwargs:
+            try:
+                key = (name, args, tuple(sorted(kwargs.items())))
+                hash(key)
+            except TypeError:  # unhashable arguments: no memo
+                key = None
+        memo = self.__dict__.get(MEMO)
+        if memo is None:
+            memo = self.__dict__[MEMO] = {}
         if key is not None:
             found = memo.get(key)
             if found is _BUSY:
@@ -72,7 +76,7 @@ def _memoized(meth: Callable[..., Any], kind: str, finish: Callable[[Any], Any] 
             memo[key] = _BUSY
         try:
             result = meth(self, *args, **kwargs)
-            if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()

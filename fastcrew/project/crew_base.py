@@ -58,18 +58,24 @@ class _Spec:
     name: str
     members: dict[str, tuple[str, ...]]
     paths: dict[str, tuple[str, bool]]  # kind -> (absolute path, set explicitly?)
-    checked: dict[str, tuple[Any, Checked]]  # kind -> (parsed document, its check)
+    what: dict[str, str]  # kind -> "agents_config of Name:"
+    checked: dict[str, tuple[Any, _Plan]]  # kind -> (parsed document, its plan)
+
+
+_Plan = tuple[tuple[str, dict[str, Any], tuple[Any, ...], tuple[str, ...]], ...]
+"""Per entry: (name, settings, references to resolve, keys to drop)."""
 
 
 class _Entries(dict[str, Any]):
     """``agents_config`` / ``tasks_config``: entries by name; a missing one names the file."""
 
-    def __init__(self, what: str, path: str, exists: bool) -> None:
+    def __init__(self, what: str, path: str, exists: bool, owner: Any) -> None:
         super().__init__()
         self.what = what
         self.path = path
         self.exists = exists
-        self.pending: dict[str, Any] = {}
+        self.owner = owner
+        self.pending: dict[str, tuple[dict[str, Any], tuple[Any, ...], tuple[str, ...]]] = {}
 
     def __missing__(self, name: str) -> Any:
         if not self.exists:
@@ -84,9 +90,10 @@ class _Entries(dict[str, Any]):
         )
 
     def __getitem__(self, name: str) -> Any:
-        resolve = self.pending.pop(name, None) if self.pending else None
-        if resolve is not None:
-            resolve()
+        if self.pending:
+            item = self.pending.pop(name, None)
+            if item is not None:
+                _resolve(self.owner, *item)
         return super().__getitem__(name)
 
 
@@ -155,22 +162,22 @@ def _spec_of(cls: type) -> _Spec:
                 f"{base}, not {type(value).__name__}"
             )
         paths[kind] = (os.path.join(base, value), getattr(cls, f"_fastcrew_{kind}_explicit"))
-    spec = _Spec(cls.__name__, members, paths, {})
+    what = {kind: f"{attr} of {cls.__name__}:" for kind, (attr, _) in _FILES.items()}
+    spec = _Spec(cls.__name__, members, paths, what, {})
     setattr(cls, _SPEC, spec)
     return spec
 
 
-def _checked(spec: _Spec, cls: type, kind: str) -> tuple[str, bool, Checked | None]:
+def _checked(spec: _Spec, cls: type, kind: str) -> tuple[str, bool, _Plan | None]:
     path, explicit = spec.paths[kind]
-    attr = _FILES[kind][0]
-    what = f"{attr} of {spec.name}:"
+    what = spec.what[kind]
     try:
         document = load_yaml(path, what)
     except FileNotFoundError:
         if explicit:
             raise ProjectConfigError(
                 f"{what} {path} does not exist (relative paths start at "
-                f"{getattr(cls, 'base_directory', '')}); create it or fix {attr}",
+                f"{getattr(cls, 'base_directory', '')}); create it or fix {_FILES[kind][0]}",
                 file=path,
             ) from None
         return path, False, None
@@ -180,52 +187,57 @@ def _checked(spec: _Spec, cls: type, kind: str) -> tuple[str, bool, Checked | No
     if found is not None and found[0] is document:
         return path, True, found[1]
     members = {k: dict.fromkeys(v) for k, v in spec.members.items()}
-    checked = check_document(document, kind, path, what, members)
-    spec.checked[kind] = (document, checked)
-    return path, True, checked
+    checked: Checked = check_document(document, kind, path, what, members)
+    llms = spec.members["llm"]
+    plan = tuple(
+        (
+            name,
+            settings,
+            tuple(ref for ref in checked.refs[name] if ref[1] != "llm" or settings[ref[0]] in llms),
+            tuple(DROPPED[kind] & settings.keys()),
+        )
+        for name, settings in checked.entries.items()
+    )
+    spec.checked[kind] = (document, plan)
+    return path, True, plan
 
 
-def _resolver(self: Any, entry: dict[str, Any], refs: tuple[Any, ...], kind: str) -> Any:
-    llms = _spec_of(type(self)).members["llm"]
-
-    def resolve() -> None:
-        for key, member_kind, many in refs:
-            value = entry[key]
-            if member_kind == "llm":
-                if value in llms:
-                    entry[key] = getattr(self, value)()
-            elif member_kind in ("output_json", "output_pydantic"):
-                entry[key] = getattr(self, value)
-            elif many:
-                entry[key] = [getattr(self, name)() for name in value]
-            else:
-                entry[key] = getattr(self, value)()
-        for key in DROPPED[kind]:
-            entry.pop(key, None)
-
-    return resolve
+def _resolve(
+    self: Any, entry: dict[str, Any], refs: tuple[Any, ...], drops: tuple[str, ...]
+) -> None:
+    for key, member_kind, many in refs:
+        value = entry[key]
+        if member_kind in ("output_json", "output_pydantic"):
+            entry[key] = getattr(self, value)
+        elif many:
+            entry[key] = [getattr(self, name)() for name in value]
+        else:
+            entry[key] = getattr(self, value)()  # an @llm name; a model string stays as is
+    for key in drops:
+        entry.pop(key, None)
 
 
 def _setup(self: Any) -> None:
     cls = type(self)
     spec = _spec_of(cls)
     configs: list[_Entries] = []
-    for kind in ("agent", "task"):
-        path, exists, checked = _checked(spec, cls, kind)
-        attr = _FILES[kind][0]
-        entries = _Entries(f"{attr} of {spec.name}:", path, exists)
-        if checked is not None:
-            for name, settings in checked.entries.items():
-                entry = dict(settings)
+    for kind, (attr, _) in _FILES.items():
+        path, exists, plan = _checked(spec, cls, kind)
+        entries = _Entries(spec.what[kind], path, exists, self)
+        if plan is not None:
+            pending = entries.pending
+            for name, settings, refs, drops in plan:
+                entry = settings.copy()
                 dict.__setitem__(entries, name, entry)
-                refs = checked.refs[name]
-                if refs or DROPPED[kind] & entry.keys():
-                    entries.pending[name] = _resolver(self, entry, refs, kind)
+                if refs or drops:
+                    pending[name] = (entry, refs, drops)
         setattr(self, attr, entries)
         configs.append(entries)
     for entries in configs:  # agents first, then tasks, each in file order
         for name in list(entries.pending):
             _ = entries[name]  # resolves the entry if nothing did yet
+    for entries in configs:
+        entries.owner = None  # all resolved: no reference cycle back to the instance
 
 
 def collect(self: Any) -> None:
