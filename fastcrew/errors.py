@@ -14,7 +14,8 @@
     │   ├── GuardrailError          the guardrail rejected every attempt
     │   └── ExecutionTimeoutError   max_execution_time ran out; the work was cancelled
     ├── FlowError                   a flow could not run as asked (a second concurrent kickoff)
-    │   └── FlowLimitError          max_steps / max_method_calls exceeded (also a RecursionError)
+    │   ├── FlowLimitError          max_steps / max_method_calls exceeded (also a RecursionError)
+    │   └── FlowPersistenceError    a flow state could not be saved or restored (store, state id)
     └── LLMError                    a chat-completion call failed (status, request_id)
         ├── AuthenticationError     401 / 403: wrong or missing API key
         ├── BadRequestError         400 / 404 / 422: the request itself is wrong
@@ -40,6 +41,7 @@ __all__ = [
     "FastCrewError",
     "FlowError",
     "FlowLimitError",
+    "FlowPersistenceError",
     "GuardrailError",
     "InputError",
     "LLMConnectionError",
@@ -165,6 +167,19 @@ class FlowLimitError(FlowError, RecursionError):
 
     Also a ``RecursionError``, which is what CrewAI raises for ``max_method_calls``.
     """
+
+
+class FlowPersistenceError(FlowError):
+    """A persisted flow state could not be saved or restored (``@persist``).
+
+    ``flow_id`` is the state id (the store's key), ``store`` the store's description (e.g.
+    the SQLite file); the message says what failed and how to fix it.
+    """
+
+    def __init__(self, message: str, *, flow_id: str | None = None, store: str | None = None):
+        super().__init__(message)
+        self.flow_id = flow_id
+        self.store = store
 
 
 class LLMError(FastCrewError):

@@ -358,6 +358,7 @@ class _Run:
         worker_config = WorkerConfig(
             crew=config.crew,
             flow=config.flow,
+            flow_store=config.flows_path if config.flow is not None else None,
             concurrency=config.concurrency,
             chunk_size=config.chunk_size,
             loop=config.loop,

@@ -80,6 +80,8 @@ class WorkerConfig:
     crew: CrewSpec | None
     flow: str | None = None
     """A ``path.py:FlowClass`` / ``module:FlowClass`` spec (excludes ``crew``)."""
+    flow_store: str | None = None
+    """The SQLite file where ``@persist`` flows save each row's progress (``--flow``)."""
     concurrency: int
     chunk_size: int
     loop: LoopKind
@@ -144,6 +146,11 @@ class BatchConfig:
     def journal_path(self) -> str:
         """The journal beside the output."""
         return self.output + ".journal"
+
+    @property
+    def flows_path(self) -> str:
+        """The row store of ``@persist`` flows beside the output (``--flow``)."""
+        return self.output + ".flows.sqlite"
 
     @property
     def summary_path(self) -> str:

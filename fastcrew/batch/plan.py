@@ -30,7 +30,7 @@ from .journal import OK, Journal, JournalError, JournalState, compact, header, s
 from .rows import is_error_row
 from .writer import BaseFilePrior, JournalPrior, OrderedWriter
 
-__all__ = ["Plan", "make_plan", "remove_outputs"]
+__all__ = ["Plan", "make_plan", "remove_flow_store", "remove_outputs"]
 
 _BLOCK = 1 << 20
 
@@ -87,10 +87,19 @@ class Plan:
 
 
 def remove_outputs(config: BatchConfig) -> None:
-    """``--restart``: delete the output, its journal, summary and temporary file."""
+    """``--restart``: delete the output, its journal, summary and temporary file, and the
+    flows' row store."""
     for path in (config.output, config.journal_path, config.summary_path, config.tmp_path):
         if os.path.exists(path):
             os.remove(path)
+    remove_flow_store(config)
+
+
+def remove_flow_store(config: BatchConfig) -> None:
+    """Delete the row store of ``@persist`` flows (and SQLite's WAL files beside it)."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(config.flows_path + suffix):
+            os.remove(config.flows_path + suffix)
 
 
 def _count_lines(path: str, *, repair: bool) -> tuple[int, int]:
@@ -185,6 +194,7 @@ def _open_out(path: str, truncate: bool) -> int:
 
 
 def _fresh(config: BatchConfig, head: dict[str, Any], identity: InputIdentity) -> Plan:
+    remove_flow_store(config)  # rows saved there belong to a run whose journal is gone
     plan = Plan("fresh", config, head, total_rows=identity.lines)
     fd = _open_out(config.output, truncate=True)
     plan._fds.append(fd)

@@ -11,7 +11,8 @@ from collections.abc import Awaitable
 from typing import Any
 
 from ..errors import InputError, QuotaExhaustedError
-from ..flow import Flow, arun_flow, load_flow
+from ..flow import Flow, SQLiteFlowPersistence, arun_flow, load_flow
+from ..flow.persistence.recorder import is_persisted
 from ..llm import LLM, UsageMeter, metered
 from ..runtime import Crew, CrewOutput, CrewStreamingOutput
 from ..runtime.redirect import point_at
@@ -106,6 +107,9 @@ class RowRunner:
                 point_at(self.crew, config.base_url)
         elif config.flow is not None:
             self.flow = load_flow(config.flow)
+        self.flow_store: SQLiteFlowPersistence | None = None
+        if self.flow is not None and config.flow_store and is_persisted(self.flow):
+            self.flow_store = SQLiteFlowPersistence(config.flow_store)
         self._llms: dict[str | None, LLM] = {}
         if self.crew is None and self.flow is None:
             self._llm(config.model)  # fail now if no LLM is configured
@@ -199,7 +203,12 @@ class RowRunner:
 
     async def _run_flow(self, index: int, raw: bytes, inputs: dict[str, Any]) -> dict[str, Any]:
         assert self.flow is not None
-        return await arun_flow(self.flow, inputs, state_id=row_state_id(index, raw))
+        row_id = row_state_id(index, raw)
+        # @persist flows save each row's progress under the row's id (unique per index and
+        # line, whatever the input's "id"): a row cut off by a crash continues from there.
+        return await arun_flow(
+            self.flow, inputs, state_id=row_id, persistence=self.flow_store, key=row_id
+        )
 
     async def _kickoff(self, inputs: dict[str, Any]) -> CrewOutput:
         assert self.crew is not None

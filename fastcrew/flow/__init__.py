@@ -2,7 +2,8 @@
 
 ::
 
-    from fastcrew.flow import Flow, and_, listen, or_, router, start
+    from fastcrew.flow import Flow, and_, listen, or_, persist, router, start
+    from fastcrew.flow.persistence import FlowPersistence, SQLiteFlowPersistence
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from .flow import (
     and_,
     listen,
     or_,
+    persist,
     router,
     start,
 )
+from .persistence import FlowPersistence, SQLiteFlowPersistence
 from .rows import arun_flow, as_flow_class, flow_output, load_flow
 
 __all__ = [
@@ -29,7 +32,9 @@ __all__ = [
     "Flow",
     "FlowError",
     "FlowLimitError",
+    "FlowPersistence",
     "FlowState",
+    "SQLiteFlowPersistence",
     "and_",
     "arun_flow",
     "as_flow_class",
@@ -38,6 +43,7 @@ __all__ = [
     "listen",
     "load_flow",
     "or_",
+    "persist",
     "router",
     "start",
 ]

@@ -15,6 +15,9 @@ How a kickoff runs:
 - A kickoff runs at most ``max_steps`` methods (and one method at most ``max_method_calls``
   times), then raises :class:`FlowLimitError`: a router loop always ends.
 - The return value is the output of the last method to finish.
+- With ``@persist`` (or ``Flow(persistence=...)``) the state is saved after methods complete
+  and ``kickoff(inputs={"id": ...})`` restores it, continuing an interrupted kickoff where
+  it stopped (:mod:`fastcrew.flow.persistence`).
 
 The graph of a Flow class is compiled once, when the class is created; a kickoff only walks
 it (no validation, no copies, no events, no store on the hot path).
@@ -44,6 +47,8 @@ from ._graph import (
     start,
 )
 from ._state import FlowState, StateSpec, state_spec
+from .persistence.decorators import persist
+from .persistence.recorder import Recorder, open_recorder
 
 __all__ = [
     "DEFAULT_MAX_METHOD_CALLS",
@@ -55,6 +60,7 @@ __all__ = [
     "and_",
     "listen",
     "or_",
+    "persist",
     "router",
     "start",
 ]
@@ -81,7 +87,8 @@ class Flow(Generic[StateT]):
     runs one kickoff at a time — use one instance per concurrent run.
 
     Keyword arguments of the constructor other than the options below are initial state
-    values (CrewAI's ``Flow(**kwargs)``).
+    values (CrewAI's ``Flow(**kwargs)``). ``persistence``: the store ``kickoff(inputs={"id":
+    ...})`` restores from and ``@persist`` saves to (default: the one ``@persist`` names).
     """
 
     initial_state: ClassVar[Any] = None
@@ -111,11 +118,12 @@ class Flow(Generic[StateT]):
         cls = type(self)
         if cls is Flow:
             raise ConfigurationError("subclass Flow and decorate its methods; Flow runs nothing")
-        if persistence is not None:
-            raise UnsupportedFeatureError(
-                f"{cls.__name__}: flow persistence (@persist, persistence=) is not supported "
-                "by fastcrew yet"
+        if persistence is not None and not callable(getattr(persistence, "load_state", None)):
+            raise ConfigurationError(
+                f"{cls.__name__}(persistence=...) takes a FlowPersistence (e.g. "
+                f"SQLiteFlowPersistence('flows.db')), not {type(persistence).__name__}"
             )
+        self._persistence = persistence
         if max_steps is not None:
             self.max_steps = _positive("max_steps", max_steps)
         if max_method_calls is not None:
@@ -209,22 +217,30 @@ class Flow(Generic[StateT]):
             raise InputError(
                 f"{cls.__name__}.kickoff(inputs=...) takes a mapping, not {type(inputs).__name__}"
             )
-        if self._state is None:
-            self._state = cls._fastcrew_state.new(inputs)
-        elif inputs:
-            self._state = cls._fastcrew_state.merge(self._state, inputs)
+        recorder = await open_recorder(self, inputs, _NO_INPUT)
+        if recorder is None or not recorder.restored:
+            if self._state is None:
+                self._state = cls._fastcrew_state.new(inputs)
+            elif inputs:
+                self._state = cls._fastcrew_state.merge(self._state, inputs)
         bound = self.max_steps if max_steps is None else _positive("max_steps", max_steps)
-        state = _Run(self, graph, bound, self.max_method_calls)
+        state = _Run(self, graph, bound, self.max_method_calls, recorder)
         self._method_outputs = state.outputs
-        entries = graph.entries
+        if recorder is None:
+            todo = [(step, _NO_INPUT, 0) for step in graph.entries]
+        else:
+            todo = recorder.start(state, graph.entries)
         try:
             async with asyncio.TaskGroup() as group:
                 state.group = group
-                for step in entries[1:]:
-                    group.create_task(state.go(step, _NO_INPUT), name=step.name)
-                await state.go(entries[0], _NO_INPUT)
+                for step, payload, token in todo[1:]:
+                    group.create_task(state.go(step, payload, token), name=step.name)
+                if todo:
+                    await state.go(*todo[0])
         except BaseExceptionGroup as failed:
             raise _first_failure(failed, state.failures) from None
+        if recorder is not None:
+            await recorder.finish(state)
         return state.last
 
 
@@ -242,12 +258,21 @@ class _Run:
         "max_calls",
         "max_steps",
         "outputs",
+        "recorder",
         "seen",
         "steps",
     )
 
-    def __init__(self, flow: Flow[Any], graph: Graph, max_steps: int, max_calls: int) -> None:
+    def __init__(
+        self,
+        flow: Flow[Any],
+        graph: Graph,
+        max_steps: int,
+        max_calls: int,
+        recorder: Recorder | None = None,
+    ) -> None:
         self.flow = flow
+        self.recorder = recorder
         self.graph = graph
         self.max_steps = max_steps
         self.max_calls = max_calls
@@ -260,16 +285,22 @@ class _Run:
         self.failures: list[BaseException] = []
         self.group: asyncio.TaskGroup
 
-    async def go(self, step: Step, payload: Any) -> None:
-        """Run ``step``, then what it fires: the first in this task, the rest in new ones."""
+    async def go(self, step: Step, payload: Any, token: int = 0) -> None:
+        """Run ``step``, then what it fires: the first in this task, the rest in new ones.
+        ``token``: the recorder's handle on this pending call (persisted flows)."""
         while True:
             result = await self.call(step, payload)
             following = self.dispatch(step, payload, result)
+            tokens = None
+            if self.recorder is not None:
+                tokens = await self.recorder.completed(self, token, step, following)
             if not following:
                 return
-            for other, value in following[1:]:
-                self.group.create_task(self.go(other, value), name=other.name)
+            for i, (other, value) in enumerate(following[1:], 1):
+                task = self.go(other, value, tokens[i] if tokens else 0)
+                self.group.create_task(task, name=other.name)
             step, payload = following[0]
+            token = tokens[0] if tokens else 0
 
     async def call(self, step: Step, payload: Any) -> Any:
         try:

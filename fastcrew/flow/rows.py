@@ -7,6 +7,10 @@
     # output == {"result": <the last method's output>, "state": <the final state>}, JSON-ready
 
 A failing method raises its own error (with a note naming the method), as ``akickoff`` does.
+
+With ``persistence=`` and ``key=`` (the batch passes its row store and a key per row), a flow
+class using ``@persist`` saves under ``key`` and a second call with the same key continues
+the interrupted kickoff where it stopped, or returns the output of a finished one at once.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from .._spec import import_target
 from ..errors import ConfigurationError
 from ._state import jsonable
 from .flow import Flow
+from .persistence import FlowPersistence
+from .persistence.recorder import bind, is_persisted, load
 
 __all__ = ["arun_flow", "as_flow_class", "flow_output", "load_flow"]
 
@@ -36,15 +42,29 @@ async def arun_flow(
     inputs: Mapping[str, Any] | None = None,
     *,
     state_id: str | None = None,
+    persistence: FlowPersistence | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Kick off a fresh ``flow_cls()`` with ``inputs``; return :func:`flow_output` of it.
 
     ``state_id``: the state's ``id`` when ``inputs`` has none and the state's ``id`` is a
     string (the batch passes one derived from the row, so outputs are deterministic).
+    ``persistence`` / ``key``: for a class using ``@persist``, the store and the key to save
+    under instead of its own store and state id (ignored for other classes): an unfinished
+    kickoff saved there is continued (the inputs are already in its state), a finished
+    one's output returned without running anything.
     """
     if state_id is not None and (inputs is None or "id" not in inputs) and _str_id(flow_cls):
         inputs = {"id": state_id, **(inputs or {})}
     flow = flow_cls()
+    if persistence is not None and is_persisted(flow_cls):
+        row_key = key or state_id or flow.flow_id
+        checkpoint = await load(persistence, row_key, flow_cls.__name__)
+        if checkpoint is not None and checkpoint.finished:
+            return {"result": checkpoint.result, "state": checkpoint.state}
+        if checkpoint is not None and checkpoint.frame is None:
+            checkpoint = None  # only a state, no position: start over
+        bind(flow, persistence, row_key, checkpoint)
     result = await flow.akickoff(inputs)
     return flow_output(flow, result)
 

@@ -501,7 +501,7 @@ async def test_a_flow_without_start_and_unsupported_options():
         await Empty().akickoff()
     with pytest.raises(ConfigurationError, match="subclass Flow"):
         Flow()
-    with pytest.raises(UnsupportedFeatureError, match="persistence"):
+    with pytest.raises(ConfigurationError, match="takes a FlowPersistence"):
         Echo(persistence=object())
 
     class Streamed(Echo):
