@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "ChatDelta": "fastcrew.llm",
     "ChatResponse": "fastcrew.llm",
     "ChatStream": "fastcrew.llm",
+    "ConditionalTask": "fastcrew.runtime",
     "ConfigurationError": "fastcrew.errors",
     "Crew": "fastcrew.runtime",
     "CrewOutput": "fastcrew.runtime",
@@ -42,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "OutputFormat": "fastcrew.runtime",
     "OutputValidationError": "fastcrew.errors",
     "Process": "fastcrew.runtime",
+    "ProjectConfigError": "fastcrew.errors",
     "QuotaExhaustedError": "fastcrew.errors",
     "RateLimit": "fastcrew.limits",
     "RateLimitError": "fastcrew.errors",
@@ -88,6 +90,7 @@ if TYPE_CHECKING:
         LLMTimeoutError,
         MalformedResponseError,
         OutputValidationError,
+        ProjectConfigError,
         QuotaExhaustedError,
         RateLimitError,
         RunningLoopError,
@@ -112,6 +115,7 @@ if TYPE_CHECKING:
     from .llm import LLM, ChatDelta, ChatResponse, ChatStream, Usage
     from .runtime import (
         Agent,
+        ConditionalTask,
         Crew,
         CrewOutput,
         CrewStreamingOutput,

@@ -7,7 +7,7 @@ import pytest
 
 from fastcrew import LLM, Agent, ConfigurationError, Crew, OutputFormat, Task, TaskOutput
 from fastcrew.limits import RateLimit, RetryPolicy
-from fastcrew.runtime import ConditionalTask
+from fastcrew.tasks.conditional_task import ConditionalTask  # CrewAI's import path
 
 TOPIC = {"topic": "tides"}
 

@@ -1,0 +1,1 @@
+"""CrewAI's ``crewai.tasks`` import paths (``conditional_task``, ``task_output``)."""
