@@ -22,7 +22,16 @@ from pydantic import BaseModel
 
 from fastcrew import FlowPersistenceError
 from fastcrew.errors import ConfigurationError
-from fastcrew.flow import Flow, SQLiteFlowPersistence, and_, listen, persist, router, start
+from fastcrew.flow import (
+    Flow,
+    SQLiteFlowPersistence,
+    and_,
+    arun_flow,
+    listen,
+    persist,
+    router,
+    start,
+)
 from fastcrew.flow.persistence import FlowPersistence
 from fastcrew.sim import SpawnedSim, spawn
 
@@ -299,6 +308,38 @@ async def test_a_changed_flow_cannot_continue_a_frame_it_does_not_have(tmp_path:
 
     with pytest.raises(FlowPersistenceError, match=r"methods \['second'\] it no longer has"):
         await After().akickoff(inputs={"id": "c1"})
+
+
+async def test_arun_flow_with_a_row_store_continues_or_returns_a_finished_row(tmp_path: Path):
+    # What a batch worker does per row: its own store and key, whatever the input's id.
+    store = SQLiteFlowPersistence(tmp_path / "rows.sqlite")
+    calls: list[str] = []
+    fail = {"second"}
+
+    @persist()
+    class Row(Flow):
+        @start()
+        async def first(self) -> str:
+            calls.append("first")
+            return "one"
+
+        @listen(first)
+        async def second(self, value: str) -> dict[str, str]:
+            calls.append("second")
+            if "second" in fail:
+                raise ValueError("second failed")
+            return {"got": value, "topic": self.state["topic"]}
+
+    inputs = {"id": "dup", "topic": "tides"}
+    with pytest.raises(ValueError, match="second failed"):
+        await arun_flow(Row, inputs, persistence=store, key="row-7")
+    fail.clear()
+    out = await arun_flow(Row, inputs, persistence=store, key="row-7")
+    assert calls == ["first", "second", "second"]
+    assert out == {"result": {"got": "one", "topic": "tides"}, "state": {**inputs}}
+    assert await arun_flow(Row, inputs, persistence=store, key="row-7") == out
+    assert calls == ["first", "second", "second"]  # finished: returned, nothing ran
+    assert [k for k, _, _ in rows(Path(store.db_path))] == ["row-7"]  # not the input's id
 
 
 # -- concurrency ------------------------------------------------------------------------------
