@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ from .config import (
     EXIT_QUOTA,
     EXIT_ROW_ERRORS,
     EXIT_WORKERS_FAILED,
+    Backend,
     BatchConfig,
     BatchResult,
     Mode,
@@ -44,6 +46,7 @@ SIMULATED_BANNER = (
 )
 CREW_ENV = "FASTCREW_CREW"
 FLOW_ENV = "FASTCREW_FLOW"
+BACKEND_ENV = "FASTCREW_BATCH_BACKEND"
 
 _EXIT = {
     "interrupted": EXIT_INTERRUPTED,
@@ -197,6 +200,8 @@ def run_batch(
     ping_timeout: float = DEFAULT_PING_TIMEOUT_S,
     drain_timeout: float | None = None,
     quiet: bool = False,
+    backend: str | None = None,
+    ray_address: str | None = None,
 ) -> BatchResult:
     """Run a crew (or a flow) once per input line across worker processes; results in order.
 
@@ -217,6 +222,9 @@ def run_batch(
     a dict of its options, to run against the built-in simulator (answers are simulated).
     ``timeout``: seconds per row (a longer row becomes an error row), also the bound on
     finishing in-flight rows after the first SIGINT/SIGTERM.
+    ``backend``: ``"local"`` worker processes (the default) or ``"ray"`` actors on a Ray
+    cluster at ``ray_address`` (default: ``$FASTCREW_BATCH_BACKEND``, else ``[tool.fastcrew]
+    backend``; see docs/ray.md); with Ray, ``workers`` defaults to the cluster's CPUs.
 
     Returns a :class:`BatchResult` (status, exit code, counts, summary); raises
     :class:`~fastcrew.ConfigurationError` when the run cannot start (nothing ran).
@@ -236,9 +244,16 @@ def run_batch(
     if retry_failed and restart:
         raise ConfigurationError("retry_failed needs the previous output; it excludes restart")
     mode: Mode = "restart" if restart else "resume" if resume else "auto"
-    workers = workers if workers is not None else os.cpu_count() or 1
+    backend = _backend(backend)
+    if backend == "ray":
+        from .ray import load
+
+        load()  # fails at once, with the install line, when Ray is missing
+        workers = workers if workers is not None else 0  # 0: the cluster's CPUs
+    else:
+        workers = workers if workers is not None else os.cpu_count() or 1
     for name, value in (
-        ("workers", workers),
+        ("workers", workers or 1),
         ("concurrency", concurrency),
         ("chunk_size", chunk_size),
         ("max_line_bytes", max_line_bytes),
@@ -287,8 +302,23 @@ def run_batch(
         ping_timeout=ping_timeout,
         drain_timeout=drain_timeout,
         quiet=quiet,
+        backend=backend,
+        ray_address=ray_address,
     )
     return _Run(config).execute()
+
+
+def _backend(backend: str | None) -> Backend:
+    """The backend asked for, else ``$FASTCREW_BATCH_BACKEND``, else ``[tool.fastcrew]
+    backend``, else ``"local"``."""
+    chosen = backend or os.environ.get(BACKEND_ENV) or _pyproject_default("backend", None)
+    chosen = (chosen or "local").strip().lower()
+    if chosen not in ("local", "ray"):
+        raise ConfigurationError(
+            f"backend must be 'local' or 'ray', not {chosen!r} (from --backend, "
+            f"${BACKEND_ENV} or [tool.fastcrew] backend)"
+        )
+    return chosen  # type: ignore[return-value]
 
 
 def _names_missing_llm(exc: BaseException) -> bool:
@@ -304,6 +334,8 @@ class _Run:
         self.config = config
         self.progress = Progress(None, enabled=config.progress, quiet=config.quiet)
         self.started = time.monotonic()
+        self.backend: Any = None
+        """The Ray backend (session, pool) for ``backend="ray"``."""
 
     def log(self, message: str) -> None:
         self.progress.log(message)
@@ -318,6 +350,11 @@ class _Run:
         sim = None
         supervisor: Supervisor | None = None
         try:
+            if config.backend == "ray":
+                from .ray import load
+
+                self.backend = load()(config)
+                config = self.config = self.backend.config  # workers resolved
             if config.simulate is not None:
                 from ..sim import spawn
 
@@ -344,6 +381,8 @@ class _Run:
         finally:
             if sim is not None:
                 sim.close()
+            if self.backend is not None:
+                self.backend.close()
         assert supervisor is not None
         plan.finish(supervisor.complete)
         status = "complete" if supervisor.complete else supervisor.stop_reason or "interrupted"
@@ -374,8 +413,12 @@ class _Run:
         reader = LineReader(open_input(config.inputs), max_line_bytes=config.max_line_bytes)
         assert plan.writer is not None
         assert plan.journal is not None
-        supervisor = Supervisor(
-            config,
+        make = (
+            self.backend.supervisor
+            if self.backend is not None
+            else functools.partial(Supervisor, config)
+        )
+        supervisor = make(
             worker_config,
             reader=reader,
             writer=plan.writer,
@@ -471,7 +514,10 @@ class _Run:
             "reorder_peak": s.writer.peak if s else 0,
             "elapsed_s": round(elapsed, 3),
             "stop_message": s.stop_message if s else None,
+            "backend": config.backend,
         }
+        if self.backend is not None:
+            summary["ray"] = self.backend.summary(s)
         write_summary(config.summary_path, summary)
         self.log(format_summary(summary))
         return BatchResult(status, code, config.output, ok, error, summary)

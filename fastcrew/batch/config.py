@@ -59,6 +59,7 @@ DEFAULT_PING_TIMEOUT_S = 30.0
 DEFAULT_MIN_WINDOW = 10_000
 
 Mode = Literal["auto", "resume", "restart"]
+Backend = Literal["local", "ray"]
 CrewSpec = str | Callable[[], Any]
 
 
@@ -131,6 +132,11 @@ class BatchConfig:
     ping_timeout: float = DEFAULT_PING_TIMEOUT_S
     drain_timeout: float | None = None
     quiet: bool = False
+    backend: Backend = "local"
+    """Where the workers run: ``"local"`` processes or ``"ray"`` actors (docs/ray.md)."""
+    ray_address: str | None = None
+    """``backend="ray"``: the cluster (``auto``, ``ray://host:port``, ``host:port``); None
+    follows Ray's rule ($RAY_ADDRESS, else a local Ray started for the run)."""
 
     def __repr__(self) -> str:
         return _mask(self)
