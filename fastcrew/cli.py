@@ -170,6 +170,21 @@ def _sim_options(ctx: click.Context, param: click.Parameter, value: tuple[str, .
 @click.option("--max-restarts", type=click.IntRange(min=0), default=3, help="Per worker slot.")
 @click.option("--ping-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0)
 @click.option("-q", "--quiet", is_flag=True, help="No progress, no summary on stderr.")
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    envvar="FASTCREW_BATCH_BACKEND",
+    show_envvar=True,
+    default=None,
+    help="Worker processes here, or Ray actors (pip install 'fastcrew[ray]'). "
+    "Default: [tool.fastcrew] backend, else local.",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    help="--backend ray: auto | ray://HOST:PORT | HOST:PORT. Default: $RAY_ADDRESS, else a "
+    "local Ray for the run.",
+)
 @click.pass_context
 def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options: object) -> None:
     """Run a crew (or a flow) once per line of INPUTS (JSONL, '-' for stdin, .jsonl.gz) across
