@@ -76,6 +76,7 @@ class _Entries(dict[str, Any]):
         self.exists = exists
         self.owner = owner
         self.pending: dict[str, tuple[dict[str, Any], tuple[Any, ...], tuple[str, ...]]] = {}
+        self.resolving: list[str] = []
 
     def __missing__(self, name: str) -> Any:
         if not self.exists:
@@ -90,10 +91,22 @@ class _Entries(dict[str, Any]):
         )
 
     def __getitem__(self, name: str) -> Any:
+        if self.resolving and name in self.resolving:
+            loop = " -> ".join([*self.resolving[self.resolving.index(name) :], name])
+            raise ProjectConfigError(
+                f"{self.what} {self.path}, entry {name!r}: its names loop back to it "
+                f"({loop}); break the cycle (e.g. in a context: list)",
+                file=self.path,
+                entry=name,
+            )
         if self.pending:
             item = self.pending.pop(name, None)
             if item is not None:
-                _resolve(self.owner, *item)
+                self.resolving.append(name)
+                try:
+                    _resolve(self.owner, *item)
+                finally:
+                    self.resolving.pop()
         return super().__getitem__(name)
 
 

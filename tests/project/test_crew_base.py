@@ -206,3 +206,22 @@ class Small:
     assert crew.name == "given"  # a name given in code is kept
     assert [a.role for a in crew.agents] == ["Helper"]
     assert crew.tasks[0].name == "answer"
+
+
+def test_a_subclass_overrides_a_member_in_place(sim_env, tmp_path):
+    crew_py = (
+        CREW_PY
+        + """
+
+@CrewBase
+class Desk(Newsroom):
+    @agent
+    def writer(self) -> Agent:
+        return Agent(config=self.agents_config["writer"], role="Desk writer")
+"""
+    )
+    spec = write_project(tmp_path / "proj", crew_py)
+    crew = load_crew(f"{spec}:Desk")
+    assert [a.role for a in crew.agents] == ["Desk writer", "Researcher on {topic}"]
+    assert crew.tasks[1].agent is crew.agents[0]
+    assert crew.name == "Desk"

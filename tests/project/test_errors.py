@@ -162,3 +162,10 @@ def test_fastcrew_run_outside_a_project(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "no [project.scripts] run_crew" in result.output
     assert "(scripts there: other)" in result.output
+
+
+def test_a_context_cycle(tmp_path):
+    work = WORK.replace("  output_json: Facts\n", "  context: [summary]\n")
+    error = failure(tmp_path, **{"conf/work.yaml": work})
+    assert error.entry == "research"
+    assert "loop back to it (research -> summary -> research)" in str(error)
