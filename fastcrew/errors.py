@@ -8,6 +8,7 @@
     │   ├── ProjectConfigError      a @CrewBase project's YAML is missing or wrong (file, entry)
     │   └── ToolDefinitionError     a tool defined wrongly: no docstring, a bad type hint (tool)
     ├── InputError                  a kickoff input is missing or of an unusable type (ValueError)
+    ├── StorageError                a batch run could not write its journal or output (path, errno)
     ├── RunningLoopError            a sync API (kickoff, call) called inside a running event loop
     ├── TaskError                   a task could not produce an acceptable answer (task, agent)
     │   ├── OutputValidationError   structured output still invalid after the repair request
@@ -54,6 +55,7 @@ __all__ = [
     "RateLimitError",
     "RunningLoopError",
     "ServerError",
+    "StorageError",
     "TaskError",
     "ToolDefinitionError",
     "UnsupportedFeatureError",
@@ -155,6 +157,20 @@ class GuardrailError(TaskError):
 
 class ExecutionTimeoutError(TaskError, TimeoutError):
     """The agent's ``max_execution_time`` ran out; the in-flight work was cancelled."""
+
+
+class StorageError(FastCrewError):
+    """A batch run could not write one of its files (the journal, the output, the summary):
+    disk full, the file or its directory gone, no permission, a file-size limit.
+
+    ``path`` is the file, ``errno`` the OS error number (``errno.ENOSPC``, ...). The run stops
+    with status ``storage_error`` (exit code 74) and stays resumable once the cause is fixed.
+    """
+
+    def __init__(self, message: str, *, path: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
 
 
 class FlowError(FastCrewError):
