@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,26 @@ from fastcrew.tools import CodeInterpreterTool, ToolRunState, run_python
 
 
 def is_dead(pid: int) -> bool:
-    """Gone, or a zombie nobody has reaped yet (it runs no code)."""
+    """Whether ``pid`` has exited; a SIGKILL is delivered at once but the exit itself follows,
+    so this waits for it (a pidfd turns readable on exit; up to 10 s)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([fd], [], [], 10.0)
+        return bool(readable)
+    finally:
+        os.close(fd)
+
+
+def is_running(pid: int) -> bool:
+    """Whether ``pid`` exists and has not exited (not a zombie)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def removed(path: str) -> bool:
@@ -108,7 +123,7 @@ async def test_cancellation_kills_the_process(tmp_path: Path) -> None:
     )
     task = asyncio.ensure_future(CodeInterpreterTool().ainvoke({"code": code}))
     pid = int(await asyncio.to_thread(read_fifo, fifo))
-    assert not is_dead(pid)
+    assert is_running(pid)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
