@@ -24,6 +24,7 @@ from fastcrew import FlowPersistenceError
 from fastcrew.errors import ConfigurationError
 from fastcrew.flow import (
     Flow,
+    FlowLimitError,
     SQLiteFlowPersistence,
     and_,
     arun_flow,
@@ -257,8 +258,12 @@ async def test_a_router_loop_continues_with_its_counts(tmp_path: Path):
 
     with pytest.raises(RuntimeError, match="crash"):
         await Loop().akickoff(inputs={"id": "loop"})
+    # The calls made before the crash count towards the bound: work ran twice, so a bound
+    # of 4 stops the continued kickoff at its 5th call (n would reach 5).
+    bounded = Loop(max_method_calls=4)
+    with pytest.raises(FlowLimitError, match="Loop.work was called 4 times"):
+        await bounded.akickoff(inputs={"id": "loop"})
     flow = Loop()
-    flow.max_method_calls = 5  # the calls before the crash count towards the bound
     assert await flow.akickoff(inputs={"id": "loop"}) == 5
     assert flow.state["n"] == 5
 
