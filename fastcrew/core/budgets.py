@@ -88,8 +88,10 @@ class SharedBudget:
 
     __slots__ = ("budget", "explicit", "lock")
 
-    def __init__(self, limit: RateLimit, now: float, *, explicit: bool = True) -> None:
-        self.budget = LocalBudget(limit, now)
+    def __init__(
+        self, limit: RateLimit, now: float, *, explicit: bool = True, lag: float | None = None
+    ) -> None:
+        self.budget = LocalBudget(limit, now) if lag is None else LocalBudget(limit, now, lag=lag)
         self.explicit = explicit
         self.lock = threading.Lock()
 
@@ -151,4 +153,4 @@ class LocalBudgets:
         return shared
 
     def cap(self, spec: CapSpec, now: float) -> SharedBudget:
-        return SharedBudget(spec.limit, now)
+        return SharedBudget(spec.limit, now, lag=0.0)

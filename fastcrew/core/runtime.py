@@ -209,7 +209,8 @@ class Runtime:
             found = self._owner_caps.get(ident)
             if found is not None and found[0]() is owner and found[1] == rpm:
                 return found[2]
-            shared = SharedBudget(RateLimit(rpm=rpm, tpm=None), 0.0)
+            # A cap is ours alone: no provider counts it late, so no lag.
+            shared = SharedBudget(RateLimit(rpm=rpm, tpm=None), 0.0, lag=0.0)
             caps = self._owner_caps
 
             def forget(_: object, key: int = ident) -> None:

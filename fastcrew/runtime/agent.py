@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..core import get_runtime
 from ..errors import ConfigurationError
 from ..llm import LLM
+from ..tools import BaseTool
 from . import compat
+from .acting import act, task_toolbox
 from .calls import answer, call_with_timeout
 from .outputs import LiteAgentOutput
 from .prompts import agent_system_prompt
@@ -23,6 +25,38 @@ __all__ = ["Agent"]
 log = logging.getLogger("fastcrew.runtime")
 
 Messages = str | Sequence[Mapping[str, Any]]
+
+
+def resolve_llm(value: Any) -> Any:
+    """An LLM from what a user wrote: None or a model string → :class:`LLM`; an object with
+    an async ``acall`` is used as is."""
+    if value is None or isinstance(value, str):
+        return LLM(value)
+    if not callable(getattr(value, "acall", None)):
+        raise ConfigurationError(
+            f"llm must be a fastcrew LLM, a model string or an object with an async "
+            f"acall(messages, ...) method, not {type(value).__name__}"
+        )
+    return value
+
+
+def check_tools(value: Any, owner: str) -> Any:
+    """Tools must be ``fastcrew.tools.BaseTool`` s (``@tool`` functions are); say what to do
+    with anything else (a CrewAI or LangChain tool object, a plain function)."""
+    if value is None:
+        return []
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    for item in items:
+        if not isinstance(item, BaseTool):
+            hint = (
+                "decorate it with @tool (from fastcrew.tools import tool)"
+                if callable(item)
+                else "subclass fastcrew.tools.BaseTool (from crewai.tools → from fastcrew.tools)"
+            )
+            raise ConfigurationError(
+                f"{owner}(tools=...) takes fastcrew tools, not {type(item).__name__}: {hint}"
+            )
+    return items
 
 
 def _merge_config(data: Any) -> Any:
@@ -41,8 +75,10 @@ class Agent(BaseModel):
     task that runs longer. ``max_rpm`` is an extra, narrower cap on this agent's calls across
     all its runs (the shared RPM/TPM budget lives in the LLM client); ``max_retry_limit`` is
     stored for CrewAI compatibility: retries happen once, inside the LLM client.
-    ``tools`` and ``allow_delegation`` are not supported yet and raise;
-    ``allow_code_execution=True`` logs a warning and runs the agent without it.
+    ``tools`` (``fastcrew.tools``) are called natively or in the ReAct format, at most
+    ``max_iter`` steps per answer, their results cached per run when ``cache``;
+    ``allow_delegation=True`` adds the coworker tools over the crew's other agents;
+    ``allow_code_execution=True`` adds a code interpreter that runs Python in a subprocess.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
@@ -58,6 +94,7 @@ class Agent(BaseModel):
     max_retry_limit: int = Field(default=2, ge=0)
     allow_delegation: bool = False
     allow_code_execution: bool = False
+    cache: bool = True
     verbose: bool = False
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
 
@@ -69,22 +106,12 @@ class Agent(BaseModel):
     @field_validator("llm", mode="before")
     @classmethod
     def _resolve_llm(cls, value: Any) -> Any:
-        if value is None or isinstance(value, str):
-            return LLM(value)
-        if not callable(getattr(value, "acall", None)):
-            raise ConfigurationError(
-                f"llm must be a fastcrew LLM, a model string or an object with an async "
-                f"acall(messages, ...) method, not {type(value).__name__}"
-            )
-        return value
+        return resolve_llm(value)
 
-    def model_post_init(self, context: Any, /) -> None:
-        if self.allow_code_execution:
-            log.warning(
-                "agent %r: allow_code_execution=True is not available in fastcrew yet; "
-                "the agent runs without code execution",
-                self.role,
-            )
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _tools(cls, value: Any) -> Any:
+        return check_tools(value, "Agent")
 
     def __repr__(self) -> str:
         return f"Agent(role={self.role!r}, goal={self.goal!r}, llm={self.llm!r})"
@@ -117,11 +144,23 @@ class Agent(BaseModel):
         else:
             conversation.extend(dict(m) for m in messages)
         who = (None, self.role)
-        raw, model, conversation = await call_with_timeout(
-            answer(run_, self.llm, conversation, response_format, None, who, run_.caps_for(self)),
-            self.max_execution_time,
-            who,
-        )
+        caps = run_.caps_for(self)
+        toolbox = task_toolbox(run_, self, None)
+        if toolbox is None:
+            work = answer(run_, self.llm, conversation, response_format, None, who, caps)
+        else:
+            work = act(
+                run_,
+                self.llm,
+                conversation,
+                toolbox,
+                response_format,
+                None,
+                who,
+                caps,
+                self.max_iter,
+            )
+        raw, model, conversation = await call_with_timeout(work, self.max_execution_time, who)
         return LiteAgentOutput(
             raw=raw,
             pydantic=model,

@@ -15,13 +15,8 @@ from ..errors import UnsupportedFeatureError
 
 __all__ = ["AGENT", "CREW", "TASK", "screen"]
 
-_TOOLS = "tools (tool calling arrives with the tools issue)"
-_DELEGATION = "delegation between agents (arrives with the tools issue)"
-
 AGENT: tuple[dict[str, str], frozenset[str]] = (
     {
-        "tools": _TOOLS,
-        "allow_delegation": _DELEGATION,
         "memory": "agent memory",
         "knowledge_sources": "knowledge sources",
         "knowledge": "knowledge sources",
@@ -41,7 +36,6 @@ AGENT: tuple[dict[str, str], frozenset[str]] = (
     },
     frozenset(
         {
-            "cache",
             "respect_context_window",
             "use_system_prompt",
             "code_execution_mode",
@@ -53,18 +47,38 @@ AGENT: tuple[dict[str, str], frozenset[str]] = (
             "date_format",
             "max_reasoning_attempts",
             "guardrail_max_retries",
+            "crew",
+            "cache_handler",
+            "tools_handler",
+            "agent_executor",
         }
     ),
 )
 
 TASK: tuple[dict[str, str], frozenset[str]] = (
     {
-        "tools": _TOOLS,
         "human_input": "human review of task answers",
         "converter_cls": "custom output converters",
         "input_files": "task input files",
     },
-    frozenset({"allow_crewai_trigger_context", "security_config", "i18n", "prompt_context"}),
+    frozenset(
+        {
+            "allow_crewai_trigger_context",
+            "security_config",
+            "i18n",
+            "prompt_context",
+            # accepted by CrewAI's Task, no effect on an answer (run state CrewAI keeps on it)
+            "verbose",
+            "used_tools",
+            "tools_errors",
+            "delegations",
+            "processed_by_agents",
+            "retry_count",
+            "start_time",
+            "end_time",
+            "output",
+        }
+    ),
 )
 
 CREW: tuple[dict[str, str], frozenset[str]] = (
@@ -74,8 +88,6 @@ CREW: tuple[dict[str, str], frozenset[str]] = (
         "knowledge_sources": "knowledge sources",
         "planning": "crew planning",
         "planning_llm": "crew planning",
-        "manager_llm": "the hierarchical process (needs delegation tools)",
-        "manager_agent": "the hierarchical process (needs delegation tools)",
         "prompt_file": "custom prompt files",
         "config": "crews built from a config dict",
     },
@@ -89,6 +101,11 @@ CREW: tuple[dict[str, str], frozenset[str]] = (
             "step_callback",
             "chat_llm",
             "output_log_file",
+            "full_output",
+            "language",
+            "language_file",
+            "manager_callbacks",
+            "usage_metrics",
         }
     ),
 )

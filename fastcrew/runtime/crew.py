@@ -8,19 +8,21 @@ import uuid
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .._loop import ensure_no_running_loop
 from ..core import get_runtime
-from ..errors import ConfigurationError, UnsupportedFeatureError
+from ..errors import ConfigurationError
 from . import compat
-from .agent import Agent
+from .agent import Agent, resolve_llm
+from .calls import maybe_await
 from .conditional import check_conditional_tasks
-from .execution import Run, maybe_await
 from .for_each import DEFAULT_MAX_CONCURRENCY, bounded_map
+from .hierarchical import check_manager, make_manager
 from .outputs import CrewOutput, TaskOutput, fast_model
 from .process import Process
 from .rendering import check_inputs, names, render
+from .run_state import Run
 from .sequential import run_sequential
 from .streaming import CrewStreamingOutput, Emit
 from .task import Task
@@ -56,7 +58,10 @@ class Crew(BaseModel):
     task_callback: Callable[[TaskOutput], Any] | None = None
     before_kickoff_callbacks: list[Callable[[dict[str, Any]], Any]] = Field(default_factory=list)
     after_kickoff_callbacks: list[Callable[[CrewOutput], Any]] = Field(default_factory=list)
+    manager_llm: Any = None
+    manager_agent: Agent | None = None
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    _manager: Agent | None = PrivateAttr(default=None)
 
     __hash__ = object.__hash__
 
@@ -65,21 +70,24 @@ class Crew(BaseModel):
     def _screen(cls, data: Any) -> Any:
         return compat.screen("Crew", data, compat.CREW, set(cls.model_fields))
 
+    @field_validator("manager_llm", mode="before")
+    @classmethod
+    def _manager_llm(cls, value: Any) -> Any:
+        return value if value is None else resolve_llm(value)
+
     @model_validator(mode="after")
     def _check(self) -> Crew:
-        if self.process is Process.hierarchical:
-            raise UnsupportedFeatureError(
-                "Process.hierarchical is not supported by fastcrew yet: it needs a manager "
-                "agent with delegation tools (arrives with the tools issue). "
-                "Use Process.sequential."
-            )
+        hierarchical = self.process is Process.hierarchical
+        if hierarchical:
+            check_manager(self.manager_llm, self.manager_agent, self.agents)
+            self._manager = make_manager(self.manager_llm, self.manager_agent)
         if not self.tasks:
             raise ConfigurationError("a crew needs at least one task")
         check_conditional_tasks(self.tasks)
         position = {id(t): i for i, t in enumerate(self.tasks)}
         for i, task in enumerate(self.tasks):
             label = task.name or task.description[:60]
-            if task.agent is None:
+            if task.agent is None and not hierarchical:
                 raise ConfigurationError(
                     f"task {i} ({label!r}) has no agent; the sequential process needs "
                     "Task(agent=...)"
@@ -113,7 +121,7 @@ class Crew(BaseModel):
         """Fail before any LLM call if a placeholder has no input (names it and the task)."""
         given = inputs.keys()
         for i, task in enumerate(self.tasks):
-            agent = task.agent
+            agent = self._manager or task.agent
             assert agent is not None
             needed = (
                 names(task.description)
@@ -144,7 +152,14 @@ class Crew(BaseModel):
                 values = check_inputs(changed)
         self._preflight(values)
         caps = (get_runtime().cap(self, self.max_rpm),) if self.max_rpm else ()
-        state = Run(values, emit=emit, input_index=input_index, caps=caps)
+        state = Run(
+            values,
+            emit=emit,
+            input_index=input_index,
+            caps=caps,
+            agents=tuple(self.agents),
+            manager=self._manager,
+        )
         if self.verbose:
             log.info("crew %r: run started (%d tasks)", self.name, len(self.tasks))
         outputs = await run_sequential(self.tasks, state, self.task_callback)

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from ..core import get_runtime
 from ..errors import GuardrailError, TaskError
 from ..limits import Limiter
+from .acting import act, task_toolbox
 from .calls import Message, answer, call_with_timeout, maybe_await
 from .outputs import OutputFormat, TaskOutput
 from .prompts import (
@@ -111,7 +112,7 @@ async def run_task(
     task_callback: Callable[[TaskOutput], Any] | None = None,
 ) -> TaskOutput:
     """Run one task for one run and return its output (callbacks and file included)."""
-    agent = task.agent
+    agent = run.manager or task.agent
     assert agent is not None  # the Crew checked this
     inputs = run.inputs
     description = render(task.description, inputs, f"the description of task {index}")
@@ -182,10 +183,16 @@ async def _attempts(
         )
     llm = agent.llm
     caps = run.caps_for(agent)
+    toolbox = task_toolbox(run, agent, task)
     guards = task.guardrail_list()
     retries = 0
     while True:
-        raw, model, messages = await answer(run, llm, messages, schema, meta, who, caps)
+        if toolbox is None:
+            raw, model, messages = await answer(run, llm, messages, schema, meta, who, caps)
+        else:
+            raw, model, messages = await act(
+                run, llm, messages, toolbox, schema, meta, who, caps, agent.max_iter
+            )
         output = TaskOutput.build(
             description=description,
             name=task.name,

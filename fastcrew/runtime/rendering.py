@@ -2,7 +2,7 @@
 
 A placeholder is ``{name}`` where ``name`` is an identifier (letters, digits, ``_``, ``-``);
 other braces (JSON examples, ``{ }``) are left alone. Values may be str, int, float, bool,
-list or dict (lists and dicts are rendered as JSON).
+None, list or dict (lists and dicts are rendered as JSON; None as ``None``, as CrewAI does).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from ..errors import InputError
 __all__ = ["check_inputs", "names", "placeholders", "render"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_\-]*)\}")
-_ALLOWED_TYPES = (str, int, float, bool, list, dict)
-_ALLOWED = "str, int, float, bool, list or dict"
+_ALLOWED_TYPES = (str, int, float, bool, list, dict, type(None))
+_ALLOWED = "str, int, float, bool, None, list or dict"
 
 # template text -> literal pieces and variable names, alternating: [lit, var, lit, var, lit]
 _parsed: dict[str, tuple[str, ...]] = {}
@@ -56,13 +56,13 @@ def names(template: str) -> frozenset[str]:
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
-    if isinstance(value, bool | int | float):
+    if value is None or isinstance(value, bool | int | float):
         return str(value)
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def check_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Validate kickoff inputs: a mapping of names to str/int/float/bool/list/dict."""
+    """Validate kickoff inputs: a mapping of names to str/int/float/bool/None/list/dict."""
     if inputs is None:
         return {}
     if not isinstance(inputs, Mapping):

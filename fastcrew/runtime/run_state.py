@@ -39,12 +39,14 @@ class Run:
 
     __slots__ = (
         "_systems",
+        "agents",
         "cached",
         "caps",
         "completion",
         "emit",
         "input_index",
         "inputs",
+        "manager",
         "prompt",
         "requests",
         "retries",
@@ -59,11 +61,17 @@ class Run:
         emit: Emit | None = None,
         input_index: int | None = None,
         caps: tuple[Limiter, ...] = (),
+        agents: tuple[Agent, ...] = (),
+        manager: Agent | None = None,
     ) -> None:
         self.inputs = inputs
         self.emit = emit
         self.input_index = input_index
         self.caps = caps
+        self.agents = agents
+        """The crew's agents (coworkers for delegation)."""
+        self.manager = manager
+        """A hierarchical crew's manager: it runs every task."""
         self.total = self.prompt = self.cached = self.completion = self.requests = 0
         self.retries = 0
         self.tool_state: Any = None

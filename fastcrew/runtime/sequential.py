@@ -21,9 +21,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .conditional import ConditionalTask, skipped_output
-from .execution import Run, context_text, run_task
+from .execution import context_text, run_task
 from .for_each import raise_first
 from .outputs import TaskOutput
+from .run_state import Run
 
 if TYPE_CHECKING:
     from .task import Task

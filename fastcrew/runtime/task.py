@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import compat
-from .agent import Agent, _merge_config
+from .agent import Agent, _merge_config, check_tools
 from .outputs import OutputFormat, TaskOutput
 
 __all__ = ["Task"]
@@ -82,6 +82,11 @@ class Task(BaseModel):
             if retries is not None:
                 data.setdefault("guardrail_max_retries", retries)
         return data
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _tools(cls, value: Any) -> Any:
+        return check_tools(value, "Task")
 
     @field_validator("guardrail")
     @classmethod

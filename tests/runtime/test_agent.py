@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 from pydantic import BaseModel, ValidationError
 
@@ -13,7 +11,6 @@ from fastcrew import (
     ConfigurationError,
     Crew,
     LiteAgentOutput,
-    Process,
     Task,
     UnsupportedFeatureError,
 )
@@ -83,37 +80,27 @@ def test_missing_key_fails_at_construction(monkeypatch):
 
 
 def test_unsupported_features_are_refused_by_name(llm):
-    with pytest.raises(UnsupportedFeatureError, match=r"Agent\(tools=...\).*tools issue"):
-        agent(llm, tools=[lambda: None])
-    with pytest.raises(UnsupportedFeatureError, match="allow_delegation"):
-        agent(llm, allow_delegation=True)
     with pytest.raises(UnsupportedFeatureError, match="memory"):
         agent(llm, memory=True)
-    with pytest.raises(UnsupportedFeatureError, match=r"Task\(tools=...\)"):
-        Task(description="x", expected_output="y", tools=[object()])
     with pytest.raises(UnsupportedFeatureError, match="human review"):
         Task(description="x", expected_output="y", human_input=True)
     a = agent(llm)
     task = Task(description="x", expected_output="y", agent=a)
-    with pytest.raises(UnsupportedFeatureError, match="hierarchical"):
-        Crew(agents=[a], tasks=[task], process=Process.hierarchical)
     with pytest.raises(UnsupportedFeatureError, match="crew memory"):
         Crew(agents=[a], tasks=[task], memory=True)
     # switched off, or harmless: accepted
     agent(llm, tools=[], allow_delegation=False, memory=False, cache=True, step_callback=print)
     Crew(agents=[a], tasks=[task], memory=False, cache=True, share_crew=False)
+    Task(description="x", expected_output="y", verbose=True, tools_errors=0)  # CrewAI no-ops
     with pytest.raises(ValidationError, match="rol"):
         Agent(rol="typo", goal="g", backstory="b", llm=llm)
 
 
-def test_code_execution_warns_once_per_agent(llm, caplog):
-    with caplog.at_level(logging.WARNING, logger="fastcrew.runtime"):
-        coder = agent(llm, role="Coder", allow_code_execution=True)
-        Crew(agents=[coder], tasks=[Task(description="x", expected_output="y", agent=coder)])
-        agent(llm, role="Plain")
-    warnings = [r for r in caplog.records if "allow_code_execution" in r.getMessage()]
-    assert len(warnings) == 1
-    assert "'Coder'" in warnings[0].getMessage()
+def test_tools_that_are_not_fastcrew_tools_are_refused_with_what_to_do(llm):
+    with pytest.raises(ConfigurationError, match=r"Agent\(tools=...\).*decorate it with @tool"):
+        agent(llm, tools=[lambda: None])
+    with pytest.raises(ConfigurationError, match=r"Task\(tools=...\).*subclass .*BaseTool"):
+        Task(description="x", expected_output="y", tools=[object()])
 
 
 def test_config_dicts_fill_fields(llm):

@@ -1,0 +1,96 @@
+"""The tools one agent may use on one task, with the run's cache and counters.
+
+A :class:`Toolbox` is made per task run (cheap: it holds references); the OpenAI function
+specs and ReAct descriptions of a tool are computed once per tool object. Calls go through
+``fastcrew.tools`` — argument validation, the per-run cache, ``max_usage_count``, errors as
+observations — and several calls of one assistant message run concurrently, their results
+returned in the model's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ...tools import BaseTool, ToolRunState
+
+__all__ = ["Observation", "ToolRunState", "Toolbox"]
+
+
+@dataclass(slots=True, frozen=True)
+class Observation:
+    """What one tool call gave back to the model."""
+
+    call_id: str
+    tool: str
+    text: str
+    as_answer: bool = False
+    """The tool has ``result_as_answer=True`` and succeeded: ``text`` is the final answer."""
+    error: bool = False
+
+
+class Toolbox:
+    """Named tools for one agent on one task; ``state`` is the run's cache and counters,
+    ``cache`` the agent's ``cache`` setting."""
+
+    __slots__ = ("_by_name", "cache", "state", "tools")
+
+    def __init__(self, tools: Sequence[BaseTool], state: ToolRunState, *, cache: bool = True):
+        self.tools = list(tools)
+        self.state = state
+        self.cache = cache
+        self._by_name: dict[str, BaseTool] = {}
+        for tool in self.tools:
+            self._by_name.setdefault(tool.wire_name, tool)
+            self._by_name.setdefault(_fold(tool.name), tool)
+
+    def specs(self) -> list[dict[str, Any]]:
+        """The OpenAI ``tools`` of a request."""
+        return [tool.openai_spec() for tool in self.tools]
+
+    def react_blocks(self) -> list[str]:
+        """Each tool as a ``Tool Name / Tool Arguments / Tool Description`` block."""
+        return [tool.react_description() for tool in self.tools]
+
+    def names(self) -> list[str]:
+        """The tools' names as the model should write them (ReAct)."""
+        return [tool.name for tool in self.tools]
+
+    def find(self, name: str) -> BaseTool | None:
+        """The tool the model named (wire name, or its name in any case and spacing)."""
+        return self._by_name.get(name) or self._by_name.get(_fold(name))
+
+    async def call(
+        self, call_id: str, name: str, arguments: str | Mapping[str, Any]
+    ) -> Observation:
+        """Run one call; every failure becomes the observation text (the model may retry)."""
+        tool = self.find(name)
+        if tool is None:
+            self.state.tools_errors += 1
+            known = ", ".join(self.names())
+            text = f"There is no tool named {name!r}. Use one of these, exactly: {known}."
+            return Observation(call_id, name, text, error=True)
+        result = await tool.ainvoke(arguments, state=self.state, cache=self.cache)
+        return Observation(call_id, tool.name, result.text, result.as_answer, result.error)
+
+    async def call_all(self, calls: Sequence[Mapping[str, Any]]) -> list[Observation]:
+        """Run an assistant message's ``tool_calls`` concurrently; results in call order."""
+        if len(calls) == 1:
+            return [await self._call(calls[0])]
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self._call(call)) for call in calls]
+        return [task.result() for task in tasks]
+
+    def _call(self, call: Mapping[str, Any]) -> Awaitable[Observation]:
+        function = call.get("function") or {}
+        return self.call(
+            str(call.get("id") or ""),
+            str(function.get("name") or ""),
+            function.get("arguments") or "{}",
+        )
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.replace("_", " ").split()).casefold()
