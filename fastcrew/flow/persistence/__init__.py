@@ -1,6 +1,6 @@
 """Flow persistence, as in CrewAI: ``@persist`` saves a flow's state to a store after its
 methods complete; ``kickoff(inputs={"id": ...})`` restores it (and continues an interrupted
-kickoff where it stopped). See docs/flows.md.
+kickoff where it stopped). See docs/flow-persistence.md.
 
 ::
 
