@@ -63,3 +63,31 @@ def slow_crew() -> Crew:
     """Takes a minute to build, like a crew module that loads something big at import."""
     time.sleep(60)
     return make_crew()
+
+
+TOOL_TEXT = "LOOKUP-RESULT"
+
+
+def _lookup_tool() -> Any:
+    from fastcrew.tools import tool
+
+    @tool("Lookup")
+    async def lookup(query: str) -> str:
+        """Looks a topic up."""
+        return f"{TOOL_TEXT} for {query[:20]}"
+
+    return lookup
+
+
+def tool_crew() -> Crew:
+    """One task whose agent has an async tool: with the simulator's one tool round, two LLM
+    calls and one tool call per row; the answer quotes the tool's result."""
+    agent = Agent(
+        role="Echo",
+        goal="Answer about {topic}",
+        backstory="A test agent.",
+        llm=LLM("sim-model"),
+        tools=[_lookup_tool()],
+    )
+    task = Task(description="Tell me about {topic}", expected_output="One line.", agent=agent)
+    return Crew(agents=[agent], tasks=[task])
