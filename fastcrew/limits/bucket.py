@@ -70,10 +70,17 @@ class TokenBucket:
             self.refill_from = max(self.refill_from, now + self.lag)
         self.level -= amount
 
-    def give(self, amount: float, now: float) -> None:
-        """Return ``amount`` (a refund), never above capacity."""
+    def give(self, amount: float, now: float) -> float:
+        """Return ``amount`` (a refund), never above capacity; returns what was added."""
         self._refill(now)
-        self.level = min(self.capacity, self.level + amount)
+        before = self.level
+        self.level = max(before, min(self.capacity, before + amount))
+        return self.level - before
+
+    def deficit(self, now: float) -> float:
+        """How far below full the bucket is at ``now`` (above capacity when in debt)."""
+        self._refill(now)
+        return self.capacity - self.level
 
     def pause(self, until: float, now: float) -> None:
         """Admit nothing before ``until``; the bucket restarts empty from then on."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import QuotaExhaustedError, RateLimitError
 from .config import RateLimit
@@ -48,12 +48,15 @@ class Lease:
     """One admitted call: its token reservation (``completion`` of it for the answer) and its
     concurrency slot."""
 
-    __slots__ = ("_limiter", "completion", "done", "tokens")
+    __slots__ = ("_limiter", "completion", "done", "granted_at", "tokens")
 
-    def __init__(self, limiter: Limiter, tokens: int, completion: int = 0) -> None:
+    def __init__(
+        self, limiter: Limiter, tokens: int, completion: int = 0, granted_at: float = 0.0
+    ) -> None:
         self._limiter = limiter
         self.tokens = tokens
         self.completion = completion
+        self.granted_at = granted_at
         self.done = False
 
     def settle(self, actual_tokens: int | None) -> None:
@@ -101,6 +104,7 @@ class Limiter:
         self._completion_avg: float | None = None
         self._completion_max: int | None = None
         self._resume_at = -math.inf
+        self._in_flight_tokens = 0
         self.explicit = False
         source.set_waker(self._wake)
 
@@ -169,9 +173,10 @@ class Limiter:
         stats.admitted += 1
         stats.reserved_tokens += tokens
         stats.in_flight += 1
+        self._in_flight_tokens += tokens
         if stats.in_flight > stats.peak_in_flight:
             stats.peak_in_flight = stats.in_flight
-        return Lease(self, tokens, completion)
+        return Lease(self, tokens, completion, now)
 
     async def acquire(self, tokens: int, *, completion: int = 0) -> Lease:
         """Wait for this call's turn and budget for ``tokens`` (of which ``completion`` is the
@@ -226,6 +231,7 @@ class Limiter:
     def _settle(self, lease: Lease, actual: int | None, *, refused: bool) -> None:
         stats = self.stats
         stats.in_flight -= 1
+        self._in_flight_tokens -= lease.tokens
         now = self._loop.time()
         if refused:
             self.source.adjust(1, lease.tokens, now)
@@ -236,9 +242,17 @@ class Limiter:
         if self._waiters:
             self._pump()
 
-    def observe(self, snapshot: RateLimitSnapshot) -> None:
-        """Correct the budget with the provider's headers from one response."""
+    def observe(self, snapshot: RateLimitSnapshot, lease: Lease | None = None) -> None:
+        """Correct the budget with the provider's headers from one response (to ``lease``'s
+        call: then the budget also learns which of its admissions the provider has seen)."""
         if snapshot.present:
+            if lease is not None:
+                snapshot = replace(
+                    snapshot,
+                    call_admitted_at=lease.granted_at,
+                    call_tokens=lease.tokens,
+                    in_flight_tokens=self._in_flight_tokens,
+                )
             self.source.observe(snapshot, self._loop.time())
             if self._waiters:
                 self._pump()

@@ -42,6 +42,10 @@ class RateLimitSnapshot:
     """The provider's ``x-ratelimit-*`` view at the time of one response (None = not sent).
 
     Reset values are in seconds from the moment the response was received.
+    ``call_admitted_at``, ``call_tokens``, ``in_flight_tokens``: set by our limiter — when it
+    admitted the call this answers (its clock; None = unknown), the tokens that call reserved,
+    and the tokens reserved by our other calls still in flight — so a budget can tell which
+    of its own admissions the provider may not have counted yet.
     """
 
     limit_requests: int | None = None
@@ -50,6 +54,9 @@ class RateLimitSnapshot:
     remaining_tokens: int | None = None
     reset_requests: float | None = None
     reset_tokens: float | None = None
+    call_admitted_at: float | None = None
+    call_tokens: int = 0
+    in_flight_tokens: int = 0
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimitSnapshot:

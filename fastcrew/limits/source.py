@@ -9,6 +9,7 @@ when capacity arrives out of band.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 from typing import Literal, Protocol
@@ -21,8 +22,11 @@ __all__ = ["DEFAULT_LAG_S", "BudgetSource", "LimitKind", "LocalBudget"]
 
 LimitKind = Literal["requests", "tokens"]
 
-DEFAULT_LAG_S = 0.05
-"""How much later than our admission a provider may count a call (see ``TokenBucket.lag``)."""
+DEFAULT_LAG_S = 0.25
+"""How much later than our admission a provider may count a call (see ``TokenBucket.lag``):
+the first calls of a burst open connections. At most a quarter of the ``burst``."""
+TAKE_LOG = 4096
+"""Token takes remembered to tell which admissions a provider's headers may not include."""
 
 
 class BudgetSource(Protocol):
@@ -66,11 +70,17 @@ class LocalBudget:
     def __init__(self, limit: RateLimit, now: float, *, lag: float = DEFAULT_LAG_S) -> None:
         self.limit = limit
         self._burst = limit.burst
-        self._lag = lag
+        self._lag = min(lag, limit.burst / 4)  # the band it guards is at most 1/4 of a burst
         self.requests = self._bucket(limit.rpm, now)
         self.tokens = self._bucket(limit.tpm, now)
         self._auto_rpm = limit.rpm == "auto"
         self._auto_tpm = limit.tpm == "auto"
+        # When tokens were taken, and the running total (for "taken since a call's admission").
+        self._took_at: list[float] = []
+        self._took_upto: list[float] = []
+        self._took_before = 0.0
+        self._took = 0.0
+        self._paused_at = -math.inf
 
     def _bucket(self, per_minute: object, now: float) -> TokenBucket | None:
         if not isinstance(per_minute, int):
@@ -94,6 +104,13 @@ class LocalBudget:
             self.requests.take(1, now)
         if self.tokens is not None:
             self.tokens.take(tokens, now)
+            self._took += tokens
+            self._took_at.append(now)
+            self._took_upto.append(self._took)
+            if len(self._took_at) > TAKE_LOG:
+                half = TAKE_LOG // 2
+                self._took_before = self._took_upto[half - 1]
+                del self._took_at[:half], self._took_upto[:half]
 
     def adjust(self, requests: int, tokens: int, now: float) -> None:
         for bucket, amount in ((self.requests, requests), (self.tokens, tokens)):
@@ -109,6 +126,8 @@ class LocalBudget:
             bucket = getattr(self, name)
             if kind in (None, name) and bucket is not None:
                 bucket.pause(until, now)
+        if kind in (None, "tokens"):
+            self._paused_at = now  # headers written before this 429 are stale
 
     def observe(self, snapshot: RateLimitSnapshot, now: float) -> None:
         if not snapshot.present:
@@ -120,9 +139,33 @@ class LocalBudget:
             snapshot.remaining_requests,
             now,
         )
-        self.tokens = self._follow(
-            self.tokens, self._auto_tpm, snapshot.limit_tokens, snapshot.remaining_tokens, now
-        )
+        self.tokens = self._follow(self.tokens, self._auto_tpm, snapshot.limit_tokens, None, now)
+        if self.tokens is not None:
+            self._take_back(self.tokens, snapshot, now)
+            if snapshot.remaining_tokens is not None:
+                self.tokens.clamp(float(snapshot.remaining_tokens), now)
+
+    def _take_back(self, bucket: TokenBucket, snapshot: RateLimitSnapshot, now: float) -> None:
+        """Where the provider counts less than we do — it refunded unused ``max_tokens``, or
+        charges a smaller default — follow it: its deficit is ``reset-tokens`` * its rate, to
+        which we add everything it may not have counted yet (our admissions since the call's,
+        and our other calls in flight). Only when its rate is ours, never from headers older
+        than a 429."""
+        admitted_at = snapshot.call_admitted_at
+        limit = snapshot.limit_tokens
+        reset = snapshot.reset_tokens
+        if admitted_at is None or reset is None or not limit or admitted_at <= self._paused_at:
+            return
+        if not math.isclose(limit / 60.0, bucket.rate):
+            return
+        i = bisect.bisect_left(self._took_at, admitted_at)
+        if i == 0 and self._took_before:
+            return  # older than the log: unknown what the provider has seen
+        since = self._took - (self._took_upto[i - 1] if i else self._took_before)
+        unseen = max(0.0, since - snapshot.call_tokens) + snapshot.in_flight_tokens
+        excess = bucket.deficit(now) - unseen - reset * bucket.rate
+        if excess > 0:
+            bucket.give(excess, now)
 
     def _follow(
         self,

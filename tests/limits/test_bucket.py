@@ -51,11 +51,12 @@ def test_give_refunds_and_clamp_only_tightens():
 @given(
     rate=st.floats(0.5, 1000),
     burst=st.floats(0.1, 5),
+    lag=st.floats(0, 0.5),
     steps=st.lists(st.tuples(st.floats(0, 2), st.integers(1, 50)), min_size=1, max_size=200),
 )
-def test_never_admits_more_than_rate_times_time_plus_capacity(rate, burst, steps):
+def test_never_admits_more_than_rate_times_time_plus_capacity(rate, burst, lag, steps):
     capacity = max(1.0, rate * burst)
-    b = TokenBucket.full(rate=rate, capacity=capacity, now=0)
+    b = TokenBucket.full(rate=rate, capacity=capacity, now=0, lag=lag)
     now = 0.0
     admitted = 0.0
     largest = 0

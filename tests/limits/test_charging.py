@@ -10,8 +10,8 @@ import random
 import pytest
 
 from fastcrew import LLM, RateLimit, RetryPolicy
-from fastcrew.errors import ConfigurationError
-from fastcrew.limits import Limiter, LocalBudget, TokenBucket
+from fastcrew.errors import ConfigurationError, RateLimitError
+from fastcrew.limits import Limiter, LocalBudget, RateLimitSnapshot, TokenBucket
 from fastcrew.sim import serve
 
 
@@ -74,6 +74,61 @@ async def test_the_answer_allowance_without_max_tokens():
     assert told.completion_estimate(256) == 4096
 
 
+def provider_view(deficit: float, tpm: int = 60_000) -> RateLimitSnapshot:
+    """Headers of a provider whose token bucket (one second's worth) is ``deficit`` below full."""
+    rate = tpm / 60
+    remaining = round(rate - deficit)
+    return RateLimitSnapshot(
+        limit_tokens=tpm, remaining_tokens=remaining, reset_tokens=deficit / rate
+    )
+
+
+@pytest.mark.looptime
+async def test_headers_give_back_what_a_refunding_provider_no_longer_counts():
+    limiter = make(RateLimit(rpm=None, tpm=60_000))  # the default: the allowance is withheld
+    lease = await limiter.acquire(100 + 500, completion=500)
+    lease.settle_usage(100, 30)
+    # This provider refunded the unused allowance: it counts 130, not 600.
+    limiter.observe(provider_view(130), lease)
+    assert await wait_for(limiter, 870) == 0.0
+
+
+@pytest.mark.looptime
+async def test_headers_from_a_strict_provider_give_nothing_back_twice():
+    limiter = make(RateLimit(rpm=None, tpm=60_000))
+    first = await limiter.acquire(120 + 100, completion=100)  # prompt estimate 120, really 100
+    await asyncio.sleep(0.01)
+    second = await limiter.acquire(120 + 100, completion=100)
+    second.settle_usage(100, 30)  # the later call is answered first
+    # The provider counts 200 + 200 minus 10 ms of refill: 20 below our view, because our
+    # reservation for the first call (still in flight) is 20 too high.
+    limiter.observe(provider_view(390), second)
+    first.settle_usage(100, 30)  # that refund was just taken back: it must not count again
+    assert await wait_for(limiter, 1000) == pytest.approx(0.39)  # the provider's view exactly
+
+
+@pytest.mark.looptime
+async def test_headers_give_nothing_back_for_calls_the_provider_may_not_have_seen():
+    limiter = make(RateLimit(rpm=None, tpm=60_000))
+    first = await limiter.acquire(300, completion=200)
+    second = await limiter.acquire(300, completion=200)  # admitted after: maybe not counted
+    first.settle_usage(100, 10)
+    limiter.observe(provider_view(300), first)
+    second.settle_usage(100, 10)
+    assert await wait_for(limiter, 1000) == pytest.approx(0.6)  # nothing given back
+
+
+@pytest.mark.looptime
+async def test_headers_of_a_larger_limit_or_before_a_429_give_nothing_back():
+    limiter = make(RateLimit(rpm=None, tpm=60_000))
+    lease = await limiter.acquire(600, completion=500)
+    lease.settle_usage(100, 30)
+    limiter.observe(provider_view(0, tpm=600_000), lease)  # not our limit: ours holds
+    limiter.rate_limited(RateLimitError("429", retry_after=0.1, limit="tokens"))
+    limiter.observe(provider_view(0), lease)  # written before the 429
+    assert await wait_for(limiter, 1000) == pytest.approx(1.1)
+
+
 def test_a_take_from_a_full_bucket_waits_out_the_providers_lag():
     bucket = TokenBucket.full(rate=100.0, capacity=100.0, now=0.0, lag=0.05)
     bucket.take(100, 0.0)  # a burst from full: the provider starts counting it up to 50 ms later
@@ -101,8 +156,12 @@ SIZES = (10, 100, 400, 600)  # prompt chars / 4: from a line to a page
 ALLOWANCES = (64, 200, 500)  # max_tokens; the simulator's answers are 32 tokens
 
 
-async def _mixed_rows(charge: str, rows: int = 150) -> tuple[dict, LLM]:
+async def _mixed_rows(charge: str, rows: int = 150, workers: int = 20) -> tuple[dict, LLM]:
+    """``rows`` calls of mixed sizes through ``workers`` concurrent callers."""
     rng = random.Random(7)
+    todo = iter(
+        [(f"row {i} " + "x" * 4 * rng.choice(SIZES), rng.choice(ALLOWANCES)) for i in range(rows)]
+    )
     async with serve(tpm=TPM, limit_window_s=1) as sim:
         llm = LLM(
             "m",
@@ -110,13 +169,17 @@ async def _mixed_rows(charge: str, rows: int = 150) -> tuple[dict, LLM]:
             rate_limit=RateLimit(rpm=None, tpm=TPM, charge=charge),
             retry=RetryPolicy(max_attempts=30),
         )
-        calls = [
-            llm.acall(f"row {i} " + "x" * 4 * rng.choice(SIZES), max_tokens=rng.choice(ALLOWANCES))
-            for i in range(rows)
-        ]
-        results = await asyncio.gather(*calls)
+
+        async def worker() -> int:
+            done = 0
+            for prompt, max_tokens in todo:
+                await llm.acall(prompt, max_tokens=max_tokens)
+                done += 1
+            return done
+
+        answered = await asyncio.gather(*(worker() for _ in range(workers)))
         stats = sim.stats()
-    assert len(results) == rows
+    assert sum(answered) == rows
     return stats, llm
 
 
