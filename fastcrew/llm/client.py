@@ -295,7 +295,7 @@ def _finish(limiter: Limiter, lease: Lease, resp: ChatResponse, retries: int) ->
         lease.settle(usage.total_tokens or None)
     if usage.completion_tokens:
         limiter.record_completion(usage.completion_tokens)
-    limiter.observe(resp.rate_limits)
+    limiter.observe(resp.rate_limits, lease)
 
 
 def _answer_limit(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> int | None:
