@@ -13,11 +13,12 @@
   Async tools are awaited on the caller's loop, sync ones run in ``Runtime.run_in_thread``;
   cancellation goes through. Details: :mod:`fastcrew.tools.invoke`.
 - ``tool.openai_spec()`` — the request's ``tools`` entry; ``tool.wire_name`` — its function
-  name (:func:`openai_name`: map a ``tool_calls`` name back by comparing with it);
+  name (:func:`openai_name`; :func:`tools_by_wire_name` maps ``tool_calls`` names back and
+  refuses two tools the model could not tell apart);
   ``tool.react_description()`` — the ReAct prompt block; ``tool.result_as_answer``.
 """
 
-from .base import BaseTool, Tool
+from .base import BaseTool, Tool, tools_by_wire_name
 from .code_interpreter import CodeInterpreterSchema, CodeInterpreterTool, CodeRun, run_python
 from .decorator import tool
 from .invoke import ToolResult, ToolRunState
@@ -34,4 +35,5 @@ __all__ = [
     "openai_name",
     "run_python",
     "tool",
+    "tools_by_wire_name",
 ]

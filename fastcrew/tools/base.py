@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
@@ -27,7 +28,7 @@ from .schema import openai_name, parameters_schema, react_block, signature_model
 if TYPE_CHECKING:
     from .invoke import ToolResult, ToolRunState
 
-__all__ = ["BaseTool", "Tool"]
+__all__ = ["BaseTool", "Tool", "tools_by_wire_name"]
 
 
 def _always_cache(_arguments: Any = None, _result: Any = None) -> bool:
@@ -65,7 +66,9 @@ class BaseTool(BaseModel):
     _usage_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _spec_key: tuple[Any, ...] | None = PrivateAttr(default=None)
     _spec: dict[str, Any] | None = PrivateAttr(default=None)
-    _derived: ClassVar[dict[type, type[BaseModel]]] = {}
+    _derived: ClassVar[weakref.WeakKeyDictionary[type, type[BaseModel]]] = (
+        weakref.WeakKeyDictionary()
+    )
 
     @field_validator("max_usage_count")
     @classmethod
@@ -273,3 +276,22 @@ class Tool(BaseTool):
     async def _arun(self, *args: Any, **kwargs: Any) -> Any:
         result = self.func(*args, **kwargs)
         return await result if inspect.isawaitable(result) else result
+
+
+def tools_by_wire_name(tools: Iterable[BaseTool]) -> dict[str, BaseTool]:
+    """``{wire_name: tool}`` for one request's tools, to map ``tool_calls`` names back.
+
+    Raises :class:`~fastcrew.errors.ToolDefinitionError` when two different tools share a
+    wire name (``"My tool"`` and ``"my_tool"``): the model could not tell them apart.
+    """
+    found: dict[str, BaseTool] = {}
+    for one in tools:
+        wire = one.wire_name
+        other = found.setdefault(wire, one)
+        if other is not one:
+            raise ToolDefinitionError(
+                f"Tools {other.name!r} and {one.name!r} have the same function name {wire!r} "
+                "for the model; rename one of them.",
+                tool=one.name,
+            )
+    return found

@@ -61,7 +61,13 @@ def signature_model(
             model_name, __config__=ConfigDict(arbitrary_types_allowed=False), **fields
         )
         model.model_json_schema()
-    except (PydanticSchemaGenerationError, PydanticUserError, TypeError) as exc:
+    except (
+        PydanticSchemaGenerationError,
+        PydanticUserError,
+        TypeError,
+        ValueError,
+        NameError,
+    ) as exc:
         raise ToolDefinitionError(
             f"Tool {tool!r}: the parameters of {fn.__qualname__} cannot be described as a "
             f"JSON schema ({str(exc).splitlines()[0]}). Use JSON-like types (str, int, float, "

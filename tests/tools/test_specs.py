@@ -10,10 +10,11 @@ import pytest
 from pydantic import BaseModel, Field
 
 from fastcrew import LLM
+from fastcrew.errors import ToolDefinitionError
 from fastcrew.limits import RateLimit, RetryPolicy
 from fastcrew.sim import serve
 from fastcrew.sim.react import react_prompt_tools
-from fastcrew.tools import BaseTool, ToolRunState, openai_name, tool
+from fastcrew.tools import BaseTool, ToolRunState, openai_name, tool, tools_by_wire_name
 
 WIRE_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -189,3 +190,20 @@ async def test_a_react_action_from_the_simulator_runs_through_ainvoke() -> None:
     assert action is not None, resp.content
     result = await by_name[action.group(1)].ainvoke(action.group(2), state=ToolRunState())
     assert not result.error, result.text
+
+
+def test_wire_names_map_back_and_collisions_are_refused() -> None:
+    tools = toolset()
+    assert tools_by_wire_name(tools) == {
+        "word_count": word_count,
+        "shout": shout,
+        "ship_an_item": tools[2],
+    }
+
+    @tool("word count")
+    def other_count(text: str) -> int:
+        """Another counter."""
+        return 0
+
+    with pytest.raises(ToolDefinitionError, match="'Word count' and 'word count'"):
+        tools_by_wire_name([word_count, other_count])
