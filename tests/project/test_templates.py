@@ -120,10 +120,13 @@ def test_crew_template_in_process(
     assert project.crew() is crew
 
 
-def test_crew_template_by_fastcrew_run(llm_env, tmp_path: Path):
+def test_crew_template_by_fastcrew_run_with_its_env_file(llm_env, tmp_path: Path):
     root = _project("research_crew", tmp_path)
+    env = dict(llm_env)
+    url = env.pop("OPENAI_BASE_URL")  # from the project's .env instead, as crewai run does
+    (root / ".env").write_text(f'# written by hand\nexport OPENAI_BASE_URL="{url}"\n')
     done = subprocess.run(
-        [sys.executable, "-m", "fastcrew", "run"], cwd=root, env=llm_env, capture_output=True
+        [sys.executable, "-m", "fastcrew", "run"], cwd=root, env=env, capture_output=True
     )
     assert done.returncode == 0, done.stderr.decode()
     report = (root / "report.md").read_text()
