@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fastcrew._loop import run as uvloop_run
 from fastcrew.sim import Simulator
 from fastcrew.tools import CodeInterpreterTool, ToolRunState, run_python
 
@@ -160,3 +161,11 @@ async def test_no_network_not_even_loopback(sim: Simulator) -> None:
     run = await run_python(code)
     assert run.network_isolated
     assert run.output.startswith("refused:")
+
+
+def test_runs_on_uvloop_as_agents_do() -> None:
+    code = "import subprocess\nprint(subprocess.Popen(['sleep', '60']).pid)\nprint('done')"
+    run = uvloop_run(run_python(code, time_limit=60.0))
+    assert not run.timed_out
+    assert run.output.split()[1] == "done"
+    assert is_dead(int(run.output.split()[0]))
