@@ -62,7 +62,17 @@ _limit("RLIMIT_CPU", int(sys.argv[3]))
 _limit("RLIMIT_FSIZE", int(sys.argv[4]))
 import runpy
 sys.argv = [sys.argv[1]]
-runpy.run_path(sys.argv[0], run_name="__main__")
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit:
+    raise
+except BaseException as exc:  # the traceback from the code's own frames, not the launcher's
+    import traceback
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != sys.argv[0]:
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
+    sys.exit(1)
 """
 
 _netns_prefix: list[str] | None = None

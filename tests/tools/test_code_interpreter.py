@@ -84,10 +84,19 @@ async def test_extra_env_is_passed_only_when_named() -> None:
 
 
 async def test_a_failing_program_is_a_result_not_a_tool_error() -> None:
-    result = await CodeInterpreterTool().ainvoke({"code": "raise ValueError('boom')"})
+    code = "def f():\n    raise ValueError('boom')\n\nf()\n"
+    result = await CodeInterpreterTool().ainvoke({"code": code})
     assert not result.error
-    assert "ValueError: boom" in result.text
-    assert result.text.endswith("[exit status 1]")
+    lines = result.text.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert 'main.py", line 4, in <module>' in lines[1]  # the code's frames only
+    assert "runpy" not in result.text
+    assert lines[-2:] == ["ValueError: boom", "[exit status 1]"]
+
+
+async def test_sys_exit_keeps_its_status() -> None:
+    run = await run_python("import sys\nprint('bye')\nsys.exit(3)")
+    assert (run.output, run.exit_code) == ("bye\n", 3)
 
 
 async def test_timeout_kills_the_whole_process_group() -> None:
