@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,27 @@ def test_a_context_cycle(tmp_path):
     error = failure(tmp_path, **{"conf/work.yaml": work})
     assert error.entry == "research"
     assert "loop back to it (research -> summary -> research)" in str(error)
+
+
+def test_fastcrew_run_of_a_failing_or_missing_script(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    package = tmp_path / "src" / "boom_crew"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text("def run():\n    raise RuntimeError('no luck')\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "boom_crew"\n[project.scripts]\nrun_crew = "boom_crew.main:run"\n'
+        'kickoff = "boom_crew.flow:kickoff"\n'
+    )
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 1
+    assert "the project failed: RuntimeError: no luck" in result.output
+    (tmp_path / "pyproject.toml").write_text(
+        (tmp_path / "pyproject.toml").read_text() + '[tool.crewai]\ntype = "flow"\n'
+    )
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 2
+    assert "cannot import 'boom_crew.flow' (the kickoff script of this flow project)" in (
+        result.output
+    )
