@@ -75,7 +75,7 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Answer:
     """The assistant's content and what ``usage`` / ``finish_reason`` report about it."""
 
@@ -160,8 +160,9 @@ class AnswerMaker:
         if prompt is not None:
             content, react_action = self._react(request, prompt, digest, sentence, echo)
         else:
-            if any(m["role"] == "tool" for m in request.messages):
-                quotes = tool_results(request.messages, self.echo_chars)
+            messages = request.messages
+            if len(messages) > 1 and any(m["role"] == "tool" for m in messages):
+                quotes = tool_results(messages, self.echo_chars)
                 sentence = f"{sentence} | tool results: {'; '.join(quotes)}"
             content = self._formatted(request, sentence, digest)
         finish = "stop"

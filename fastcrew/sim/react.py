@@ -74,10 +74,15 @@ def find_react_prompt(request: ChatRequest) -> int | None:
     if request.tools is not None or request.format_kind != "text":
         return None
     for i, message in enumerate(request.messages):
-        if message.get("role") in _PROMPT_ROLES:
-            text = message_text(message.get("content"))
-            if "Action Input:" in text and "Tool Name:" in text and _TOOL_NAME.search(text):
-                return i
+        content = message.get("content")
+        text = content if type(content) is str else message_text(content)
+        if (
+            "Action Input:" in text
+            and "Tool Name:" in text
+            and message.get("role") in _PROMPT_ROLES
+            and _TOOL_NAME.search(text)
+        ):
+            return i
     return None
 
 

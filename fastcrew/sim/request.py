@@ -50,9 +50,10 @@ class ToolSpec:
     parameters: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChatRequest:
-    """The fields of a chat-completions request that shape the answer."""
+    """The fields of a chat-completions request that shape the answer (not frozen: a frozen
+    dataclass's ``__init__`` costs a ``object.__setattr__`` per field on the hot path)."""
 
     messages: list[dict[str, Any]]
     model: str | None
@@ -261,6 +262,8 @@ def _check_tool_fields(
     data: dict[str, Any],
 ) -> tuple[tuple[ToolSpec, ...] | None, ToolChoice, bool]:
     """``(tools, tool_choice, parallel_tool_calls)`` of a request body, validated."""
+    if "tools" not in data and "tool_choice" not in data and "parallel_tool_calls" not in data:
+        return None, "none", True  # the common case, kept cheap
     tools = _check_tools(data.get("tools"))
     choice = _check_choice(data.get("tool_choice"), tools)
     parallel = data.get("parallel_tool_calls")
