@@ -8,16 +8,22 @@ from pathlib import Path
 
 import pytest
 
+from fastcrew import LLM, Agent, Crew, Task
 from fastcrew._spec import import_target
+from fastcrew.batch.crewspec import load_crew
 from fastcrew.errors import ProjectConfigError
+from fastcrew.limits import RateLimit, RetryPolicy
+from fastcrew.sim import serve
 from fastcrew.tools import BaseTool
 
 from .test_crew_base import PEOPLE, write_project
 
 TEMPLATES = Path(__file__).with_name("templates")
+TOOL_OUTPUT = "this is an example of a tool output, ignore it and move along."
 
 TOOLED = """
-from fastcrew.project import CrewBase, tool
+from fastcrew import Agent, Crew, Task
+from fastcrew.project import CrewBase, agent, crew, task, tool
 from fastcrew.tools import BaseTool
 
 
@@ -38,6 +44,18 @@ class Newsroom:
     def lookup(self):
         return Lookup()
 
+    @agent
+    def researcher(self):
+        return Agent(config=self.agents_config["researcher"])
+
+    @task
+    def research(self):
+        return Task(config=self.tasks_config["research"])
+
+    @crew
+    def crew(self):
+        return Crew(agents=self.agents, tasks=self.tasks)
+
     @tool
     def other(self):
         return Lookup(name="other")
@@ -57,6 +75,32 @@ def test_tools_names_resolve_to_the_tool_methods(tmp_path, monkeypatch):
     assert project.lookup().run(word="tide") == "tide: a word"
 
 
+ONE_AGENT = """
+researcher:
+  role: Researcher on {topic}
+  goal: Find facts
+  backstory: Careful.
+  tools: [lookup]
+"""
+ONE_TASK = """
+research:
+  description: Look up {topic}
+  expected_output: One line
+  agent: researcher
+"""
+
+
+async def test_a_yaml_agent_calls_its_tool(tmp_path, monkeypatch):
+    async with serve(tool_rounds=1, parallel_calls=1) as sim:
+        monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+        files = {"conf/people.yaml": ONE_AGENT, "conf/work.yaml": ONE_TASK}
+        spec = write_project(tmp_path, TOOLED, **files)
+        out = await load_crew(f"{spec}:Newsroom").akickoff({"topic": "tides"})
+        stats = sim.stats()
+    assert ": a word" in out.raw  # the simulator's final answer quotes the tool's result
+    assert (stats["tool_calls"], stats["tool_results"]) == (1, 1)
+
+
 def test_an_unknown_tool_name(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     people = PEOPLE.replace("  llm: quick\n", "  tools: [lookpu]\n")
@@ -69,18 +113,27 @@ def test_an_unknown_tool_name(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("project", ["research_crew", "content_flow"])
-def test_the_templates_custom_tool(project, monkeypatch):
+async def test_the_templates_custom_tool(project, monkeypatch):
     monkeypatch.syspath_prepend(str(TEMPLATES / project / "src"))
     module = __import__(f"{project}.tools.custom_tool", fromlist=["MyCustomTool"])
     try:
         tool = module.MyCustomTool()
         assert isinstance(tool, BaseTool)
         assert tool.name == "Name of my tool"
-        assert (
-            tool.run(argument="x")
-            == "this is an example of a tool output, ignore it and move along."
-        )
+        assert tool.run(argument="x") == TOOL_OUTPUT
         assert tool.openai_spec()["function"]["parameters"]["required"] == ["argument"]
+        async with serve(tool_rounds=1, parallel_calls=1) as sim:
+            llm = LLM(
+                "openai/sim-model",
+                base_url=sim.base_url,
+                retry=RetryPolicy(max_attempts=1),
+                rate_limit=RateLimit(rpm=None, tpm=None),
+            )
+            helper = Agent(role="Helper", goal="Help", backstory="Kind.", llm=llm, tools=[tool])
+            job = Task(description="Use the tool", expected_output="One line", agent=helper)
+            out = await Crew(agents=[helper], tasks=[job]).akickoff()
+            assert sim.stats()["tool_results"] == 1
+        assert "this is an example of a tool output" in out.raw
     finally:
         for name in [m for m in sys.modules if m.split(".")[0] == project]:
             del sys.modules[name]
