@@ -17,6 +17,7 @@ The code never runs in this process. Each call is a fresh ``python -I`` **subpro
   ``None`` (default) isolates when possible, ``True`` refuses to run without it, ``False``
   never isolates;
 - output (stdout and stderr, interleaved) capped at ``max_output_chars``.
+- at most ``MAX_PROCESSES`` interpreters running at once per event loop (more calls wait).
 
 It is **not** a sandbox: the code runs as this user and can read and write whatever this user
 can (outside its working directory too) and, without a network namespace, reach the network.
@@ -26,12 +27,14 @@ CrewAI runs code in Docker for that; see docs/tools.md.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import os
 import shutil
 import signal
 import sys
 import tempfile
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +78,12 @@ except BaseException as exc:  # the traceback from the code's own frames, not th
     sys.exit(1)
 """
 
+MAX_PROCESSES = max(4, 2 * (os.cpu_count() or 1))
+"""Code interpreter subprocesses running at once per event loop; more calls wait their turn
+(a batch of crews that all run code must not start thousands of interpreters at once)."""
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 _netns_prefix: list[str] | None = None
 _netns_probed = False
 
@@ -150,6 +159,15 @@ def _clean_env(home: str, extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _process_slot() -> asyncio.Semaphore:
+    """This loop's bound on running interpreters (``MAX_PROCESSES`` when first used)."""
+    loop = asyncio.get_running_loop()
+    slot = _slots.get(loop)
+    if slot is None:
+        slot = _slots[loop] = asyncio.Semaphore(MAX_PROCESSES)
+    return slot
+
+
 def _prepare(code: str) -> str:
     """A fresh private directory holding ``main.py``."""
     workdir = tempfile.mkdtemp(prefix="fastcrew-code-")
@@ -213,66 +231,71 @@ async def run_python(
             False,
             False,
         )
+    argv = [
+        *(prefix or ()),
+        python or sys.executable,
+        "-I",
+        "-c",
+        _LAUNCHER,
+        "main.py",
+        str(memory_limit_mb * 1024 * 1024 if memory_limit_mb else -1),
+        str(math.ceil(time_limit) + 1),
+        str(max_file_mb * 1024 * 1024 if max_file_mb else -1),
+    ]
+    async with _process_slot():
+        workdir = await get_runtime().run_in_thread(_prepare, code)
+        try:
+            run = await _spawn(argv, workdir, env or {}, time_limit, max_output_chars)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return dataclasses.replace(run, network_isolated=prefix is not None)
+
+
+async def _spawn(
+    argv: list[str], workdir: str, env: dict[str, str], time_limit: float, max_output_chars: int
+) -> CodeRun:
     limit_bytes = max_output_chars * 4
     buffer = bytearray()
     seen = 0
-    workdir = await get_runtime().run_in_thread(_prepare, code)
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=workdir,
+        env=_clean_env(workdir, env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=os.name == "posix",
+    )
+
+    async def collect() -> None:
+        nonlocal seen
+        assert proc.stdout is not None
+        while chunk := await proc.stdout.read(65536):
+            seen += len(chunk)
+            if len(buffer) < limit_bytes:
+                buffer.extend(chunk[: limit_bytes - len(buffer)])
+
+    reader = asyncio.ensure_future(collect())
+    timed_out = False
     try:
-        script = os.path.join(workdir, "main.py")
-        argv = [
-            *(prefix or ()),
-            python or sys.executable,
-            "-I",
-            "-c",
-            _LAUNCHER,
-            script,
-            str(memory_limit_mb * 1024 * 1024 if memory_limit_mb else -1),
-            str(math.ceil(time_limit) + 1),
-            str(max_file_mb * 1024 * 1024 if max_file_mb else -1),
-        ]
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=workdir,
-            env=_clean_env(workdir, env or {}),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=os.name == "posix",
-        )
-
-        async def collect() -> None:
-            nonlocal seen
-            assert proc.stdout is not None
-            while chunk := await proc.stdout.read(65536):
-                seen += len(chunk)
-                if len(buffer) < limit_bytes:
-                    buffer.extend(chunk[: limit_bytes - len(buffer)])
-
-        reader = asyncio.ensure_future(collect())
-        timed_out = False
         try:
-            try:
-                async with asyncio.timeout(time_limit):
-                    await _exited(proc)
-            except TimeoutError:
-                timed_out = True
-        finally:
-            _kill_group(proc)  # the timed-out code, or children it left behind
-            try:
-                await proc.wait()
-                await asyncio.wait_for(reader, 5.0)
-            except TimeoutError:  # a grandchild that left the group still holds the pipe
-                reader.cancel()
-            finally:
-                if not reader.done():
-                    reader.cancel()
+            async with asyncio.timeout(time_limit):
+                await _exited(proc)
+        except TimeoutError:
+            timed_out = True
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        _kill_group(proc)  # the timed-out code, or children it left behind
+        try:
+            await proc.wait()
+            await asyncio.wait_for(reader, 5.0)
+        except TimeoutError:  # a grandchild that left the group still holds the pipe
+            reader.cancel()
+        finally:
+            if not reader.done():
+                reader.cancel()
     text = buffer.decode("utf-8", errors="replace")
     truncated = seen > len(buffer) or len(text) > max_output_chars
-    return CodeRun(
-        text[:max_output_chars], proc.returncode, timed_out, truncated, prefix is not None
-    )
+    return CodeRun(text[:max_output_chars], proc.returncode, timed_out, truncated, False)
 
 
 class CodeInterpreterSchema(BaseModel):

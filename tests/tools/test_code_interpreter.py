@@ -12,7 +12,7 @@ import pytest
 
 from fastcrew._loop import run as uvloop_run
 from fastcrew.sim import Simulator
-from fastcrew.tools import CodeInterpreterTool, ToolRunState, run_python
+from fastcrew.tools import CodeInterpreterTool, ToolRunState, code_interpreter, run_python
 
 
 def is_dead(pid: int) -> bool:
@@ -178,3 +178,11 @@ def test_runs_on_uvloop_as_agents_do() -> None:
     assert not run.timed_out
     assert run.output.split()[1] == "done"
     assert is_dead(int(run.output.split()[0]))
+
+
+async def test_interpreters_at_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(code_interpreter, "MAX_PROCESSES", 1)  # read per loop, on first use
+    code = "import time\nprint(time.monotonic())\nsum(range(10**5))\nprint(time.monotonic())"
+    runs = await asyncio.gather(*(run_python(code) for _ in range(3)))
+    spans = sorted(tuple(map(float, run.output.split())) for run in runs)
+    assert all(spans[i][1] < spans[i + 1][0] for i in range(2))  # one after the other
