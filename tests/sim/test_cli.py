@@ -75,6 +75,17 @@ def test_options_become_a_config_and_the_key_is_never_printed(runs: list) -> Non
     assert SECRET not in result.output
 
 
+def test_tool_options(runs: list) -> None:
+    args = ["--tool-rounds", "0", "--parallel-calls", "4", "--malformed-args-rate", "0.3"]
+    result = CliRunner().invoke(main, ["sim", *args, "--tool-support", "reject"])
+    assert result.exit_code == 0, result.output
+    config = runs[0][0]
+    assert (config.tool_rounds, config.parallel_calls, config.malformed_args_rate) == (0, 4, 0.3)
+    assert config.tool_support == "reject"
+    for bad in (["--parallel-calls", "0"], ["--tool-support", "x"], ["--malformed-args-rate", "2"]):
+        assert CliRunner().invoke(main, ["sim", *bad]).exit_code == 2
+
+
 def test_api_key_from_the_environment(runs: list) -> None:
     result = CliRunner().invoke(main, ["sim"], env={"FASTCREW_SIM_API_KEY": SECRET})
     assert result.exit_code == 0
@@ -119,6 +130,20 @@ def test_spawned_subprocess_serves_and_stops_cleanly() -> None:
     assert sim.process.returncode == 0  # SIGTERM → clean exit
     assert SECRET not in repr(sim)
     assert os.environ.get("FASTCREW_SIM_API_KEY") != SECRET
+
+
+def test_spawned_subprocess_takes_the_tool_options() -> None:
+    tools = [
+        {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+        for name in ("a", "b", "c")
+    ]
+    body = {"messages": [{"role": "user", "content": "x"}], "tools": tools}
+    with spawn(parallel_calls=3, tool_support="native") as sim:
+        request = urllib.request.Request(f"{sim.base_url}/chat/completions", data=dumps(body))
+        with urllib.request.urlopen(request, timeout=10) as response:
+            message = loads(response.read())["choices"][0]["message"]
+        assert len(message["tool_calls"]) == 3
+        assert sim.stats()["tool_calls"] == 3
 
 
 def test_spawn_reports_a_child_that_cannot_start() -> None:

@@ -43,6 +43,19 @@ def test_cli_args_round_trip_without_the_key() -> None:
     args = config.to_cli_args()
     assert SECRET not in " ".join(args)
     assert args == ["--latency-ms", "3.5", "--rpm", "5", "--fail-rate", "0.25", "--model-name", "m"]
+    tools = SimConfig(
+        tool_rounds=3, parallel_calls=1, malformed_args_rate=0.5, tool_support="reject"
+    )
+    assert tools.to_cli_args() == [
+        "--tool-rounds",
+        "3",
+        "--parallel-calls",
+        "1",
+        "--malformed-args-rate",
+        "0.5",
+        "--tool-support",
+        "reject",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -58,6 +71,10 @@ def test_cli_args_round_trip_without_the_key() -> None:
         ({"completion_tokens": 0}, "completion_tokens"),
         ({"latency_ms": -1}, "latency_ms"),
         ({"port": 70000}, "port"),
+        ({"tool_rounds": -1}, "tool_rounds must be >= 0"),
+        ({"parallel_calls": 0}, "parallel_calls must be >= 1"),
+        ({"malformed_args_rate": 1.1}, "malformed_args_rate must be in"),
+        ({"tool_support": "maybe"}, "tool_support must be one of native, reject"),
     ],
 )
 def test_invalid_options(options: dict, words: str) -> None:
