@@ -203,6 +203,7 @@ async def _attempts(
             pydantic=model if fmt is OutputFormat.PYDANTIC else None,
             json_dict=model.model_dump() if fmt is OutputFormat.JSON and model else None,
             messages=messages,
+            tool_counts=toolbox.counts if toolbox is not None else (0, 0, 0),
         )
         feedback = None
         for guard in guards:

@@ -109,6 +109,12 @@ class TaskOutput(_Structured):
     agent: str = ""
     output_format: OutputFormat = OutputFormat.RAW
     messages: list[dict[str, Any]] = Field(default_factory=list)
+    used_tools: int = 0
+    """Tool calls of this task that produced a result (CrewAI keeps this on the Task)."""
+    tools_errors: int = 0
+    """Tool calls of this task that failed: bad arguments, an exception, an unknown tool."""
+    delegations: int = 0
+    """Coworker tool calls of this task."""
 
     def model_post_init(self, context: Any, /) -> None:
         if self.summary is None:
@@ -127,8 +133,10 @@ class TaskOutput(_Structured):
         pydantic: BaseModel | None,
         json_dict: dict[str, Any] | None,
         messages: list[dict[str, Any]],
+        tool_counts: tuple[int, int, int] = (0, 0, 0),
     ) -> TaskOutput:
-        """Fast constructor for the runtime (fields are already the right types)."""
+        """Fast constructor for the runtime (fields are already the right types);
+        ``tool_counts`` is (used_tools, tools_errors, delegations)."""
         return fast_model(
             cls,
             {
@@ -142,6 +150,9 @@ class TaskOutput(_Structured):
                 "agent": agent,
                 "output_format": output_format,
                 "messages": messages,
+                "used_tools": tool_counts[0],
+                "tools_errors": tool_counts[1],
+                "delegations": tool_counts[2],
             },
         )
 

@@ -38,6 +38,7 @@ async def test_an_agent_delegates_to_its_coworker_as_a_nested_call_of_the_run():
     result = next(m for m in messages if m.get("role") == "tool")["content"]
     assert "no coworker" not in result.lower()
     assert result.startswith("Simulated answer")  # the coworker's own answer came back
+    assert out.tasks_output[0].delegations == 1
     # lead asks → tool call; the coworker answers (1 call); lead's final answer: 3 requests
     assert stats["requests_total"] == 3
     assert out.token_usage.successful_requests == 3

@@ -40,6 +40,7 @@ async def test_a_tool_result_reaches_the_model_and_usage_is_exact():
         )
         stats = sim.stats()
     assert "COUNTED" in out.raw  # the simulator's final answer quotes the tool results
+    assert out.tasks_output[0].used_tools == 1
     assert stats["tool_calls"] == 1
     assert stats["tool_results"] == 1
     assert out.token_usage.successful_requests == stats["requests_total"] == 2
@@ -137,6 +138,7 @@ async def test_a_failing_tool_becomes_the_observation_and_the_run_goes_on():
     async with serve(tool_rounds=1, parallel_calls=1) as sim:
         out = await crew_of(writer(sim_llm(sim.base_url), [flaky])).akickoff({"topic": "x"})
     assert "the backend is down" in out.raw
+    assert (out.tasks_output[0].tools_errors, out.tasks_output[0].used_tools) == (1, 0)
 
 
 async def test_max_iter_bounds_the_steps_then_asks_for_a_final_answer():

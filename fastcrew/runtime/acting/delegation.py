@@ -10,7 +10,7 @@ answers, it does not hand the work on again).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -65,6 +65,9 @@ def _fold(role: str) -> str:
 
 class _CoworkerTool(BaseTool):
     model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    delegates: ClassVar[bool] = True
+    """Counted in ``delegations``."""
 
     coworkers: list[Any] = Field(default_factory=list, exclude=True)
 

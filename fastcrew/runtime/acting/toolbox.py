@@ -35,16 +35,23 @@ class Toolbox:
     """Named tools for one agent on one task; ``state`` is the run's cache and counters,
     ``cache`` the agent's ``cache`` setting."""
 
-    __slots__ = ("_by_name", "cache", "state", "tools")
+    __slots__ = ("_by_name", "cache", "delegations", "state", "tools", "tools_errors", "used_tools")
 
     def __init__(self, tools: Sequence[BaseTool], state: ToolRunState, *, cache: bool = True):
         self.tools = list(tools)
         self.state = state
         self.cache = cache
+        self.used_tools = self.tools_errors = self.delegations = 0
+        """This task's calls (the run's totals are in ``state``)."""
         self._by_name: dict[str, BaseTool] = {}
         for tool in self.tools:
             self._by_name.setdefault(tool.wire_name, tool)
             self._by_name.setdefault(_fold(tool.name), tool)
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """(used_tools, tools_errors, delegations) of this task so far."""
+        return self.used_tools, self.tools_errors, self.delegations
 
     def specs(self) -> list[dict[str, Any]]:
         """The OpenAI ``tools`` of a request."""
@@ -69,10 +76,16 @@ class Toolbox:
         tool = self.find(name)
         if tool is None:
             self.state.tools_errors += 1
+            self.tools_errors += 1
             known = ", ".join(self.names())
             text = f"There is no tool named {name!r}. Use one of these, exactly: {known}."
             return Observation(call_id, name, text, error=True)
         result = await tool.ainvoke(arguments, state=self.state, cache=self.cache)
+        if result.error:
+            self.tools_errors += result.error_kind != "usage_limit"
+        else:
+            self.used_tools += 1
+            self.delegations += getattr(tool, "delegates", False)
         return Observation(call_id, tool.name, result.text, result.as_answer, result.error)
 
     async def call_all(self, calls: Sequence[Mapping[str, Any]]) -> list[Observation]:
