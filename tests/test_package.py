@@ -1,18 +1,47 @@
-"""The package surface: sorted public names, lazy imports, no heavy work at import time."""
+"""The package surface: every public name imports, nothing heavy loads at import time, and the
+type checkers' view of the names (the ``TYPE_CHECKING`` block) is the runtime's (``_EXPORTS``)."""
 
+from __future__ import annotations
+
+import ast
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import fastcrew
 import fastcrew.errors
 
+HEAVY = ("aiohttp", "httpx", "pydantic", "uvloop", "rich", "click", "yaml", "ray", "orjson")
+"""Third-party libraries ``import fastcrew`` must not load (the first use of a name does)."""
 
-def test_all_is_sorted_and_every_name_resolves():
-    assert fastcrew.__all__ == sorted(fastcrew.__all__)
-    for name in fastcrew.__all__:
-        assert getattr(fastcrew, name) is not None
+
+def run_python(code: str) -> str:
+    """``code`` in a fresh interpreter (nothing imported yet); its stdout."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_every_public_name_imports_in_a_fresh_process_and_is_its_module_s_object():
+    code = (
+        "import importlib, json, fastcrew\n"
+        "bad = []\n"
+        "for name in fastcrew.__all__:\n"
+        "    value = getattr(fastcrew, name)\n"
+        "    home = importlib.import_module(fastcrew._EXPORTS[name])\n"
+        "    if value is None or value is not getattr(home, name):\n"
+        "        bad.append(name)\n"
+        "ns = {}\n"
+        "exec('from fastcrew import *', ns)\n"
+        "print(json.dumps({'bad': bad, 'star': sorted(set(ns) - {'__builtins__'})}))\n"
+    )
+    found = json.loads(run_python(code))
+    assert found["bad"] == []
+    assert found["star"] == sorted(fastcrew.__all__)
+    assert set(fastcrew.__all__) == set(fastcrew._EXPORTS)
     assert set(fastcrew.__all__) <= set(dir(fastcrew))
 
 
@@ -21,14 +50,62 @@ def test_unknown_attribute_is_an_attribute_error():
         _ = fastcrew.NoSuchThing
 
 
-def test_import_is_lazy():
+def test_import_fastcrew_loads_no_heavy_library_and_no_submodule_but_the_lazy_loader():
     code = (
-        "import sys, fastcrew; "
-        "heavy = {'aiohttp', 'httpx', 'pydantic', 'uvloop', 'rich', 'click'} & set(sys.modules); "
-        "print(sorted(heavy))"
+        "import json, sys\n"
+        "before = set(sys.modules)\n"
+        "import fastcrew\n"
+        "new = sorted(set(sys.modules) - before)\n"
+        "print(json.dumps(new))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    loaded = json.loads(run_python(code))
+    heavy = [m for m in loaded if m.split(".")[0] in HEAVY]
+    assert heavy == []
+    assert [m for m in loaded if m.startswith("fastcrew")] == ["fastcrew", "fastcrew._lazy"]
+
+
+def _type_checking_imports(tree: ast.Module) -> dict[str, str]:
+    """``{name: "fastcrew.<module>"}`` of the ``if TYPE_CHECKING:`` block's imports."""
+    blocks = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
+        and node.test.id == "TYPE_CHECKING"
+    ]
+    assert len(blocks) == 1, "fastcrew/__init__.py has one `if TYPE_CHECKING:` block"
+    names: dict[str, str] = {}
+    for node in blocks[0].body:
+        assert isinstance(node, ast.ImportFrom), ast.unparse(node)
+        assert node.level == 1, ast.unparse(node)
+        for alias in node.names:
+            assert alias.asname is None, ast.unparse(node)
+            assert alias.name not in names, f"{alias.name} imported twice"
+            names[alias.name] = f"fastcrew.{node.module}"
+    return names
+
+
+def test_the_type_checking_block_names_exactly_the_lazy_exports_from_the_same_modules():
+    source = Path(fastcrew.__file__).read_text(encoding="utf-8")
+    imported = _type_checking_imports(ast.parse(source))
+    missing = sorted(set(fastcrew._EXPORTS) - set(imported))
+    extra = sorted(set(imported) - set(fastcrew._EXPORTS))
+    assert (missing, extra) == ([], []), "TYPE_CHECKING block and _EXPORTS disagree"
+    assert imported == fastcrew._EXPORTS
+
+
+def test_an_export_mapped_to_the_wrong_module_is_caught_by_the_block_check():
+    # The check above on a copy of the file with one mapping changed (the drift it guards).
+    source = Path(fastcrew.__file__).read_text(encoding="utf-8")
+    drifted = source.replace('"Crew": "fastcrew.runtime"', '"Crew": "fastcrew.flow"', 1)
+    assert drifted != source
+    tree = ast.parse(drifted)
+    exports = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "_EXPORTS"
+    )
+    assert _type_checking_imports(tree) != exports
 
 
 def test_error_hierarchy_is_drawn_in_the_docstring():
