@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,11 @@ import fastcrew.errors
 
 HEAVY = ("aiohttp", "httpx", "pydantic", "uvloop", "rich", "click", "yaml", "ray", "orjson")
 """Third-party libraries ``import fastcrew`` must not load (the first use of a name does)."""
+
+
+ROOT = Path(fastcrew.__file__).resolve().parents[1]
+IMPORT_NAMES = {"pyyaml": "yaml"}
+"""Distribution names whose import name differs."""
 
 
 def run_python(code: str) -> str:
@@ -106,6 +113,29 @@ def test_an_export_mapped_to_the_wrong_module_is_caught_by_the_block_check():
         if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "_EXPORTS"
     )
     assert _type_checking_imports(tree) != exports
+
+
+def _imported_top_level_modules(package: Path) -> set[str]:
+    found: set[str] = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_every_runtime_dependency_is_imported_by_the_package():
+    """A library only bench/ or tests/ use belongs in the ``test`` extra, not in everyone's
+    install (aiolimiter was a runtime dependency used only by bench/)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = [
+        re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0].lower() for req in project["dependencies"]
+    ]
+    imported = _imported_top_level_modules(ROOT / "fastcrew")
+    unused = [name for name in names if IMPORT_NAMES.get(name, name) not in imported]
+    assert unused == [], f"runtime dependencies fastcrew/ never imports: {unused}"
 
 
 def test_error_hierarchy_is_drawn_in_the_docstring():
