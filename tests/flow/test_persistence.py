@@ -261,7 +261,7 @@ async def test_a_router_loop_continues_with_its_counts(tmp_path: Path):
     # The calls made before the crash count towards the bound: work ran twice, so a bound
     # of 4 stops the continued kickoff at its 5th call (n would reach 5).
     bounded = Loop(max_method_calls=4)
-    with pytest.raises(FlowLimitError, match="Loop.work was called 4 times"):
+    with pytest.raises(FlowLimitError, match=r"Loop\.work was called 4 times"):
         await bounded.akickoff(inputs={"id": "loop"})
     flow = Loop()
     assert await flow.akickoff(inputs={"id": "loop"}) == 5
@@ -345,6 +345,55 @@ async def test_arun_flow_with_a_row_store_continues_or_returns_a_finished_row(tm
     assert await arun_flow(Row, inputs, persistence=store, key="row-7") == out
     assert calls == ["first", "second", "second"]  # finished: returned, nothing ran
     assert [k for k, _, _ in rows(Path(store.db_path))] == ["row-7"]  # not the input's id
+
+
+async def test_an_unpicklable_argument_makes_a_state_only_save_and_a_restart(
+    caplog: pytest.LogCaptureFixture,
+):
+    calls: list[str] = []
+    fail = {"keep"}
+
+    @persist(SQLiteFlowPersistence(":memory:"))
+    class Lambdas(Flow):
+        @start()
+        async def make(self):
+            calls.append("make")
+            self.state["made"] = self.state.get("made", 0) + 1
+            return lambda: "not picklable"  # the frame saved after make would hold it
+
+        @listen(make)
+        async def keep(self, fn) -> str:
+            calls.append("keep")
+            if "keep" in fail:
+                raise ValueError("keep failed")
+            return fn()
+
+    with pytest.raises(ValueError, match="keep failed"):
+        await Lambdas().akickoff(inputs={"id": "l1"})
+    assert "cannot be pickled" in caplog.text
+    fail.clear()
+    calls.clear()
+    flow = Lambdas()
+    # Only the state was saved: the restore runs from the start methods, on that state.
+    assert await flow.akickoff(inputs={"id": "l1"}) == "not picklable"
+    assert calls == ["make", "keep"]
+    assert flow.state["made"] == 2
+
+
+async def test_flow_persistence_argument_restores_with_a_crewai_style_store():
+    store = Memory()
+    store.states["m1"] = {"id": "m1", "counter": 7, "log": ["before"]}
+
+    class NotDecorated(Flow[Count]):
+        @start()
+        async def bump(self) -> int:
+            self.state.counter += 1
+            return self.state.counter
+
+    flow = NotDecorated(persistence=store)
+    assert await flow.akickoff(inputs={"id": "m1"}) == 8
+    assert flow.state.log == ["before"]
+    assert store.saves == []  # no @persist: restores only, as in CrewAI
 
 
 # -- concurrency ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ the flow again from its start methods, on the restored state, as CrewAI does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import pickle
@@ -107,6 +108,18 @@ async def load(store: Any, key: str, flow_name: str) -> Checkpoint | None:
             flow_id=key,
             store=describe(store),
         ) from exc
+
+
+def _snapshot(make: Any) -> Checkpoint:
+    """``make()``, tried again if a sync method (in a thread) resized the dict state while
+    it was being copied."""
+    for attempt in range(3):
+        try:
+            return make()  # type: ignore[no-any-return]
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def open_recorder(flow: Any, inputs: Mapping[str, Any] | None, no_input: Any) -> Any:
@@ -311,12 +324,23 @@ class Recorder:
 
     async def _write(self, method: str, make: Any) -> None:
         """Save what ``make()`` snapshots, in order: the snapshot is taken under the lock,
-        so a later save never lands before an earlier one."""
+        so a later save never lands before an earlier one. A save once started completes
+        even if the kickoff is cancelled meanwhile."""
         async with self.lock:
-            checkpoint = make()
+            checkpoint = _snapshot(make)
             assert self.key is not None
+            write = asyncio.ensure_future(
+                get_runtime().run_in_thread(_save, self.store, self.key, checkpoint)
+            )
             try:
-                await get_runtime().run_in_thread(_save, self.store, self.key, checkpoint)
+                try:
+                    await asyncio.shield(write)
+                except asyncio.CancelledError:
+                    # A sibling failed (or the kickoff was cancelled): the method completed,
+                    # so its save still lands — and before the lock lets a later one start.
+                    with contextlib.suppress(Exception):
+                        await write
+                    raise
             except Exception as exc:
                 raise self._error(
                     f"could not save the state after {method!r}: {type(exc).__name__}: {exc}"
