@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import sys
 import time
@@ -25,6 +24,7 @@ from .config import (
     EXIT_OK,
     EXIT_QUOTA,
     EXIT_ROW_ERRORS,
+    EXIT_STORAGE,
     EXIT_WORKERS_FAILED,
     Backend,
     BatchConfig,
@@ -34,8 +34,10 @@ from .config import (
 )
 from .crewspec import check_crew_spec, check_flow_spec
 from .inputs import DEFAULT_MAX_LINE_BYTES, STDIN, LineReader, input_identity, open_input
+from .ordered_writer import storage_error
 from .plan import Plan, make_plan
 from .progress import Progress, Snapshot
+from .signals import StopSignals
 from .summary import format_summary, share, write_summary
 from .supervisor import Supervisor
 
@@ -53,6 +55,7 @@ _EXIT = {
     "quota_exhausted": EXIT_QUOTA,
     "bad_input": EXIT_BAD_INPUT,
     "workers_failed": EXIT_WORKERS_FAILED,
+    "storage_error": EXIT_STORAGE,
 }
 
 _NO_LLM = (
@@ -336,11 +339,17 @@ class _Run:
         self.started = time.monotonic()
         self.backend: Any = None
         """The Ray backend (session, pool) for ``backend="ray"``."""
+        self.signals: StopSignals | None = None
 
     def log(self, message: str) -> None:
         self.progress.log(message)
 
     def execute(self) -> BatchResult:
+        # Ctrl-C / SIGTERM at any moment of the call end the documented way (exit 75).
+        with StopSignals() as self.signals:
+            return self._execute()
+
+    def _execute(self) -> BatchResult:
         config = self.config
         identity = input_identity(config.inputs)
         plan = make_plan(config, identity)
@@ -384,7 +393,13 @@ class _Run:
             if self.backend is not None:
                 self.backend.close()
         assert supervisor is not None
-        plan.finish(supervisor.complete)
+        try:
+            plan.finish(supervisor.complete)
+        except OSError as exc:
+            failed = storage_error(exc.filename or config.output, exc, "finish")
+            supervisor.stop_reason = "storage_error"
+            supervisor.stop_message = f"{failed}; stopped (resumable once the cause is fixed)"
+            self.log(supervisor.stop_message)
         status = "complete" if supervisor.complete else supervisor.stop_reason or "interrupted"
         result = self._result(plan, supervisor, status)
         if sim is not None:
@@ -409,16 +424,13 @@ class _Run:
             simulated=sim is not None,
             timeout=config.timeout,
             max_line_bytes=config.max_line_bytes,
+            supervisor_timeout=2 * config.ping_timeout,
         )
         reader = LineReader(open_input(config.inputs), max_line_bytes=config.max_line_bytes)
         assert plan.writer is not None
         assert plan.journal is not None
-        make = (
-            self.backend.supervisor
-            if self.backend is not None
-            else functools.partial(Supervisor, config)
-        )
-        supervisor = make(
+        supervisor = Supervisor(
+            config,
             worker_config,
             reader=reader,
             writer=plan.writer,
@@ -428,6 +440,9 @@ class _Run:
             verify=plan.verify,
             on_tick=lambda s: self.progress.update(self._snapshot(s)),
             log=self.log,
+            output_path=config.tmp_path if plan.kind == "rewrite" else config.output,
+            signals=self.signals,
+            pool=self.backend.pool(worker_config) if self.backend is not None else None,
         )
         what = {
             "fresh": "starting",
@@ -501,6 +516,7 @@ class _Run:
                 "retries": c.worker_total("retries") if c else 0,
                 "worker_deaths": c.worker_deaths if c else 0,
                 "redispatched_rows": c.redispatched if c else 0,
+                "rows_repaid": c.repaid if c else 0,
             },
             "rate_limit": {
                 "rpm": rpm,
@@ -517,7 +533,10 @@ class _Run:
             "backend": config.backend,
         }
         if self.backend is not None:
-            summary["ray"] = self.backend.summary(s)
-        write_summary(config.summary_path, summary)
+            summary["ray"] = self.backend.summary()
+        try:
+            write_summary(config.summary_path, summary)
+        except OSError as exc:  # the summary is also on stderr; the status says what broke
+            self.log(str(storage_error(config.summary_path, exc)))
         self.log(format_summary(summary))
         return BatchResult(status, code, config.output, ok, error, summary)

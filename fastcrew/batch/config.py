@@ -28,6 +28,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_QUOTA",
     "EXIT_ROW_ERRORS",
+    "EXIT_STORAGE",
     "EXIT_WORKERS_FAILED",
     "BatchConfig",
     "BatchResult",
@@ -48,8 +49,12 @@ EXIT_BAD_INPUT = 65
 (EX_DATAERR); resumable once the input is fixed."""
 EXIT_QUOTA = 69
 """The provider's quota is exhausted (EX_UNAVAILABLE); resumable when it resets."""
+EXIT_STORAGE = 74
+"""The journal or the output could not be written (EX_IOERR: disk full, file-size limit,
+file or directory gone, no permission); resumable once the cause is fixed."""
 EXIT_INTERRUPTED = 75
-"""Stopped by SIGINT/SIGTERM (EX_TEMPFAIL); re-run the same command to resume."""
+"""Stopped by SIGINT/SIGTERM (EX_TEMPFAIL), the first or a later one, at any moment of the
+run; re-run the same command to resume."""
 
 DEFAULT_CONCURRENCY = 100
 DEFAULT_CHUNK_SIZE = 16
@@ -94,6 +99,8 @@ class WorkerConfig:
     simulated: bool
     timeout: float | None
     max_line_bytes: int
+    supervisor_timeout: float = 2 * DEFAULT_PING_TIMEOUT_S
+    """How long a worker waits for a silent (stopped) supervisor before it exits."""
     cwd: str = field(default_factory=os.getcwd)
     sys_path: tuple[str, ...] = field(default_factory=lambda: tuple(sys.path))
 
@@ -174,7 +181,8 @@ class BatchResult:
     """The outcome of :func:`fastcrew.run_batch`.
 
     ``status``: ``"complete"`` (every row has its line), ``"interrupted"``, ``"quota_exhausted"``,
-    ``"bad_input"`` (``strict``) or ``"workers_failed"``; the last four are resumable.
+    ``"bad_input"`` (``strict``), ``"workers_failed"`` or ``"storage_error"`` (the journal or
+    the output could not be written); all but the first are resumable.
     ``exit_code`` is what ``fastcrew batch`` exits with; ``summary`` is what was written to
     ``<output>.summary.json``.
     """

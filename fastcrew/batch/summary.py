@@ -45,6 +45,11 @@ def format_summary(s: dict[str, Any]) -> str:
         f" of {limit['rpm'] or '-'} rpm, tokens {_pct(limit['tokens_share'])}"
         f" of {limit['tpm'] or '-'} tpm",
     ]
+    if run.get("worker_deaths"):
+        lines.append(
+            f"  worker deaths: {run['worker_deaths']:,}; {run['redispatched_rows']:,} rows "
+            f"dispatched again, {run.get('rows_repaid', 0):,} of them re-paid (already started)"
+        )
     if s.get("stop_message"):
         lines.append(f"  stopped: {s['stop_message']}")
     if s.get("resumable"):

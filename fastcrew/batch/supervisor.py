@@ -1,52 +1,63 @@
-"""The supervisor: reads input, hands out small chunks, journals and orders the results,
-owns the global budget, watches the workers.
+"""The supervisor: one task group owning a run — input, dispatch, the pool, the output.
 
-One event loop, no threads except the blocking input reads (``asyncio.to_thread``). Each
-worker has a reader task; every state change (rows read, rows finished, a worker asking for
-work or dying, a signal) ends in :meth:`Supervisor._dispatch` and :meth:`_check_done`.
+It wires the parts, each testable on its own:
 
-- **Dynamic dispatch**: a worker asks for rows when it has room (``ready``); it gets a chunk
-  of at most ``chunk_size`` rows (and its room), never a row ``window`` or more past the
-  first unwritten one. Rows of a dead worker go out again first, in index order.
-- **Journal first**: finished rows are appended to the journal before they reach the
-  ordered writer, in one ``os.write`` per batch.
-- **Liveness** by ping/pong: no message from a worker for ``ping_timeout`` → SIGKILL, and
-  its death is handled when its socket closes, like a crash. A dead worker is replaced in its
-  slot up to ``max_restarts`` times.
-- **Signals** only enqueue; the first stops dispatching and drains (bounded), the second
-  kills the workers at once. Both leave a resumable journal.
+- :class:`~fastcrew.batch.dispatcher.Dispatcher` — chunks within the reorder window, rows
+  re-queued from a dead worker, re-paid rows counted (pure);
+- :class:`~fastcrew.batch.ordered_writer.OrderedOutput` — the journal, then the output in
+  order; a write failure is a :class:`~fastcrew.errors.StorageError` (no processes);
+- a :class:`~fastcrew.batch.pool.WorkerPool` — the workers (local processes by default),
+  reporting typed events (:mod:`~fastcrew.batch.messages`) to :meth:`Supervisor._on_event`;
+- :class:`~fastcrew.batch.budget.GlobalBudgets` — the run's RPM/TPM, leased to workers.
+
+Every task of the run (the pool and its workers, the input reader, the progress ticker, a
+drain deadline) is a child of one ``asyncio.TaskGroup``: an error in any of them stops the
+run instead of being left in an orphaned task. A storage error stops it cleanly (workers
+stopped, status ``storage_error``, resumable); any other error propagates. Signals come from
+:class:`~fastcrew.batch.signals.StopSignals`: the first drains (bounded), the second stops at
+once; both leave a resumable journal.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._json import loads
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, StorageError
 from .budget import GlobalBudgets
-from .channel import Channel, open_channel
 from .config import BatchConfig, WorkerConfig
+from .dispatcher import Dispatcher
 from .inputs import LineReader, RawRow
-from .journal import Journal, JournalState, record
+from .journal import Journal, JournalState
+from .messages import (
+    BudgetMessage,
+    QuotaExhausted,
+    RoomFor,
+    RowsFinished,
+    RowsReturned,
+    RowsStarted,
+    WorkerEvent,
+    WorkerExited,
+    WorkerFailedToStart,
+    WorkerHung,
+    WorkerStats,
+    WorkerUp,
+)
+from .ordered_writer import OrderedOutput
+from .pool import STARTUP_TIMEOUT_S, ProcessPool, WorkerPool
 from .rows import BAD, OK, oversize_row
+from .signals import StopSignals
 from .writer import OrderedWriter
 
 __all__ = ["Counters", "Supervisor"]
 
 READ_ROWS = 2048
 DEFAULT_DRAIN_S = 60.0
-STARTUP_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -60,6 +71,8 @@ class Counters:
     tokens: int = 0
     worker_deaths: int = 0
     redispatched: int = 0
+    repaid: int = 0
+    """Rows a dead worker had started but not reported: run again, their LLM calls paid twice."""
     dispatched: int = 0
     started: float = field(default_factory=time.monotonic)
     worker_stats: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -72,37 +85,16 @@ class Counters:
         )
 
 
-class _Worker:
-    __slots__ = (
-        "alive",
-        "channel",
-        "hello",
-        "inflight",
-        "last_seen",
-        "pid",
-        "process",
-        "ready",
-        "restarts",
-        "slot",
-        "task",
-    )
-
-    def __init__(self, slot: int, restarts: int) -> None:
-        self.slot = slot
-        self.restarts = restarts
-        self.process: Any = None
-        self.channel: Channel | None = None
-        self.pid: int | None = None
-        self.inflight: dict[int, tuple[RawRow, int]] = {}
-        self.ready = 0
-        self.last_seen = 0.0
-        self.hello = False
-        self.alive = True
-        self.task: asyncio.Task[None] | None = None
+def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
 
 
 class Supervisor:
-    """Runs one batch over the plan's reader, writer and journal."""
+    """Runs one batch over the plan's reader, writer and journal, with ``pool`` (default:
+    local worker processes) running the rows."""
 
     def __init__(
         self,
@@ -117,100 +109,156 @@ class Supervisor:
         verify: JournalState | None = None,
         on_tick: Callable[[Supervisor], None] | None = None,
         log: Callable[[str], None] = lambda _: None,
+        pool: WorkerPool | None = None,
+        output_path: str | None = None,
+        signals: StopSignals | None = None,
     ) -> None:
         self.config = config
-        self.worker_config = worker_config
         self.reader = reader
         self.writer = writer
         self.journal = journal
-        self.skip = skip
-        self.attempts = attempts
         self.verify = verify
         self.on_tick = on_tick
         self.log = log
-        self.window = config.reorder_window
+        self.signals = signals
+        self.output = OrderedOutput(journal, writer, output_path or config.output)
+        self.pool: WorkerPool = pool or ProcessPool(
+            config.workers,
+            worker_config,
+            max_restarts=config.max_restarts,
+            ping_interval=config.ping_interval,
+            ping_timeout=config.ping_timeout,
+        )
+        self.dispatcher = Dispatcher(
+            chunk_size=config.chunk_size,
+            window=config.reorder_window,
+            head=self.output,
+            skip=skip,
+            attempts=attempts,
+            on_oversize=self._oversize,
+        )
         self.counters = Counters()
-        self.buffer: deque[RawRow] = deque()
-        self.redispatch: deque[tuple[RawRow, int]] = deque()
-        self.eof = False
-        self.reading = False
-        self.workers: list[_Worker] = []
-        self.ready: deque[_Worker] = deque()
         self.stop_reason: str | None = None
         self.stop_message: str | None = None
-        self.signals = 0
+        self.signals_seen = 0
         self.budgets: GlobalBudgets | None = None
-        self._finished: asyncio.Future[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._group: asyncio.TaskGroup | None = None
+        self._services: list[asyncio.Task[None]] = []
+        self._finished = asyncio.Event()
+        self._startup = asyncio.Event()
+        self._need_input = asyncio.Event()
         self._signal_queue: asyncio.Queue[int] = asyncio.Queue()
+        self._up = False
         self._fatal: str | None = None
-        self._first_hello: asyncio.Future[None] | None = None
-        self._drain_timer: asyncio.TimerHandle | None = None
-        self._ping_seq = 0
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            RowsFinished: self._on_done,
+            RoomFor: self._on_room,
+            RowsStarted: self._on_started,
+            BudgetMessage: self._on_budget,
+            WorkerStats: self._on_stats,
+            RowsReturned: self._on_returned,
+            WorkerUp: self._on_up,
+            WorkerFailedToStart: self._on_fatal,
+            QuotaExhausted: self._on_quota,
+            WorkerHung: self._on_hung,
+            WorkerExited: self._on_exit,
+        }
+
+    @property
+    def eof(self) -> bool:
+        """Whether the whole input has been read."""
+        return self.dispatcher.eof
 
     # -- the run -----------------------------------------------------------------------
 
     async def run(self) -> None:
         """Run until every row is finished, or a stop; raises ConfigurationError when the
-        workers cannot start (no LLM configured, the crew does not load)."""
-        loop = self._loop = asyncio.get_running_loop()
-        self._finished = loop.create_future()
-        self._first_hello = loop.create_future()
-        self.budgets = GlobalBudgets(self._send, loop, rpm=self.config.rpm, tpm=self.config.tpm)
-        handled = self._install_signals(loop)
-        tasks: list[asyncio.Task[Any]] = []
+        workers cannot start (no LLM configured, the crew does not load). A storage error
+        ends the run with ``stop_reason == "storage_error"`` (not raised)."""
+        loop = asyncio.get_running_loop()
+        self.budgets = GlobalBudgets(self.pool.send, loop, rpm=self.config.rpm, tpm=self.config.tpm)
+        own = self.signals is None
+        signals = self.signals or StopSignals()
         try:
-            await self._start_reading()
-            for slot in range(self.config.workers):
-                self._spawn(slot, 0)
-            # Signals are acted on while the workers load the crew, too (that can be slow).
-            tasks.append(loop.create_task(self._signal_handler()))
-            await asyncio.wait(
-                [self._first_hello, self._finished],
-                timeout=STARTUP_TIMEOUT_S,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if self._fatal is not None:
-                raise ConfigurationError(self._fatal)
-            if not self._first_hello.done() and not self._finished.done():
-                raise ConfigurationError("no worker started within two minutes")
-            tasks.append(loop.create_task(self._ticker()))
-            self._dispatch()
-            self._check_done()
-            await self._finished
+            if own:
+                signals.__enter__()
+            with signals.attached(loop, self._signal_queue.put_nowait):
+                await self._run_group()
+        except BaseExceptionGroup as group:
+            leaves = _leaves(group)
+            storage = next((e for e in leaves if isinstance(e, StorageError)), None)
+            if storage is None:
+                if len(leaves) == 1:
+                    raise leaves[0] from None
+                raise
+            self._storage_stop(storage)
         finally:
-            self._finish()  # from here on, a worker that exits is not replaced
-            for task in tasks:
-                task.cancel()
-            for sig in handled:
-                loop.remove_signal_handler(sig)
-            await self._shutdown()
+            if own:
+                signals.__exit__(None, None, None)
+            self._sync_counters()
             self.budgets.close()
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
-        if threading.current_thread() is not threading.main_thread():
-            return []
-        handled = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self._signal_queue.put_nowait, int(sig))
-                handled.append(sig)
-        return handled
+    async def _run_group(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            self._services.append(group.create_task(self._signal_loop()))
+            await self._start_reading()
+            if not self._finished.is_set():
+                group.create_task(self.pool.run(self._on_event))
+                self._services.append(group.create_task(self._read_loop()))
+                await self._wait_for_a_worker()
+                self._services.append(group.create_task(self._ticker()))
+                self._pump()
+                await self._finished.wait()
+                self._sync_counters()
+                await self.pool.close()
+            for task in self._services:
+                task.cancel()
+        self._group = None
 
-    async def _signal_handler(self) -> None:
+    async def _wait_for_a_worker(self) -> None:
+        try:
+            async with asyncio.timeout(STARTUP_TIMEOUT_S):
+                await self._startup.wait()
+        except TimeoutError:
+            raise ConfigurationError("no worker started within two minutes") from None
+        if self._fatal is not None:
+            raise ConfigurationError(self._fatal)
+
+    async def _signal_loop(self) -> None:
         while True:
-            sig = await self._signal_queue.get()
-            self.signals += 1
-            name = signal.Signals(sig).name
-            if self.signals == 1:
-                self.log(
-                    f"{name}: finishing the rows in flight, then stopping "
-                    "(again to stop at once; the run stays resumable)"
-                )
-                self._stop("interrupted")
-            else:
-                self.log(f"{name} again: stopping now (the run stays resumable)")
-                self._hard_stop()
+            self._on_signal(await self._signal_queue.get())
+
+    def _on_signal(self, sig: int) -> None:
+        self.signals_seen += 1
+        name = signal.Signals(sig).name
+        if self._finished.is_set():  # the rows are settled; only the workers' exit is left
+            self.pool.kill_all()
+        elif self.signals_seen == 1:
+            self.log(
+                f"{name}: finishing the rows in flight, then stopping "
+                "(again to stop at once; the run stays resumable)"
+            )
+            self._stop("interrupted")
+        else:
+            self.log(f"{name} again: stopping now (the run stays resumable)")
+            self._hard_stop()
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.ping_interval)
+            if self.on_tick is not None:
+                self._sync_counters()
+                self.on_tick(self)
+
+    def _sync_counters(self) -> None:
+        d, c = self.dispatcher, self.counters
+        c.dispatched, c.redispatched, c.repaid, c.rows_skipped = (
+            d.dispatched,
+            d.redispatched,
+            d.repaid,
+            d.skipped,
+        )
 
     # -- input -------------------------------------------------------------------------
 
@@ -218,11 +266,11 @@ class Supervisor:
         """Fill the buffer; for a resumed stdin stream first check every finished row's
         digest (before anything is dispatched)."""
         verify = self.verify
+        rows: list[RawRow] = []
         if verify is not None:
             last = len(verify.status) - 1
             while self.reader.index <= last and not self.reader.done:
-                rows = await self._read()
-                for row in rows:
+                for row in await self._read():
                     if verify.has(row.index):
                         if verify.digest[row.index] != row.digest:
                             raise ConfigurationError(
@@ -230,9 +278,9 @@ class Supervisor:
                                 f"{row.line} differs); use --restart to start over"
                             )
                     else:
-                        self.buffer.append(row)
-        self.buffer.extend(await self._read())
-        self.eof = self.reader.done
+                        rows.append(row)
+        rows.extend(await self._read())
+        self.dispatcher.add(rows, eof=self.reader.done)
 
     async def _read(self) -> list[RawRow]:
         """The next rows; an input that cannot be read (a truncated ``.gz``, an I/O error)
@@ -245,124 +293,78 @@ class Supervisor:
                 f"{type(exc).__name__}: {exc}"
             ) from exc
 
-    def _maybe_read(self) -> None:
-        if self.reading or self.eof or len(self.buffer) >= READ_ROWS // 2:
-            return
-        self.reading = True
-        assert self._loop is not None
-        self._loop.create_task(self._read_more())
+    async def _read_loop(self) -> None:
+        dispatcher = self.dispatcher
+        while not dispatcher.eof and not dispatcher.stopped:
+            await self._need_input.wait()
+            self._need_input.clear()
+            try:
+                rows = await self._read()
+            except ConfigurationError as exc:  # the rows read so far finish; resumable
+                self._stop("bad_input", str(exc))
+                return
+            dispatcher.add(rows, eof=self.reader.done)
+            self._pump()
 
-    async def _read_more(self) -> None:
-        try:
-            rows = await self._read()
-        except ConfigurationError as exc:  # the rows read so far finish; resumable
-            self._stop("bad_input", str(exc))
-            return
-        finally:
-            self.reading = False
-        self.buffer.extend(rows)
-        self.eof = self.reader.done
-        self._dispatch()
+    # -- dispatch and results ------------------------------------------------------------
+
+    def _on_event(self, event: WorkerEvent) -> None:
+        self._handlers[type(event)](event)
+
+    def _pump(self) -> None:
+        dispatcher = self.dispatcher
+        if not dispatcher.stopped:
+            send = self.pool.send_rows
+            for slot, chunk in dispatcher.dispatch():
+                send(slot, chunk)
+            if dispatcher.needs_input():
+                self._need_input.set()
         self._check_done()
 
-    # -- dispatch ----------------------------------------------------------------------
+    def _on_room(self, event: RoomFor) -> None:
+        self.dispatcher.offer(event.slot, event.rows)
+        self._pump()
 
-    def _take(self, limit: int) -> list[tuple[RawRow, int]]:
-        out: list[tuple[RawRow, int]] = []
-        redispatch = self.redispatch
-        buffer = self.buffer
-        writer = self.writer
-        while len(out) < limit:
-            if redispatch:
-                out.append(redispatch.popleft())
-                continue
-            if not buffer:
-                break
-            row = buffer[0]
-            if self.skip(row.index):
-                buffer.popleft()
-                self.counters.rows_skipped += 1
-                continue
-            if row.index >= writer.next + self.window:
-                writer.flush()
-                if row.index >= writer.next + self.window:
-                    break
-            buffer.popleft()
-            if row.raw is None:
-                self._oversize(row)
-                if self.stop_reason is not None:
-                    break
-                continue
-            out.append((row, self.attempts(row.index)))
-        return out
+    def _on_started(self, event: RowsStarted) -> None:
+        self.dispatcher.started(event.slot, event.indices)
 
-    def _oversize(self, row: RawRow) -> None:
-        line = oversize_row(row.index, row.line, row.size, self.config.max_line_bytes)
-        if self.config.strict:
-            self._strict_stop(row.line, line)
-            return
-        self.journal.append([record(row.index, "error", row.digest, line)])
-        self.counters.rows_error += 1
-        self.writer.add(row.index, line)
-
-    def _dispatch(self) -> None:
-        if self.stop_reason is not None:
-            return
-        ready = self.ready
-        while ready:
-            worker = ready[0]
-            if not worker.alive or not worker.ready or worker.channel is None:
-                ready.popleft()
-                continue
-            chunk = self._take(min(worker.ready, self.config.chunk_size))
-            if not chunk:
-                break
-            ready.popleft()
-            worker.ready = 0
-            for item in chunk:
-                worker.inflight[item[0].index] = item
-            self.counters.dispatched += len(chunk)
-            worker.channel.send(("rows", [(row.index, row.line, row.raw, n) for row, n in chunk]))
-        self._maybe_read()
-
-    # -- results -----------------------------------------------------------------------
-
-    def _on_done(
-        self, worker: _Worker, results: list[tuple[int, int, bytes, tuple[int, int]]]
-    ) -> None:
-        lines: list[bytes] = []
-        rows: list[tuple[int, bytes]] = []
+    def _on_done(self, event: RowsFinished) -> None:
+        finished = self.dispatcher.finished
+        strict = self.config.strict
         counters = self.counters
-        for index, kind, row, (requests, tokens) in results:
-            item = worker.inflight.pop(index, None)
-            if item is None:
+        slot = event.slot
+        rows: list[tuple[int, str, int, bytes]] = []
+        for result in event.results:
+            task = finished(slot, result.index)
+            if task is None:
                 continue
-            raw_row = item[0]
-            if kind == BAD and self.config.strict:
-                self._strict_stop(raw_row.line, row)
+            if result.kind == BAD and strict:
+                self._strict_stop(task.row.line, result.row)
                 continue
-            if kind == OK:
+            if result.kind == OK:
                 counters.rows_ok += 1
                 status = "ok"
             else:
                 counters.rows_error += 1
                 status = "error"
-            counters.requests += requests
-            counters.tokens += tokens
-            lines.append(record(index, status, raw_row.digest, row))
-            rows.append((index, row))
-        self.journal.append(lines)
-        self.writer.add_many(rows)
+            counters.requests += result.requests
+            counters.tokens += result.tokens
+            rows.append((result.index, status, task.row.digest, result.row))
+        self.output.record(rows)
+        self._pump()
 
-    def _on_unfinished(self, worker: _Worker, indices: list[int]) -> None:
-        back = [worker.inflight.pop(i) for i in indices if i in worker.inflight]
-        if self.stop_reason is None and back:
-            self._requeue(back)
+    def _on_returned(self, event: RowsReturned) -> None:
+        self.dispatcher.returned(event.slot, event.indices)
+        self._pump()
 
-    def _requeue(self, items: list[tuple[RawRow, int]]) -> None:
-        self.counters.redispatched += len(items)
-        merged = sorted([*self.redispatch, *items], key=lambda item: item[0].index)
-        self.redispatch = deque(merged)
+    def _oversize(self, row: RawRow) -> bool:
+        line = oversize_row(row.index, row.line, row.size, self.config.max_line_bytes)
+        if self.config.strict:
+            self._strict_stop(row.line, line)
+            return False
+        self.output.record([(row.index, "error", row.digest, line)])
+        self.counters.rows_error += 1
+        return True
 
     def _strict_stop(self, line: int, row: bytes) -> None:
         try:
@@ -374,152 +376,72 @@ class Supervisor:
 
     # -- workers -----------------------------------------------------------------------
 
-    def _spawn(self, slot: int, restarts: int) -> None:
-        """Start a fresh interpreter for ``slot`` (spawn semantics, see docs/batch.md)."""
-        worker = _Worker(slot, restarts)
-        ours, theirs = socket.socketpair()
-        try:
-            worker.process = subprocess.Popen(
-                [sys.executable, "-m", "fastcrew.batch.worker", str(theirs.fileno())],
-                pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL,
-                close_fds=True,
-            )
-        finally:
-            theirs.close()
-        worker.pid = worker.process.pid
-        assert self._loop is not None
-        worker.last_seen = self._loop.time()
-        if slot < len(self.workers):
-            self.workers[slot] = worker
-        else:
-            self.workers.append(worker)
-        worker.task = self._loop.create_task(self._serve_worker(worker, ours))
-
-    async def _serve_worker(self, worker: _Worker, sock: socket.socket) -> None:
-        assert self._loop is not None
+    def _on_budget(self, event: BudgetMessage) -> None:
         assert self.budgets is not None
-        channel = worker.channel = await open_channel(sock)
-        channel.send(("config", self.worker_config))
+        self.budgets.handle(event.slot, event.message)
+
+    def _on_stats(self, event: WorkerStats) -> None:
+        self.counters.worker_stats[event.slot] = event.stats
+
+    def _on_up(self, event: WorkerUp) -> None:
         budgets = self.budgets
-        loop = self._loop
-        try:
-            while True:
-                message = await channel.recv()
-                if message is None:
-                    break
-                worker.last_seen = loop.time()
-                kind = message[0]
-                if kind == "done":
-                    self._on_done(worker, message[1])
-                elif kind == "ready":
-                    worker.ready = message[1]
-                    self.ready.append(worker)
-                elif kind in ("want", "give", "pause", "observe"):
-                    budgets.handle(worker.slot, message)
-                    continue
-                elif kind == "pong":
-                    self.counters.worker_stats[worker.slot] = message[2]
-                    continue
-                elif kind == "unfinished":
-                    self._on_unfinished(worker, message[1])
-                elif kind == "hello":
-                    worker.hello = True
-                    budgets.add_worker(worker.slot)
-                    for key, state in budgets.keys.items():
-                        if state.limited:
-                            channel.send(("limited", key, True))
-                    if self._first_hello is not None and not self._first_hello.done():
-                        self._first_hello.set_result(None)
-                elif kind == "fatal":
-                    text = f"{message[1]}: {message[2]}"
-                    if self._first_hello is not None and not self._first_hello.done():
-                        self._fatal = text
-                        self._first_hello.set_result(None)
-                    else:
-                        self.log(f"worker {worker.slot} failed to start: {text}")
-                elif kind == "quota":
-                    self._stop("quota_exhausted", message[1])
-                self._dispatch()
-                self._check_done()
-        finally:
-            channel.close()
-            await self._on_exit(worker)
+        assert budgets is not None
+        budgets.add_worker(event.slot)
+        for key, state in budgets.keys.items():
+            if state.limited:
+                self.pool.send(event.slot, ("limited", key, True))
+        self._up = True
+        self._startup.set()
 
-    async def _on_exit(self, worker: _Worker) -> None:
-        worker.alive = False
+    def _on_fatal(self, event: WorkerFailedToStart) -> None:
+        text = f"{event.error}: {event.message}"
+        if not self._up:
+            self._fatal = self._fatal or text
+            self._startup.set()
+        else:
+            self.log(f"worker {event.slot} failed to start: {text}")
+
+    def _on_quota(self, event: QuotaExhausted) -> None:
+        self._stop("quota_exhausted", event.message)
+
+    def _on_hung(self, event: WorkerHung) -> None:
+        self.log(
+            f"worker {event.slot} (pid {event.pid}) did not answer for "
+            f"{event.silent_s:.0f} s; killing it"
+        )
+
+    def _on_exit(self, event: WorkerExited) -> None:
         assert self.budgets is not None
-        self.budgets.remove_worker(worker.slot)
-        stats = self.counters.worker_stats.pop(worker.slot, None)
+        self.budgets.remove_worker(event.slot)
+        counters = self.counters
+        stats = counters.worker_stats.pop(event.slot, None)
         if stats:
             for name, value in stats.items():
-                self.counters.stats_of_dead[name] = self.counters.stats_of_dead.get(name, 0) + value
-        lost = list(worker.inflight.values())
-        worker.inflight.clear()
-        process = worker.process
-        try:
-            await asyncio.to_thread(process.wait, 5.0)
-        except subprocess.TimeoutExpired:
-            self._kill(worker)
-            await asyncio.to_thread(process.wait)
-        exitcode = process.returncode
-        if self._first_hello is not None and not self._first_hello.done():
-            self._fatal = self._fatal or f"worker {worker.slot} exited ({exitcode})"
-            self._first_hello.set_result(None)
+                counters.stats_of_dead[name] = counters.stats_of_dead.get(name, 0) + value
+        if not self._up:
+            self._fatal = self._fatal or f"worker {event.slot} exited ({event.exit_code})"
+            self._startup.set()
             return
-        if self._finished is None or self._finished.done():
+        if self._finished.is_set() or not event.unexpected:
+            self.dispatcher.lost(event.slot)
             return
-        self.counters.worker_deaths += 1
-        if self.stop_reason is None:
-            if lost:
-                self._requeue(lost)
-            if worker.restarts < self.config.max_restarts:
-                self.log(
-                    f"worker {worker.slot} (pid {worker.pid}) died (exit code "
-                    f"{exitcode}); {len(lost)} rows go out again; replacing it"
-                )
-                self._spawn(worker.slot, worker.restarts + 1)
-            else:
-                self._stop(
-                    "workers_failed",
-                    f"worker {worker.slot} died {worker.restarts + 1} times (last exit code "
-                    f"{exitcode}); giving up after --max-restarts "
-                    f"{self.config.max_restarts}",
-                )
-        self._dispatch()
-        self._check_done()
-
-    def _send(self, slot: int, message: tuple[Any, ...]) -> None:
-        if slot < len(self.workers):
-            channel = self.workers[slot].channel
-            if channel is not None:
-                channel.send(message)
-
-    async def _ticker(self) -> None:
-        assert self._loop is not None
-        interval = self.config.ping_interval
-        while True:
-            await asyncio.sleep(interval)
-            now = self._loop.time()
-            self._ping_seq += 1
-            for worker in self.workers:
-                if not worker.alive or worker.channel is None:
-                    continue
-                if now - worker.last_seen > self.config.ping_timeout:
-                    self.log(
-                        f"worker {worker.slot} (pid {worker.pid}) did not answer for "
-                        f"{now - worker.last_seen:.0f} s; killing it"
-                    )
-                    self._kill(worker)
-                else:
-                    worker.channel.send(("ping", self._ping_seq))
-            if self.on_tick is not None:
-                self.on_tick(self)
-
-    def _kill(self, worker: _Worker) -> None:
-        if worker.process is not None and worker.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                worker.process.kill()
+        lost = self.dispatcher.lost(event.slot)
+        counters.worker_deaths += 1
+        who = f"worker {event.slot} (pid {event.pid})"
+        if event.replaced:
+            self.log(
+                f"{who} died (exit code {event.exit_code}); {lost.rows} rows go out again "
+                f"({lost.repaid} had started: re-paid); replacing it"
+            )
+        elif event.gave_up:
+            self._stop(
+                "workers_failed",
+                f"worker {event.slot} died {event.restarts + 1} times (last exit code "
+                f"{event.exit_code}); giving up after --max-restarts {self.config.max_restarts}",
+            )
+        else:
+            self.log(f"{who} died (exit code {event.exit_code}) while the run was stopping")
+        self._pump()
 
     # -- stopping ----------------------------------------------------------------------
 
@@ -530,49 +452,56 @@ class Supervisor:
         self.stop_message = message
         if message:
             self.log(message)
-        for worker in self.workers:
-            if worker.alive and worker.channel is not None:
-                worker.channel.send(("drain",))
+        self.dispatcher.stop()
+        self.pool.stop_replacing()
+        self.pool.drain()
         drain = self.config.drain_timeout
         if drain is None:
             drain = self.config.timeout if self.config.timeout is not None else DEFAULT_DRAIN_S
-        assert self._loop is not None
-        self._drain_timer = self._loop.call_later(drain, self._drain_expired)
+        if self._group is not None and not self._finished.is_set():
+            self._services.append(self._group.create_task(self._drain_deadline(drain)))
         self._check_done()
 
-    def _drain_expired(self) -> None:
+    async def _drain_deadline(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
         self.log("rows still running after the drain timeout: stopping now")
         self._hard_stop()
 
     def _hard_stop(self) -> None:
         if self.stop_reason is None:
             self.stop_reason = "interrupted"
-        for worker in self.workers:
-            if worker.alive:
-                self._kill(worker)
+        self.dispatcher.stop()
+        self.pool.kill_all()
+        self._finish()
+
+    def _storage_stop(self, exc: StorageError) -> None:
+        """A file of the run cannot be written: the workers are gone already (the task
+        group's error stopped the pool); say which file and why."""
+        self.stop_reason = "storage_error"
+        self.stop_message = f"{exc}; stopped (resumable once the cause is fixed)"
+        self.log(self.stop_message)
         self._finish()
 
     def _finish(self) -> None:
-        if self._drain_timer is not None:
-            self._drain_timer.cancel()
-        if self._finished is not None and not self._finished.done():
-            self._finished.set_result(None)
+        self._finished.set()
+        self._startup.set()
 
     def rows_in_flight(self) -> int:
         """Rows handed to workers and not back yet."""
-        return sum(len(w.inflight) for w in self.workers if w.alive)
+        return self.dispatcher.in_flight()
 
     def _check_done(self) -> None:
-        if self._finished is None or self._finished.done():
+        if self._finished.is_set():
             return
+        dispatcher = self.dispatcher
         if self.stop_reason is not None:
-            if self.rows_in_flight() == 0:
-                self.writer.flush()
+            if dispatcher.in_flight() == 0:
+                self.output.flush()
                 self._finish()
             return
-        if self.eof and not self.buffer and not self.redispatch and not self.rows_in_flight():
-            self.writer.flush()
-            if self.writer.next >= self.reader.index:
+        if dispatcher.drained:
+            self.output.flush()
+            if self.output.next >= self.reader.index:
                 self._finish()
 
     @property
@@ -581,23 +510,6 @@ class Supervisor:
         return (
             self.stop_reason is None
             and self.eof
-            and not self.buffer
+            and not self.dispatcher.buffer
             and self.writer.next >= self.reader.index
         )
-
-    async def _shutdown(self) -> None:
-        for worker in self.workers:
-            if not worker.alive:
-                continue
-            if not worker.hello:
-                self._kill(worker)  # still loading the crew: it holds no rows
-            elif worker.channel is not None:
-                worker.channel.send(("stop",))
-        tasks = [w.task for w in self.workers if w.task is not None]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=10.0)
-            for worker in self.workers:
-                if worker.alive:
-                    self._kill(worker)
-            if pending:
-                await asyncio.wait(pending, timeout=10.0)

@@ -10,6 +10,8 @@ Protocol (tuples over the :class:`~fastcrew.batch.channel.Channel`)::
     → ("hello", pid) | ("fatal", type, message)           once the crew is built
     ← ("rows", [(index, line, raw, attempts), ...])        work, only after we asked
     → ("ready", n)                                         room for n more rows
+    → ("started", [index, ...])                            about to run these rows (sent
+                                                           before any of their LLM calls)
     → ("done", [(index, kind, row, (requests, tokens))])   finished rows (serialised)
     → ("unfinished", [index, ...])                         rows given back unfinished
     → ("quota", message)                                   the provider's quota is gone
@@ -18,7 +20,10 @@ Protocol (tuples over the :class:`~fastcrew.batch.channel.Channel`)::
     ← ("stop",)                                            cancel everything and exit
     ← budget messages (see budget.py)
 
-If the supervisor disappears (its end of the socket closes), the worker exits.
+If the supervisor disappears (its end of the socket closes), the worker exits. If it goes
+silent (stopped with SIGSTOP, suspended), the worker keeps running its rows and waits for it
+up to ``WorkerConfig.supervisor_timeout`` seconds (2 x ``--ping-timeout``) without a message
+(pings come every second), then exits.
 """
 
 from __future__ import annotations
@@ -138,16 +143,24 @@ class Worker:
         self._flush_scheduled = False
         self.quota_reported = False
         self.rows_done = 0
+        self.started: list[int] = []
+        self.abandoned = False
         self._loop = asyncio.get_running_loop()
+        self.last_heard = self._loop.time()
 
     async def serve(self) -> None:
-        """Handle messages until told to stop or the supervisor goes away."""
+        """Handle messages until told to stop or the supervisor goes away (or stays silent
+        for ``supervisor_timeout``)."""
+        main = asyncio.current_task()
+        assert main is not None
+        watchdog = self._loop.create_task(self._watch(main))
         self._ask()
         try:
             while True:
                 message = await self.channel.recv()
                 if message is None:
                     return
+                self.last_heard = self._loop.time()
                 kind = message[0]
                 if kind == "rows":
                     self.asked = False
@@ -161,7 +174,12 @@ class Worker:
                     self._drain()
                 elif kind == "stop":
                     return
+        except asyncio.CancelledError:
+            if not self.abandoned:
+                raise
+            main.uncancel()
         finally:
+            watchdog.cancel()
             self.draining = True
             for task in self.tasks:
                 task.cancel()
@@ -172,6 +190,29 @@ class Worker:
             self.channel.send(("pong", -1, self._stats()))
             await self.channel.drain()
             self.channel.close()
+
+    async def _watch(self, main: asyncio.Task[None]) -> None:
+        """Give up on a supervisor silent for ``supervisor_timeout`` (ticks far later than
+        planned mean this process was stopped itself: silence is then counted from now)."""
+        bound = self.config.supervisor_timeout
+        interval = min(1.0, bound / 4)
+        loop = self._loop
+        last = loop.time()
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            if now - last > 2 * interval + 0.5:
+                self.last_heard = max(self.last_heard, now)
+            last = now
+            if now - self.last_heard > bound:
+                print(
+                    f"fastcrew batch worker (pid {os.getpid()}): no message from the "
+                    f"supervisor for {bound:g} s; exiting",
+                    file=sys.stderr,
+                )
+                self.abandoned = True
+                main.cancel()
+                return
 
     def _stats(self) -> dict[str, Any]:
         calls = rate_limited = retries = 0
@@ -201,7 +242,11 @@ class Worker:
     def _fill(self) -> None:
         limit = self.config.concurrency
         while self.queue and len(self.tasks) < limit and not self.draining:
-            task = self._loop.create_task(self._row(*self.queue.popleft()))
+            item = self.queue.popleft()
+            # The flush that reports the start runs before the row's first step.
+            self.started.append(item[0])
+            self._schedule_flush()
+            task = self._loop.create_task(self._row(*item))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         self._ask()
@@ -234,6 +279,9 @@ class Worker:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        if self.started:
+            self.channel.send(("started", self.started))
+            self.started = []
         if self.outbox:
             self.channel.send(("done", self.outbox))
             self.outbox = []

@@ -1,0 +1,174 @@
+"""Typed messages between the batch supervisor's parts.
+
+A worker pool (the local processes of :mod:`~fastcrew.batch.pool`, or another backend) turns
+what its workers say into these :data:`WorkerEvent` objects and hands them to the
+supervisor's sink, one at a time, on the supervisor's loop; the supervisor answers with
+:class:`RowTask` chunks and commands (drain, stop). The wire protocol between a process and
+its worker stays the tuples of :mod:`~fastcrew.batch.worker` (cheap to pickle); only the pool
+sees them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .inputs import RawRow
+
+__all__ = [
+    "BudgetMessage",
+    "QuotaExhausted",
+    "RoomFor",
+    "RowResult",
+    "RowTask",
+    "RowsFinished",
+    "RowsReturned",
+    "RowsStarted",
+    "WorkerEvent",
+    "WorkerExited",
+    "WorkerFailedToStart",
+    "WorkerHung",
+    "WorkerStats",
+    "WorkerUp",
+]
+
+
+@dataclass(slots=True, eq=False)
+class RowTask:
+    """A row handed to a worker: the input row, its attempt number and whether the worker
+    said it started running it (a started row that is lost with its worker is re-paid)."""
+
+    row: RawRow
+    attempts: int
+    started: bool = False
+
+    @property
+    def index(self) -> int:
+        """The row's position in the input."""
+        return self.row.index
+
+
+@dataclass(slots=True, frozen=True)
+class RowResult:
+    """A finished row as a worker serialised it: kind (``rows.OK``/``ERROR``/``BAD``),
+    the output row's bytes, and what it cost."""
+
+    index: int
+    kind: int
+    row: bytes
+    requests: int
+    tokens: int
+
+
+@dataclass(slots=True, frozen=True)
+class WorkerUp:
+    """The worker in ``slot`` built its crew (or flow) and takes rows."""
+
+    slot: int
+    pid: int | None
+
+
+@dataclass(slots=True, frozen=True)
+class WorkerFailedToStart:
+    """The worker could not build its crew (or LLM): ``error`` is the exception's type name."""
+
+    slot: int
+    error: str
+    message: str
+
+
+@dataclass(slots=True, frozen=True)
+class RoomFor:
+    """The worker has room for ``rows`` more rows."""
+
+    slot: int
+    rows: int
+
+
+@dataclass(slots=True, frozen=True)
+class RowsStarted:
+    """The worker is about to run these rows (sent before any of their LLM calls)."""
+
+    slot: int
+    indices: list[int]
+
+
+@dataclass(slots=True, frozen=True)
+class RowsFinished:
+    """Finished rows."""
+
+    slot: int
+    results: list[RowResult]
+
+
+@dataclass(slots=True, frozen=True)
+class RowsReturned:
+    """Rows the worker gives back unfinished (a drain, or the provider's quota ran out)."""
+
+    slot: int
+    indices: list[int]
+
+
+@dataclass(slots=True, frozen=True)
+class QuotaExhausted:
+    """A row got the provider's ``insufficient_quota``."""
+
+    slot: int
+    message: str
+
+
+@dataclass(slots=True, frozen=True)
+class WorkerStats:
+    """The worker's counters (rows, calls, 429s, retries), with each pong."""
+
+    slot: int
+    stats: dict[str, Any]
+
+
+@dataclass(slots=True, frozen=True)
+class BudgetMessage:
+    """A lease-protocol message for :class:`~fastcrew.batch.budget.GlobalBudgets`."""
+
+    slot: int
+    message: tuple[Any, ...]
+
+
+@dataclass(slots=True, frozen=True)
+class WorkerHung:
+    """The worker answered nothing for ``silent_s`` seconds; the pool is killing it."""
+
+    slot: int
+    pid: int | None
+    silent_s: float
+
+
+@dataclass(slots=True, frozen=True)
+class WorkerExited:
+    """The worker in ``slot`` is gone (a crash, a kill, or a stop). ``restarts``: how often
+    the slot was restarted before; ``replaced``: a fresh worker was started in the slot;
+    ``gave_up``: the slot's restart budget is spent; ``unexpected``: not a stop we asked for
+    (a death the supervisor must handle)."""
+
+    slot: int
+    pid: int | None
+    exit_code: int | None
+    restarts: int
+    replaced: bool
+    gave_up: bool
+    unexpected: bool
+
+
+WorkerEvent = (
+    WorkerUp
+    | WorkerFailedToStart
+    | RoomFor
+    | RowsStarted
+    | RowsFinished
+    | RowsReturned
+    | QuotaExhausted
+    | WorkerStats
+    | BudgetMessage
+    | WorkerHung
+    | WorkerExited
+)
+"""Everything a pool reports to the supervisor."""

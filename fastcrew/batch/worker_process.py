@@ -1,0 +1,216 @@
+"""One local worker process: spawn, the socketpair channel, the wire protocol, kill, reap.
+
+The worker is a fresh interpreter (``python -m fastcrew.batch.worker FD``, spawn semantics;
+see docs/batch.md) holding one end of a socketpair. :meth:`WorkerProcess.serve` sends it its
+config, then turns every tuple it sends (the protocol in :mod:`~fastcrew.batch.worker`) into
+a typed :data:`~fastcrew.batch.messages.WorkerEvent` for the sink, until the socket closes.
+The commands going the other way are methods (:meth:`send_rows`, :meth:`ping`, ...).
+:func:`decode` is the wire → event mapping, shared by any backend that speaks the same
+protocol over another :class:`~fastcrew.batch.channel.Channel` (e.g. Ray actors).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from .channel import Channel, open_channel
+from .config import WorkerConfig
+from .messages import (
+    BudgetMessage,
+    QuotaExhausted,
+    RoomFor,
+    RowResult,
+    RowsFinished,
+    RowsReturned,
+    RowsStarted,
+    RowTask,
+    WorkerEvent,
+    WorkerFailedToStart,
+    WorkerStats,
+    WorkerUp,
+)
+
+__all__ = [
+    "Launcher",
+    "WorkerHandle",
+    "WorkerProcess",
+    "decode",
+    "encode_rows",
+    "launch_local",
+]
+
+Sink = Callable[[WorkerEvent], None]
+_BUDGET = frozenset({"want", "give", "pause", "observe"})
+EXIT_WAIT_S = 5.0
+"""How long a worker whose socket closed may take to exit before it is killed."""
+
+
+def decode(slot: int, message: tuple[Any, ...]) -> WorkerEvent | None:
+    """A worker's wire message as a typed event (None for one this side does not know)."""
+    kind = message[0]
+    if kind == "done":
+        return RowsFinished(
+            slot,
+            [RowResult(index, k, row, usage[0], usage[1]) for index, k, row, usage in message[1]],
+        )
+    if kind == "ready":
+        return RoomFor(slot, message[1])
+    if kind == "started":
+        return RowsStarted(slot, message[1])
+    if kind in _BUDGET:
+        return BudgetMessage(slot, message)
+    if kind == "pong":
+        return WorkerStats(slot, message[2])
+    if kind == "unfinished":
+        return RowsReturned(slot, message[1])
+    if kind == "hello":
+        return WorkerUp(slot, message[1])
+    if kind == "fatal":
+        return WorkerFailedToStart(slot, message[1], message[2])
+    if kind == "quota":
+        return QuotaExhausted(slot, message[1])
+    return None
+
+
+def encode_rows(tasks: list[RowTask]) -> tuple[Any, ...]:
+    """The ``rows`` command for a chunk."""
+    return ("rows", [(t.row.index, t.row.line, t.row.raw, t.attempts) for t in tasks])
+
+
+class WorkerHandle(Protocol):
+    """The ``subprocess.Popen`` subset a worker's process (or actor) offers."""
+
+    pid: int | None
+    returncode: int | None
+
+    def poll(self) -> int | None:
+        """The exit code, or None while it runs."""
+        ...
+
+    def kill(self) -> None:
+        """Kill it now."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Block until it exits (``subprocess.TimeoutExpired`` after ``timeout``)."""
+        ...
+
+
+Launcher = Callable[[int], Awaitable[tuple[WorkerHandle, socket.socket]]]
+"""Starts the worker for a slot: its handle and the supervisor's end of a connected socket
+(the worker at the other end reads its config first)."""
+
+
+async def launch_local(slot: int) -> tuple[WorkerHandle, socket.socket]:
+    """A fresh local interpreter (``python -m fastcrew.batch.worker FD``) on a socketpair."""
+    return _popen_worker()
+
+
+def _popen_worker() -> tuple[WorkerHandle, socket.socket]:
+    # fork + exec returns at once: no need for a thread
+    ours, theirs = socket.socketpair()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fastcrew.batch.worker", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            close_fds=True,
+        )
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return process, ours
+
+
+class WorkerProcess:
+    """The worker in pool slot ``slot`` (``restarts``: how often the slot was restarted
+    before this one), started by a :data:`Launcher` (default: a local process)."""
+
+    def __init__(self, slot: int, restarts: int, config: WorkerConfig) -> None:
+        self.slot = slot
+        self.restarts = restarts
+        self.config = config
+        self.channel: Channel | None = None
+        self.hello = False
+        self.last_seen = 0.0
+        self.process: WorkerHandle | None = None
+        self.pid: int | None = None
+        self._sock: socket.socket | None = None
+
+    async def start(self, launcher: Launcher = launch_local) -> None:
+        """Start the worker (raises what the launcher raises)."""
+        self.process, self._sock = await launcher(self.slot)
+        self.pid = self.process.pid
+
+    def __repr__(self) -> str:
+        return f"worker {self.slot} (pid {self.pid})"
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process was started and has not been reaped yet."""
+        return self.process is not None and self.process.returncode is None
+
+    async def serve(self, sink: Sink) -> None:
+        """Send the config, then report every message until the socket closes."""
+        sock, self._sock = self._sock, None
+        assert sock is not None
+        loop = asyncio.get_running_loop()
+        channel = self.channel = await open_channel(sock)
+        channel.send(("config", self.config))
+        self.last_seen = loop.time()
+        slot = self.slot
+        try:
+            while True:
+                message = await channel.recv()
+                if message is None:
+                    return
+                self.last_seen = loop.time()
+                event = decode(slot, message)
+                if event is None:
+                    continue
+                if type(event) is WorkerUp:
+                    self.hello = True
+                sink(event)
+        finally:
+            channel.close()
+
+    # -- commands ------------------------------------------------------------------------
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        """Queue one wire message (dropped once the channel is closed)."""
+        if self.channel is not None:
+            self.channel.send(message)
+
+    def send_rows(self, tasks: list[RowTask]) -> None:
+        """Hand the worker a chunk of rows."""
+        self.send(encode_rows(tasks))
+
+    def kill(self) -> None:
+        """SIGKILL the process (if it still runs)."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+
+    async def reap(self, grace: float = EXIT_WAIT_S) -> int | None:
+        """Wait for the process to exit (killing it after ``grace`` seconds); its exit code."""
+        process = self.process
+        if process is None:
+            return None
+        if process.poll() is None:
+            try:
+                await asyncio.to_thread(process.wait, grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                await asyncio.to_thread(process.wait)
+        if self._sock is not None:  # never served
+            self._sock.close()
+            self._sock = None
+        return process.returncode
