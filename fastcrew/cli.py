@@ -240,6 +240,17 @@ def _crew_or_flow(ctx: click.Context, options: dict[str, object]) -> None:
 @click.option("--against-crewai", is_flag=True, help="Run CrewAI's Crew on the same matrix too.")
 @click.option("--crewai-python", default=None, help="Interpreter with crewai (default: this one).")
 @click.option(
+    "--tools",
+    is_flag=True,
+    help="Run a crew whose agent has one async tool (2 LLM calls per crew); excludes --crew.",
+)
+@click.option(
+    "--tool-ms",
+    type=click.FloatRange(min=0),
+    default=200.0,
+    help="With --tools: the tool's await (asyncio.sleep), in ms.",
+)
+@click.option(
     "--cell-timeout",
     "cell_timeout_s",
     type=click.FloatRange(min=0, min_open=True),

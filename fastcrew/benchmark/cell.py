@@ -13,17 +13,21 @@ from typing import Any
 from . import probe
 from .crews import build_crew
 from .methods import run_method
-from .prompts import inputs
+from .probe import Measured
+from .prompts import WARM_UP, inputs
+from .tooling import ToolGauge
 
 __all__ = ["prepare"]
 
 
-def prepare(spec: dict[str, Any], tick: Callable[[], None]) -> Callable[[], None]:
+def prepare(spec: dict[str, Any], tick: Callable[[], None]) -> Measured:
     """Build and warm up the crew; return the measured run."""
-    crew = build_crew(spec.get("crew"), spec["base_url"])
+    tool_ms = spec.get("tool_ms")
+    gauge = ToolGauge()
+    crew = build_crew(spec.get("crew"), spec["base_url"], tool_ms=tool_ms, gauge=gauge)
     crew.after_kickoff_callbacks.append(lambda _out: tick())
     rows = inputs(spec["n"])
-    crew.kickoff(rows[0])
+    crew.kickoff(WARM_UP)
     options = {
         "concurrency": spec.get("concurrency") or 1,
         "workers": spec.get("workers") or 1,
@@ -31,12 +35,17 @@ def prepare(spec: dict[str, Any], tick: Callable[[], None]) -> Callable[[], None
         "crew_spec": spec.get("crew"),
         "rpm": spec.get("rpm"),
         "timeout": spec.get("timeout"),
+        "tool_ms": tool_ms,
     }
 
-    def measured() -> None:
+    def measured() -> dict[str, Any] | None:
+        gauge.reset()
         finished = run_method(spec["method"], crew, rows, **options)
         if finished != len(rows):
             raise RuntimeError(f"{finished} of {len(rows)} crews finished")
+        if tool_ms is None or spec["method"] == "batch":  # batch's tools run in its workers
+            return None
+        return gauge.snapshot()
 
     return measured
 

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .tooling import DEFAULT_TOOL_MS
+
 __all__ = [
     "DEFAULT_CELL_TIMEOUT_S",
     "METHODS",
@@ -49,11 +51,15 @@ METHODS: dict[str, Method] = {
 
 @dataclass(slots=True, kw_only=True)
 class Cell:
-    """One cell: what ran (method … workers) and what was measured (wall_s … r429).
+    """One cell: what ran (method … tool_ms) and what was measured (wall_s … peak_tools).
 
     ``concurrency`` is the bound on crews in flight the method was given (per worker for
     ``batch``; the thread-pool size for ``gather(kickoff_async)``; 1 for
     ``kickoff_for_each``; ``None`` for CrewAI's unbounded ``akickoff_for_each``).
+    ``tool_ms`` is the tool's await for a ``--tools`` crew (``None``: the plain crew).
+    ``requests`` and ``tool_calls`` are the simulator's counts over the measured run (a tools
+    crew makes 2 LLM calls); ``tool_runs`` and ``peak_tools`` are counted by the tool itself
+    (``None`` for batch, whose tools run in the workers).
     """
 
     method: str
@@ -62,6 +68,7 @@ class Cell:
     concurrency: int | None
     workers: int | None = None
     engine: Engine = "fastcrew"
+    tool_ms: float | None = None
     status: Status = "ok"
     wall_s: float | None = None
     crews_per_s: float | None = None
@@ -69,6 +76,10 @@ class Cell:
     peak_rss_mb: float | None = None
     peak_in_flight: int | None = None
     r429: int | None = None
+    requests: int | None = None
+    tool_calls: int | None = None
+    tool_runs: int | None = None
+    peak_tools: int | None = None
     done: int | None = None
     error: str | None = None
 
@@ -80,7 +91,7 @@ class Cell:
 
     def key(self) -> tuple[Any, ...]:
         """What identifies the cell apart from the engine (for side-by-side ratios)."""
-        return (self.method, self.n, self.latency_ms, self.concurrency, self.workers)
+        return (self.method, self.n, self.latency_ms, self.concurrency, self.workers, self.tool_ms)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -101,6 +112,8 @@ class BenchConfig:
     out: str | None = "bench-results/fastcrew-bench"
     against_crewai: bool = False
     crewai_python: str | None = None
+    tools: bool = False
+    tool_ms: float = DEFAULT_TOOL_MS
     cell_timeout_s: float = DEFAULT_CELL_TIMEOUT_S
     plots: bool = True
     sim_options: dict[str, Any] = field(default_factory=dict)
@@ -117,6 +130,17 @@ class BenchConfig:
             raise ValueError(f"latency_ms needs values >= 0, got {self.latency_ms!r}")
         if self.cell_timeout_s <= 0:
             raise ValueError("cell_timeout_s must be > 0")
+        if self.tool_ms < 0:
+            raise ValueError(f"tool_ms needs a value >= 0, got {self.tool_ms!r}")
+        if self.tools and self.crew:
+            raise ValueError(
+                "--tools runs the bench's own tool-using crew: drop --crew (or --tools)"
+            )
+
+    @property
+    def cell_tool_ms(self) -> float | None:
+        """The tool's await for every cell: ``tool_ms`` with ``tools``, else None."""
+        return self.tool_ms if self.tools else None
 
 
 def matrix(config: BenchConfig, engine: Engine = "fastcrew") -> list[Cell]:
@@ -150,6 +174,7 @@ def matrix(config: BenchConfig, engine: Engine = "fastcrew") -> list[Cell]:
                         concurrency=c,
                         workers=w,
                         engine=engine,
+                        tool_ms=config.cell_tool_ms,
                     )
                     for c, w in plans
                 )

@@ -5,7 +5,9 @@ this checkout): it imports only the stdlib, ``crewai`` and this package's stdlib
 modules. Same prompts, same simulator, same methods as the fastcrew side; telemetry is off
 (the parent sets ``CREWAI_DISABLE_TELEMETRY`` and ``OTEL_SDK_DISABLED``). CrewAI cannot run
 one Crew concurrently ("Executor is already running"), so the gather methods run a
-``crew.copy()`` each, as CrewAI's own ``akickoff_for_each`` does.
+``crew.copy()`` each, as CrewAI's own ``akickoff_for_each`` does. With ``--tools`` the
+agent gets the bench's one ``async def`` tool through ``crewai.tools.tool``: CrewAI's own
+path for async tools is what runs.
 """
 
 from __future__ import annotations
@@ -15,17 +17,26 @@ from collections.abc import Callable
 from typing import Any
 
 from . import probe
-from .prompts import AGENT, MODEL, TASK, inputs
+from .probe import Measured
+from .prompts import AGENT, MODEL, TASK, TOOLS_TASK, WARM_UP, inputs
+from .tooling import TOOL_NAME, ToolGauge, lookup_function
 
 __all__ = ["prepare"]
 
 
-def _crew(base_url: str, tick: Callable[[], None]) -> Any:
+def _crew(base_url: str, tick: Callable[[], None], tool_ms: float | None, gauge: ToolGauge) -> Any:
     from crewai import LLM, Agent, Crew, Task
 
     llm = LLM(model=f"openai/{MODEL}", base_url=base_url, api_key="sim-key")
-    analyst = Agent(**AGENT, llm=llm, verbose=False)
-    task = Task(**TASK, agent=analyst)
+    if tool_ms is None:
+        analyst = Agent(**AGENT, llm=llm, verbose=False)
+        task = Task(**TASK, agent=analyst)
+    else:
+        from crewai.tools import tool
+
+        notes = tool(TOOL_NAME)(lookup_function(tool_ms, gauge))
+        analyst = Agent(**AGENT, llm=llm, tools=[notes], verbose=False)
+        task = Task(**TOOLS_TASK, agent=analyst)
 
     def count(out: Any) -> Any:
         tick()
@@ -34,11 +45,12 @@ def _crew(base_url: str, tick: Callable[[], None]) -> Any:
     return Crew(agents=[analyst], tasks=[task], verbose=False, after_kickoff_callbacks=[count])
 
 
-def prepare(spec: dict[str, Any], tick: Callable[[], None]) -> Callable[[], None]:
+def prepare(spec: dict[str, Any], tick: Callable[[], None]) -> Measured:
     """Build and warm up CrewAI's crew; return the measured run."""
-    crew = _crew(spec["base_url"], tick)
+    tool_ms, gauge = spec.get("tool_ms"), ToolGauge()
+    crew = _crew(spec["base_url"], tick, tool_ms, gauge)
     rows = inputs(spec["n"])
-    crew.kickoff(inputs=rows[0])
+    crew.kickoff(inputs=WARM_UP)
     method, bound = spec["method"], spec.get("concurrency") or 1
 
     async def gather_kickoff_async() -> list[Any]:
@@ -60,10 +72,12 @@ def prepare(spec: dict[str, Any], tick: Callable[[], None]) -> Callable[[], None
         "akickoff": lambda: asyncio.run(gather_akickoff()),
     }
 
-    def measured() -> None:
+    def measured() -> dict[str, Any] | None:
+        gauge.reset()
         outputs = runs[method]()
         if len(outputs) != len(rows):
             raise RuntimeError(f"{len(outputs)} of {len(rows)} crews finished")
+        return None if tool_ms is None else gauge.snapshot()
 
     return measured
 

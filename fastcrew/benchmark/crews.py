@@ -1,6 +1,6 @@
-"""The crews a bench runs: the default single-task crew, or ``--crew``, pointed at the bench's
-endpoint. ``bench_crew`` is the factory the batch workers import (it reads the environment
-the cell process sets)."""
+"""The crews a bench runs: the default single-task crew, its ``--tools`` variant, or
+``--crew``, pointed at the bench's endpoint. ``bench_crew`` is the factory the batch workers
+import (it reads the environment the cell process sets)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,24 @@ from typing import Any
 from ..llm import LLM
 from ..runtime import Agent, Crew, Task
 from ..runtime.redirect import point_at
-from .prompts import AGENT, MODEL, TASK
+from ..tools import tool
+from .prompts import AGENT, MODEL, TASK, TOOLS_TASK
+from .tooling import TOOL_NAME, ToolGauge, lookup_function
 
-__all__ = ["BASE_URL_ENV", "CREW_ENV", "bench_crew", "build_crew", "one_task_crew", "point_at"]
+__all__ = [
+    "BASE_URL_ENV",
+    "CREW_ENV",
+    "TOOL_MS_ENV",
+    "bench_crew",
+    "build_crew",
+    "one_task_crew",
+    "point_at",
+    "tool_crew",
+]
 
 BASE_URL_ENV = "FASTCREW_BENCH_WORKER_BASE_URL"
 CREW_ENV = "FASTCREW_BENCH_WORKER_CREW"
+TOOL_MS_ENV = "FASTCREW_BENCH_WORKER_TOOL_MS"
 FACTORY = "fastcrew.benchmark.crews:bench_crew"
 """The crew spec handed to ``run_batch`` for the ``batch`` method."""
 
@@ -28,8 +40,22 @@ def one_task_crew(base_url: str | None = None, **crew_options: Any) -> Crew:
     return Crew(agents=[analyst], tasks=[task], **crew_options)
 
 
-def build_crew(spec: str | None, base_url: str) -> Crew:
-    """``--crew`` (``path.py:name`` / ``module:name``) or the default crew, at ``base_url``."""
+def tool_crew(base_url: str | None, tool_ms: float, gauge: ToolGauge | None = None) -> Crew:
+    """The same crew whose agent has one async tool awaiting ``tool_ms`` ms."""
+    notes = tool(TOOL_NAME)(lookup_function(tool_ms, gauge or ToolGauge()))
+    llm = LLM(MODEL, base_url=base_url)
+    analyst = Agent(**AGENT, llm=llm, tools=[notes])
+    task = Task(**TOOLS_TASK, agent=analyst)
+    return Crew(agents=[analyst], tasks=[task])
+
+
+def build_crew(
+    spec: str | None, base_url: str, *, tool_ms: float | None = None, gauge: ToolGauge | None = None
+) -> Crew:
+    """``--crew`` (``path.py:name`` / ``module:name``), the ``--tools`` crew (``tool_ms``)
+    or the default crew, at ``base_url``."""
+    if tool_ms is not None:
+        return tool_crew(base_url, tool_ms, gauge)
     if not spec:
         return one_task_crew(base_url)
     from ..batch.crewspec import load_crew
@@ -39,4 +65,9 @@ def build_crew(spec: str | None, base_url: str) -> Crew:
 
 def bench_crew() -> Crew:
     """The batch workers' factory: the cell's crew at its endpoint (from the env)."""
-    return build_crew(os.environ.get(CREW_ENV) or None, os.environ[BASE_URL_ENV])
+    tool_ms = os.environ.get(TOOL_MS_ENV)
+    return build_crew(
+        os.environ.get(CREW_ENV) or None,
+        os.environ[BASE_URL_ENV],
+        tool_ms=float(tool_ms) if tool_ms else None,
+    )

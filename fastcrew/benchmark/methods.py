@@ -11,7 +11,7 @@ from typing import Any
 
 from .._loop import run
 from ..runtime import Crew
-from .crews import BASE_URL_ENV, CREW_ENV, FACTORY
+from .crews import BASE_URL_ENV, CREW_ENV, FACTORY, TOOL_MS_ENV
 
 __all__ = ["BatchUnavailable", "run_method"]
 
@@ -60,6 +60,7 @@ def _batch(
     crew_spec: str | None,
     rpm: int | None,
     timeout: float | None,
+    tool_ms: float | None = None,
     **_: Any,
 ) -> int:
     try:
@@ -68,6 +69,7 @@ def _batch(
         raise BatchUnavailable(f"batch not available: {exc}") from None
     os.environ[BASE_URL_ENV] = base_url
     os.environ[CREW_ENV] = crew_spec or ""
+    os.environ[TOOL_MS_ENV] = "" if tool_ms is None else str(tool_ms)
     with tempfile.TemporaryDirectory(prefix="fastcrew-bench-") as tmp:
         path = os.path.join(tmp, "inputs.jsonl")
         with open(path, "w") as f:

@@ -18,12 +18,14 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MARK", "Counter", "emit", "main", "reset_sim"]
+__all__ = ["MARK", "Counter", "Measured", "emit", "main", "reset_sim"]
 
 MARK = "@@fastcrew-bench "
 PROGRESS_EVERY_S = 0.5
 
-Prepare = Callable[[dict[str, Any], Callable[[], None]], Callable[[], None]]
+Measured = Callable[[], "dict[str, Any] | None"]
+"""The measured run; what it returns (e.g. the tool's counts) joins the cell's result."""
+Prepare = Callable[[dict[str, Any], Callable[[], None]], Measured]
 
 
 class Counter:
@@ -90,7 +92,7 @@ def main(prepare: Prepare) -> None:
         wall0, cpu0, children0 = time.perf_counter(), time.process_time(), _children_cpu()
         reporter = threading.Thread(target=progress, daemon=True)
         reporter.start()
-        run()
+        extra = run() or {}
         wall = time.perf_counter() - wall0
         cpu = time.process_time() - cpu0 + _children_cpu() - children0
         stop.set()
@@ -98,4 +100,5 @@ def main(prepare: Prepare) -> None:
         emit({"error": f"{type(exc).__name__}: {exc}"[:2000]})
         raise
     result = {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": _rss_mb(), "done": counter.value}
+    result.update(extra)
     emit({"result": result})

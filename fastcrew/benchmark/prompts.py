@@ -3,7 +3,7 @@ only: the CrewAI side runs in another interpreter)."""
 
 from __future__ import annotations
 
-__all__ = ["AGENT", "MODEL", "TASK", "inputs"]
+__all__ = ["AGENT", "MODEL", "TASK", "TOOLS_TASK", "WARM_UP", "inputs"]
 
 MODEL = "sim"
 AGENT = {
@@ -15,6 +15,15 @@ TASK = {
     "description": "Summarise the current state of {topic}.",
     "expected_output": "Three sentences.",
 }
+TOOLS_TASK = {
+    "description": "Look up the notes on {topic} with the Topic notes tool, then summarise them.",
+    "expected_output": "Three sentences.",
+}
+"""The task of the ``--tools`` crew (its agent has the one tool of :mod:`.tooling`)."""
+
+WARM_UP = {"topic": "warm-up"}
+"""The warm-up kickoff's input: none of the measured rows (a tool result cached on it would
+spare a measured row its tool call)."""
 
 
 def inputs(n: int) -> list[dict[str, str]]:

@@ -25,8 +25,10 @@ _COLUMNS = (
     ("CPU ms/crew", "right"),
     ("RSS MB", "right"),
     ("in flight", "right"),
+    ("LLM calls", "right"),
     ("429s", "right"),
 )
+_TOOL_COLUMNS = (("tools at once", "right"),)
 
 _SIDE_COLUMNS = (
     "n",
@@ -40,6 +42,7 @@ _SIDE_COLUMNS = (
     "in flight",
     "CrewAI in flight",
 )
+_SIDE_TOOL_COLUMNS = ("tools at once", "CrewAI tools at once")
 
 
 def save_results(result: BenchResult, out: Path) -> Path:
@@ -56,11 +59,11 @@ def _num(value: float | None, digits: int = 2) -> str:
     return f"{value:,.{digits}f}" if digits else f"{value:,.0f}"
 
 
-def _row(cell: Cell) -> list[str]:
+def _row(cell: Cell, tools: bool) -> list[str]:
     if cell.status != "ok":
         what = f"{cell.status} ({cell.done or 0}/{cell.n})" if cell.status == "timeout" else ""
         what = what or (cell.error or cell.status).strip().splitlines()[-1][:32]
-        measured = [what, "", "", "", "", ""]
+        measured = [what, "", "", "", "", "", ""] + [""] * tools
     else:
         measured = [
             _num(cell.wall_s),
@@ -68,8 +71,11 @@ def _row(cell: Cell) -> list[str]:
             _num(cell.cpu_ms_per_crew),
             _num(cell.peak_rss_mb, 0),
             _num(cell.peak_in_flight, 0),
+            _num(cell.requests, 0),
             _num(cell.r429, 0),
         ]
+        if tools:
+            measured.append(_num(cell.peak_tools, 0))
     return [
         cell.label,
         str(cell.n),
@@ -86,12 +92,12 @@ def ratios(cells: Iterable[Cell]) -> list[dict[str, Any]]:
     for cell in cells:
         if cell.status != "ok":
             continue
-        key = (cell.method, cell.n, cell.latency_ms)
+        key = (cell.method, cell.n, cell.latency_ms, cell.tool_ms)
         current = best.setdefault(key, {}).get(cell.engine)
         if current is None or (cell.crews_per_s or 0) > (current.crews_per_s or 0):
             best[key][cell.engine] = cell
     rows = []
-    for (_method, n, latency), pair in best.items():
+    for (_method, n, latency, tool_ms), pair in best.items():
         ours, theirs = pair.get("fastcrew"), pair.get("crewai")
         if ours is None or theirs is None:
             continue
@@ -100,6 +106,7 @@ def ratios(cells: Iterable[Cell]) -> list[dict[str, Any]]:
                 "method": ours.label,
                 "n": n,
                 "latency_ms": latency,
+                "tool_ms": tool_ms,
                 "fastcrew_crews_per_s": ours.crews_per_s,
                 "crewai_crews_per_s": theirs.crews_per_s,
                 "speedup": round((ours.crews_per_s or 0) / (theirs.crews_per_s or 1), 2),
@@ -108,6 +115,8 @@ def ratios(cells: Iterable[Cell]) -> list[dict[str, Any]]:
                 "cpu_ratio": round((theirs.cpu_ms_per_crew or 0) / (ours.cpu_ms_per_crew or 1), 1),
                 "fastcrew_peak_in_flight": ours.peak_in_flight,
                 "crewai_peak_in_flight": theirs.peak_in_flight,
+                "fastcrew_peak_tools": ours.peak_tools,
+                "crewai_peak_tools": theirs.peak_tools,
             }
         )
     return rows
@@ -125,19 +134,28 @@ def print_report(result: BenchResult, file: Any = None) -> None:
         cells = result.engine(engine)
         if not cells:
             continue
+        tools = any(c.tool_ms is not None for c in cells)
+        if tools:
+            title += f" — a crew with one async tool ({cells[0].tool_ms:g} ms)"
         table = Table(title=title, title_justify="left")
-        for name, justify in _COLUMNS:
+        for name, justify in (*_COLUMNS, *(_TOOL_COLUMNS if tools else ())):
             table.add_column(name, justify=justify, no_wrap=name == "method")  # type: ignore[arg-type]
         for cell in cells:
-            table.add_row(*_row(cell))
+            table.add_row(*_row(cell, tools))
         console.print(table)
     side = ratios(result.cells)
     if side:
+        tools = any(row["tool_ms"] is not None for row in side)
         table = Table(title="fastcrew vs CrewAI (best cell of each)", title_justify="left")
         table.add_column("method", no_wrap=True)
-        for name in _SIDE_COLUMNS:
+        for name in (*_SIDE_COLUMNS, *(_SIDE_TOOL_COLUMNS if tools else ())):
             table.add_column(name, justify="right")
         for row in side:
+            extra = (
+                [_num(row["fastcrew_peak_tools"], 0), _num(row["crewai_peak_tools"], 0)]
+                if tools
+                else []
+            )
             table.add_row(
                 row["method"],
                 str(row["n"]),
@@ -150,6 +168,7 @@ def print_report(result: BenchResult, file: Any = None) -> None:
                 f"{row['cpu_ratio']:,.0f}x",
                 _num(row["fastcrew_peak_in_flight"], 0),
                 _num(row["crewai_peak_in_flight"], 0),
+                *extra,
             )
         console.print(table)
     if result.interrupted:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .child import CellProcess
 from .config import BenchConfig, Cell, matrix
+from .tooling import tool_sim_options
 
 __all__ = ["BenchResult", "run_bench"]
 
@@ -93,9 +94,14 @@ def _endpoint(config: BenchConfig, latency_ms: float | None, log: Log) -> Iterat
         return
     from ..sim import spawn
 
-    options = {"latency_ms": latency_ms or 0.0, "rpm": config.rpm, **config.sim_options}
+    tools = tool_sim_options() if config.tools else {}
+    options = {"latency_ms": latency_ms or 0.0, "rpm": config.rpm, **tools, **config.sim_options}
     with spawn(**options) as sim:
-        log(f"simulator at {sim.base_url}: latency {latency_ms:g} ms, rpm {config.rpm or '-'}")
+        rounds = f", tool rounds {options['tool_rounds']}" if config.tools else ""
+        log(
+            f"simulator at {sim.base_url}: latency {latency_ms:g} ms, "
+            f"rpm {config.rpm or '-'}{rounds}"
+        )
         yield sim.base_url
 
 
@@ -109,6 +115,7 @@ def _argv(cell: Cell, config: BenchConfig, base_url: str) -> tuple[list[str], di
         "crew": config.crew,
         "rpm": config.rpm,
         "timeout": config.cell_timeout_s,
+        "tool_ms": cell.tool_ms,
     }
     env = dict(os.environ)
     if cell.engine == "crewai":
@@ -129,6 +136,8 @@ def _describe(cell: Cell) -> str:
         parts.append(f"C={cell.concurrency}")
     if cell.workers is not None:
         parts.append(f"workers={cell.workers}")
+    if cell.tool_ms is not None:
+        parts.append(f"tool={cell.tool_ms:g}ms")
     return " ".join(parts)
 
 
@@ -139,6 +148,8 @@ def _fill(cell: Cell, status: str, data: dict[str, Any], stats: dict[str, Any] |
         cell.crews_per_s = round(cell.n / data["wall_s"], 2) if data["wall_s"] > 0 else None
         cell.cpu_ms_per_crew = round(data["cpu_s"] / cell.n * 1000, 4)
         cell.peak_rss_mb = round(data["peak_rss_mb"], 1)
+        cell.tool_runs = data.get("tool_runs")
+        cell.peak_tools = data.get("peak_tools")
         cell.done = cell.n
     else:
         cell.done = data.get("done")
@@ -146,6 +157,9 @@ def _fill(cell: Cell, status: str, data: dict[str, Any], stats: dict[str, Any] |
     if stats is not None:
         cell.peak_in_flight = stats.get("peak_in_flight")
         cell.r429 = int(stats.get("by_status", {}).get("429", 0))
+        cell.requests = stats.get("requests_total")
+        if cell.tool_ms is not None:
+            cell.tool_calls = int(stats.get("tool_calls", 0)) + int(stats.get("react_actions", 0))
 
 
 def _run_cell(cell: Cell, config: BenchConfig, base_url: str, live: Log | None) -> None:
@@ -167,7 +181,9 @@ def _summary(cell: Cell) -> str:
     if cell.status == "ok":
         return (
             f"{cell.wall_s:.2f} s, {cell.crews_per_s:,.0f} crews/s, "
-            f"{cell.cpu_ms_per_crew:.2f} ms CPU/crew, peak in flight {cell.peak_in_flight}"
+            f"{cell.cpu_ms_per_crew:.2f} ms CPU/crew, peak in flight {cell.peak_in_flight}, "
+            f"{cell.requests} LLM calls"
+            + ("" if cell.peak_tools is None else f", peak tools {cell.peak_tools}")
         )
     if cell.status == "timeout":
         return f"TIMEOUT (the cell's time bound): {cell.done or 0}/{cell.n} crews done"
