@@ -91,7 +91,7 @@ class LLM:
         self._function_calling = supports_function_calling
         self._api_key = endpoint.api_key
         self._budget_key = budget_key(self.base_url, self._api_key)  # hashes both
-        self._rng = random.Random()
+        self._rng: random.Random | None = None  # made on the first retry
         self._url = endpoint_url(self.base_url, "/chat/completions")
         self._headers: dict[str, str] = {
             "Content-Type": "application/json",
@@ -234,6 +234,8 @@ class LLM:
                 lease.settle(None)
                 if not exc.retryable or attempt >= policy.max_attempts:
                     raise
+                if self._rng is None:
+                    self._rng = random.Random()
                 delay = policy.backoff(attempt, self._rng)
                 if loop.time() + delay > deadline:
                     raise

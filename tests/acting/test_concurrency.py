@@ -49,22 +49,23 @@ async def test_async_tools_of_a_thousand_crews_are_all_in_flight_at_once():
 
 
 async def test_sync_tools_are_bounded_by_the_runtime_thread_pool():
-    lock = threading.Lock()
+    pool = get_runtime().max_threads
+    full = threading.Condition()
     live = peak = 0
 
     @tool("Block")
     def block(item: str) -> str:
-        """A blocking call."""
+        """A blocking call: the first ``pool`` calls wait until the pool is full."""
         nonlocal live, peak
-        with lock:
+        with full:
             live += 1
             peak = max(peak, live)
-        time.sleep(0.02)
-        with lock:
+            full.notify_all()
+            full.wait_for(lambda: peak >= pool, timeout=10)
+            time.sleep(0.005)  # still inside: a thread beyond the pool would raise the peak
             live -= 1
         return "blocked"
 
-    pool = get_runtime().max_threads
     async with serve(tool_rounds=1, parallel_calls=1) as sim:
         crew = crew_with(sim_llm(sim.base_url), block)
         loop_ticks = 0
@@ -77,9 +78,9 @@ async def test_sync_tools_are_bounded_by_the_runtime_thread_pool():
 
         ticking = asyncio.create_task(ticker())
         outs = await crew.akickoff_for_each(
-            [{"item": f"i{i}"} for i in range(pool * 3)], max_concurrency=pool * 3
+            [{"item": f"i{i}"} for i in range(pool * 2)], max_concurrency=pool * 2
         )
         ticking.cancel()
-    assert len(outs) == pool * 3
-    assert peak == pool  # never more threads than the pool; the pool was filled
+    assert len(outs) == pool * 2
+    assert peak == pool  # the pool was filled, and never more threads than it has
     assert loop_ticks > 5
