@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from . import __version__
@@ -111,6 +113,18 @@ def _sim_options(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     return options
 
 
+def _json_object(_ctx: click.Context, _param: click.Parameter, text: str | None) -> object:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise click.BadParameter('expected a JSON object, e.g. \'{"working_dir": "."}\'')
+    return value
+
+
 @main.command(context_settings={"show_default": True})
 @click.argument("inputs", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
@@ -184,6 +198,13 @@ def _sim_options(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     default=None,
     help="--backend ray: auto | ray://HOST:PORT | HOST:PORT. Default: $RAY_ADDRESS, else a "
     "local Ray for the run.",
+)
+@click.option(
+    "--ray-runtime-env",
+    default=None,
+    callback=_json_object,
+    metavar="JSON",
+    help="""--backend ray: Ray's runtime_env, e.g. '{"working_dir": "."}' to ship the crew.""",
 )
 @click.pass_context
 def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options: object) -> None:

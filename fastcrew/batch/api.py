@@ -205,6 +205,7 @@ def run_batch(
     quiet: bool = False,
     backend: str | None = None,
     ray_address: str | None = None,
+    ray_runtime_env: Mapping[str, Any] | None = None,
 ) -> BatchResult:
     """Run a crew (or a flow) once per input line across worker processes; results in order.
 
@@ -227,7 +228,8 @@ def run_batch(
     finishing in-flight rows after the first SIGINT/SIGTERM.
     ``backend``: ``"local"`` worker processes (the default) or ``"ray"`` actors on a Ray
     cluster at ``ray_address`` (default: ``$FASTCREW_BATCH_BACKEND``, else ``[tool.fastcrew]
-    backend``; see docs/ray.md); with Ray, ``workers`` defaults to the cluster's CPUs.
+    backend``; see docs/ray.md); with Ray, ``workers`` defaults to the cluster's CPUs and
+    ``ray_runtime_env`` (e.g. ``{"working_dir": "."}``) ships the crew's code to the nodes.
 
     Returns a :class:`BatchResult` (status, exit code, counts, summary); raises
     :class:`~fastcrew.ConfigurationError` when the run cannot start (nothing ran).
@@ -307,6 +309,7 @@ def run_batch(
         quiet=quiet,
         backend=backend,
         ray_address=ray_address,
+        ray_runtime_env=dict(ray_runtime_env) if ray_runtime_env else None,
     )
     return _Run(config).execute()
 

@@ -144,6 +144,9 @@ class BatchConfig:
     ray_address: str | None = None
     """``backend="ray"``: the cluster (``auto``, ``ray://host:port``, ``host:port``); None
     follows Ray's rule ($RAY_ADDRESS, else a local Ray started for the run)."""
+    ray_runtime_env: dict[str, Any] | None = None
+    """``backend="ray"``: Ray's ``runtime_env`` for the run (``working_dir``,
+    ``py_modules``, ``pip``, ``env_vars``) — how a crew module reaches the other nodes."""
 
     def __repr__(self) -> str:
         return _mask(self)

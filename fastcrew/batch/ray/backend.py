@@ -35,7 +35,7 @@ class RayBackend:
 
         address = config.ray_address
         try:
-            self.session = RaySession(address)
+            self.session = RaySession(address, runtime_env=config.ray_runtime_env)
         except Exception as exc:
             where = address or "$RAY_ADDRESS / a local Ray"
             raise ConfigurationError(
