@@ -26,12 +26,13 @@ class FaultDice:
         self.random = random.Random(f"{seed}:faults").random
         edges: list[tuple[float, Fault]] = []
         total = 0.0
-        for rate, name in (
+        pairs: tuple[tuple[float, Fault], ...] = (
             (fail, "fail"),
             (reset, "reset"),
             (stall, "stall"),
             (malformed, "malformed"),
-        ):
+        )
+        for rate, name in pairs:
             if rate > 0:
                 total += rate
                 edges.append((total, name))

@@ -22,7 +22,7 @@ def test_token_estimate(text: str, tokens: int) -> None:
 
 
 def test_prompt_tokens_count_every_message_and_text_parts() -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "system", "content": "x" * 8},  # 2 tokens
         {
             "role": "user",
@@ -44,6 +44,7 @@ def test_plain_answer_echoes_the_last_user_message_and_has_the_configured_length
         ]
     )
     answer = maker.answer(chat)
+    assert answer.content is not None
     assert answer.content.startswith(
         f"Simulated answer {maker.digest(chat)[:8]} to: second question "
     )
@@ -90,6 +91,7 @@ def test_json_object_answer_is_an_object_with_the_echo() -> None:
     from fastcrew._json import loads
 
     answer = AnswerMaker(0, 32, 200).answer(request(response_format={"type": "json_object"}))
+    assert answer.content is not None
     data = loads(answer.content)
     assert isinstance(data, dict)
     assert "hello" in data["answer"]

@@ -55,6 +55,13 @@ def ask(text: str) -> list[Any]:
     return [{"role": "user", "content": text}]
 
 
+def function_calls(message: Any) -> list[Any]:
+    """The message's tool calls, each checked to be a function call."""
+    calls = list(message.tool_calls or ())
+    assert all(call.type == "function" for call in calls)
+    return calls
+
+
 async def test_sdk_parses_tool_calls_and_the_round_trip(
     client: openai.AsyncOpenAI, sim: Simulator
 ) -> None:
@@ -62,8 +69,7 @@ async def test_sdk_parses_tool_calls_and_the_round_trip(
     first = await client.chat.completions.create(model="gpt-4o", messages=messages, tools=TOOLS)
     choice = first.choices[0]
     assert choice.finish_reason == "tool_calls"
-    calls = choice.message.tool_calls
-    assert calls is not None
+    calls = function_calls(choice.message)
     assert len(calls) == 2
     assert {c.function.name for c in calls} == set(ARGS)
     for call in calls:
@@ -111,7 +117,7 @@ async def test_sdk_accumulates_streamed_tool_calls(client: openai.AsyncOpenAI) -
                     entry["arguments"] += part.function.arguments or ""
     assert finish == "tool_calls"
     assert usage == whole.usage
-    expected = whole.choices[0].message.tool_calls or []
+    expected = function_calls(whole.choices[0].message)
     assert [calls[i] for i in sorted(calls)] == [
         {"id": c.id, "name": c.function.name, "arguments": c.function.arguments} for c in expected
     ]
@@ -126,7 +132,7 @@ async def test_sdk_stream_helper_accumulates_tool_calls(client: openai.AsyncOpen
         async for _ in stream:
             pass
         completion = await stream.get_final_completion()
-    [call] = completion.choices[0].message.tool_calls or []
+    [call] = function_calls(completion.choices[0].message)
     ARGS[call.function.name].model_validate_json(call.function.arguments)
 
 
@@ -151,7 +157,7 @@ async def test_sdk_tool_choice(
         assert message.content is not None
         assert message.content.startswith("Simulated answer")
     else:
-        assert {c.function.name for c in message.tool_calls or ()} == names
+        assert {c.function.name for c in function_calls(message)} == names
 
 
 async def test_sdk_sees_400s_for_bad_tools(client: openai.AsyncOpenAI) -> None:

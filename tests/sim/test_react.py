@@ -51,7 +51,7 @@ PROMPT = react_prompt(
     tool_block("get_weather", CityArgs, "The weather in a city.", indent=False),
     tool_block("add", AddArgs, "Adds two numbers.", indent=True),
 )
-ARGS = {"get_weather": CityArgs, "add": AddArgs}
+ARGS: dict[str, type[BaseModel]] = {"get_weather": CityArgs, "add": AddArgs}
 ACTION = re.compile(
     r"\AThought: (?P<thought>[^\n]+)\nAction: (?P<tool>[^\n]+)\nAction Input: (?P<input>\{.*\})\Z",
     re.S,

@@ -223,9 +223,9 @@ _scalars = st.one_of(
 _types = st.recursive(
     _scalars,
     lambda inner: st.one_of(
-        inner.map(lambda t: list[t]),
+        inner.map(lambda t: list[t]),  # type: ignore[valid-type]
         inner.map(lambda t: Optional[t]),  # noqa: UP045
-        inner.map(lambda t: dict[str, t]),
+        inner.map(lambda t: dict[str, t]),  # type: ignore[valid-type]
         st.lists(st.tuples(inner, st.booleans()), min_size=1, max_size=4).map(
             lambda pairs: _model([t for t, _ in pairs], [o for _, o in pairs])
         ),
