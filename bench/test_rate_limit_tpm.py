@@ -24,6 +24,7 @@ import aiolimiter
 import pytest
 
 from fastcrew import LLM, RateLimit, RetryPolicy, errors
+from fastcrew.limits.config import Charge
 from fastcrew.sim import spawn
 
 TPM = 600_000
@@ -93,9 +94,9 @@ def _llm(base_url: str, rate_limit: RateLimit, attempts: int) -> LLM:
     )
 
 
-def _fastcrew(charge: str):
+def _fastcrew(charge: Charge):
     def make(base_url: str, charged: Charged):
-        llm = _llm(base_url, RateLimit(rpm=RPM, tpm=TPM, charge=charge), 50)  # type: ignore[arg-type]
+        llm = _llm(base_url, RateLimit(rpm=RPM, tpm=TPM, charge=charge), 50)
 
         async def call(prompt: str, max_tokens: int) -> None:
             resp = await llm.acall(prompt, max_tokens=max_tokens)
@@ -144,8 +145,9 @@ def test_tpm_saturation(benchmark, report, method):
     result: dict[str, Any] = {}
 
     def once() -> None:
-        options = {"rpm": RPM, "tpm": TPM, "limit_window_s": 1, "latency_ms": LATENCY_MS}
-        with spawn(**options, completion_tokens=32) as sim:
+        with spawn(
+            rpm=RPM, tpm=TPM, limit_window_s=1, latency_ms=LATENCY_MS, completion_tokens=32
+        ) as sim:
             charged = Charged()
             samples, stats = run(_drive(METHODS[method](sim.base_url, charged), charged, sim))
             result.update(_rates(samples, stats))

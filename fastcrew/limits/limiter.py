@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from ..errors import QuotaExhaustedError, RateLimitError
 from .config import RateLimit
 from .snapshot import RateLimitSnapshot
-from .source import BudgetSource
+from .source import BudgetSource, LimitKind
 
 __all__ = ["DEFAULT_RETRY_AFTER_S", "Lease", "Limiter", "LimiterStats"]
 
@@ -267,7 +267,10 @@ class Limiter:
         stats.per_kind_429[kind] = stats.per_kind_429.get(kind, 0) + 1
         stats.paused_s += delay
         self._resume_at = max(self._resume_at, now + delay)
-        self.source.pause(error.limit if kind != "unknown" else None, now + delay, now)
+        exceeded: LimitKind | None = (
+            "requests" if kind == "requests" else "tokens" if kind == "tokens" else None
+        )
+        self.source.pause(exceeded, now + delay, now)
         self._pump()
         return delay
 

@@ -12,7 +12,8 @@ import pytest
 from fastcrew import LLM, RateLimit, RetryPolicy
 from fastcrew.errors import ConfigurationError, RateLimitError
 from fastcrew.limits import Limiter, LocalBudget, RateLimitSnapshot, TokenBucket
-from fastcrew.sim import serve
+from fastcrew.limits.config import Charge
+from fastcrew.sim import serve, spawn
 
 
 def make(limit: RateLimit, lag: float = 0.0) -> Limiter:
@@ -152,17 +153,18 @@ def test_bad_charging_settings_are_named(kwargs, words):
 
 
 TPM = 1_200_000  # 20,000 tokens/s; with one-second windows the simulator holds 20,000
-SIZES = (10, 100, 400, 600)  # prompt chars / 4: from a line to a page
-ALLOWANCES = (64, 200, 500)  # max_tokens; the simulator's answers are 32 tokens
+SIZES = (10, 50, 200, 400)  # prompt chars / 4: from a line to a page
+ALLOWANCES = (48, 128, 300)  # max_tokens; the simulator's answers are 32 tokens
 
 
-async def _mixed_rows(charge: str, rows: int = 150, workers: int = 20) -> tuple[dict, LLM]:
+async def _mixed_rows(charge: Charge, rows: int = 300, workers: int = 20) -> tuple[dict, LLM]:
     """``rows`` calls of mixed sizes through ``workers`` concurrent callers."""
     rng = random.Random(7)
     todo = iter(
         [(f"row {i} " + "x" * 4 * rng.choice(SIZES), rng.choice(ALLOWANCES)) for i in range(rows)]
     )
-    async with serve(tpm=TPM, limit_window_s=1) as sim:
+    # Its own process: the provider's clock runs on while this loop is busy (as a real one's).
+    with spawn(tpm=TPM, limit_window_s=1) as sim:
         llm = LLM(
             "m",
             base_url=sim.base_url,
@@ -178,13 +180,25 @@ async def _mixed_rows(charge: str, rows: int = 150, workers: int = 20) -> tuple[
             return done
 
         answered = await asyncio.gather(*(worker() for _ in range(workers)))
-        stats = sim.stats()
+        stats = await asyncio.to_thread(sim.stats)
     assert sum(answered) == rows
     return stats, llm
 
 
-async def test_mixed_prompt_sizes_under_a_strict_token_limit_get_no_429s():
-    # ~80,000 tokens as the simulator counts them: four bursts' worth, about three seconds.
+async def test_the_simulator_charges_max_tokens_at_admission_and_keeps_it():
+    async with serve(tpm=60_000, limit_window_s=1) as sim:  # 1,000 tokens/s, holds 1,000
+        llm = LLM("m", base_url=sim.base_url, rate_limit=RateLimit(rpm=None, tpm=None))
+        resp = await llm.acall("short", max_tokens=500)
+    assert resp.usage.completion_tokens < 50
+    left = resp.rate_limits.remaining_tokens
+    assert left is not None
+    # 1,000 - (prompt + 500), plus the few ms of refill during the call; never the refund.
+    assert 1000 - resp.usage.prompt_tokens - 500 <= left < 1000 - resp.usage.total_tokens - 250
+
+
+async def test_mixed_prompt_sizes_under_a_strict_token_limit_get_at_most_half_a_percent_429s():
+    # ~100,000 tokens as the simulator counts them: five bursts' worth, about four seconds;
+    # 0.5 % of 300 calls allows one 429 (settling to usage, below, gets one in six).
     stats, llm = await _mixed_rows("max_tokens")
     refused = stats["by_status"].get("429", 0)
     assert refused <= 0.005 * stats["requests_total"], stats
@@ -193,5 +207,5 @@ async def test_mixed_prompt_sizes_under_a_strict_token_limit_get_no_429s():
 
 async def test_refunding_what_a_strict_provider_still_counts_gets_429s():
     # The model fastcrew used before: settle to the reported usage and re-spend the refund.
-    stats, _ = await _mixed_rows("usage", rows=60)
+    stats, _ = await _mixed_rows("usage", rows=150)
     assert stats["by_status"].get("429", 0) >= 3, stats
