@@ -152,6 +152,21 @@ def test_bad_charging_settings_are_named(kwargs, words):
         RateLimit(**kwargs)
 
 
+async def test_the_client_reserves_the_requests_own_answer_limit(sim):
+    llm = LLM("m", base_url=sim.base_url, max_completion_tokens=300)
+    limiter = llm.limiter()
+    first = await llm.acall("one")  # the simulator's answers are 32 tokens
+    assert limiter.stats.withheld_tokens == 300 - first.usage.completion_tokens
+    second = await llm.acall("two", max_tokens=400)  # the larger of the two limits sent
+    assert limiter.stats.withheld_tokens == 700 - first.usage.completion_tokens - 32
+    assert second.usage.completion_tokens == 32
+    bare = LLM("m", base_url=sim.base_url, api_key="sk-another-budget-0000")
+    await bare.acall("three")  # no limit sent: 256 reserved before any answer was seen
+    assert bare.limiter().stats.withheld_tokens == 256 - 32
+    await bare.acall("four")  # then the longest answer seen: nothing left over
+    assert bare.limiter().stats.withheld_tokens == 256 - 32
+
+
 TPM = 1_200_000  # 20,000 tokens/s; with one-second windows the simulator holds 20,000
 SIZES = (10, 50, 200, 400)  # prompt chars / 4: from a line to a page
 ALLOWANCES = (48, 128, 300)  # max_tokens; the simulator's answers are 32 tokens
