@@ -4,6 +4,11 @@ users write it, so the LLM comes from the environment the worker sets up."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
 from pydantic import BaseModel
 
 from fastcrew import Agent, Crew, Task
@@ -69,3 +74,35 @@ class HugeIntFlow(Flow[dict]):
     @start()
     async def compute(self) -> int:
         return 2**70
+
+
+HOLD_ENV = "FASTCREW_TEST_HOLD_DIR"
+"""A directory: the first worker process to finish an LLM call there becomes the *holder*
+(``owner`` holds its pid); every row of the holder then waits forever after its LLM call,
+each announcing itself as ``held-<topic>``. Other processes run rows normally."""
+
+
+def _holds(hold_dir: str, topic: str) -> bool:
+    """Whether this process is the holder (the first to get here claims it)."""
+    owner = Path(hold_dir, "owner")
+    with contextlib.suppress(FileExistsError):
+        fd = os.open(owner, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+    if owner.read_text() != str(os.getpid()):
+        return False
+    Path(hold_dir, f"held-{topic}").touch()
+    return True
+
+
+class HoldingFlow(Flow[RowState]):
+    """One LLM call per row; in the holding process the row then never finishes (until the
+    process is killed), so the rows it has started and paid for are known exactly."""
+
+    @start()
+    async def answer(self) -> dict[str, object]:
+        out = await _crew("Summarise {topic}").akickoff({"topic": self.state.topic})
+        hold_dir = os.environ.get(HOLD_ENV)
+        if hold_dir and _holds(hold_dir, self.state.topic):
+            await asyncio.Event().wait()
+        return {"topic": self.state.topic, "words": len(out.raw.split())}
