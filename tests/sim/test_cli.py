@@ -98,6 +98,8 @@ def test_help_lists_every_option() -> None:
     assert result.exit_code == 0
     for option in ("--tokens-per-s", "--limit-window-s", "--quota-after", "--stall-rate", "--loop"):
         assert option in result.output
+    for option in ("--tool-rounds", "--parallel-calls", "--malformed-args-rate", "--tool-support"):
+        assert option in result.output
 
 
 def _post(url: str, key: str | None) -> tuple[int, dict]:

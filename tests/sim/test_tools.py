@@ -328,3 +328,34 @@ async def test_tool_calls_never_happen_without_tools(
     data = await chat(session, sim, tool_choice="auto")
     assert "tool_calls" not in message_of(data)
     assert dumps(sim.stats()["tool_calls"]) == b"0"
+
+
+async def test_a_json_final_answer_carries_the_tool_results(
+    session: aiohttp.ClientSession, sim: Simulator
+) -> None:
+    class Report(BaseModel):
+        summary: str
+        score: int
+
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "report"}]
+    answer_calls(messages, message_of(await chat(session, sim, messages=messages, tools=TOOLS)))
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "Report", "schema": Report.model_json_schema()},
+    }
+    data = await chat(session, sim, messages=messages, tools=TOOLS, response_format=response_format)
+    report = Report.model_validate_json(message_of(data)["content"])
+    assert report.summary.count("RESULT-") == 2
+
+
+async def test_tool_answers_ignore_key_order_but_not_the_tools(
+    session: aiohttp.ClientSession, sim: Simulator
+) -> None:
+    reordered = [
+        {"function": dict(reversed(list(t["function"].items()))), "type": "function"} for t in TOOLS
+    ]
+    a = await chat(session, sim, tools=TOOLS)
+    b = await chat(session, sim, tools=reordered)
+    assert message_of(a)["tool_calls"] == message_of(b)["tool_calls"]
+    c = await chat(session, sim, tools=TOOLS[:2])
+    assert message_of(c)["tool_calls"] != message_of(a)["tool_calls"]
