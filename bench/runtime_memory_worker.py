@@ -1,10 +1,12 @@
 """Child process of bench/test_runtime_memory.py: one 100k-row run, measured in isolation.
 
-``python bench/runtime_memory_worker.py BASE_URL ROWS BOUND keep|drop`` runs a generator of
-ROWS inputs through ``akickoff_for_each(max_concurrency=BOUND)`` and prints one JSON line:
+``python bench/runtime_memory_worker.py BASE_URL ROWS BOUND keep|drop|iter`` runs a generator
+of ROWS inputs through ``akickoff_for_each(max_concurrency=BOUND)`` and prints one JSON line:
 RSS before/peak/after, the most live asyncio tasks seen, rows/s and an RSS trace.
 ``drop`` makes every run return a tiny result (``after_kickoff_callbacks``), which shows the
-machinery's own footprint; ``keep`` keeps every CrewOutput, as the API returns them.
+machinery's own footprint; ``keep`` keeps every CrewOutput, as the API returns them; ``iter``
+streams them through ``akickoff_for_each_iter`` and drops each one as it arrives (what a
+consumer that writes each output somewhere does).
 """
 
 from __future__ import annotations
@@ -59,11 +61,17 @@ def main() -> None:
                     await asyncio.wait_for(done.wait(), 0.05)
 
         watcher = asyncio.create_task(monitor())
-        results = await crew.akickoff_for_each(inputs(), max_concurrency=bound)
+        if mode == "iter":
+            count = 0
+            async for _ in crew.akickoff_for_each_iter(inputs(), max_concurrency=bound):
+                count += 1
+        else:
+            count = len(await crew.akickoff_for_each(inputs(), max_concurrency=bound))
         wall = time.perf_counter() - started
         done.set()
         await watcher
-        assert len(results) == rows
+        assert count == rows
+        helpers = 3 if mode == "iter" else 2  # main task, monitor (and the iterator's feeder)
         # the monitor and the main task are not crew runs
         return {
             "rows": rows,
@@ -75,7 +83,7 @@ def main() -> None:
             "rss_after_mib": round(rss_mib(), 1),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "max_live_tasks_sampled": max_tasks,
-            "max_live_run_tasks": max_tasks - 2,
+            "max_live_run_tasks": max_tasks - helpers,
             "trace_every_10pct": [
                 {"rows_pulled": p, "rss_mib": round(r, 1), "tasks": t}
                 for (_, p, r, t) in trace[:: max(1, len(trace) // 10)]

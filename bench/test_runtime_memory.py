@@ -6,6 +6,8 @@ simulator with 250 ms latency, so the bound is saturated: about 1000 runs are in
 whole time. ``keep`` returns every CrewOutput (as the API does: the results of a huge
 generator are kept, so RSS grows with them); ``drop`` replaces each result by ``0`` via
 ``after_kickoff_callbacks``, which isolates the runtime's own footprint: it must stay flat.
+``iter`` streams the outputs through ``akickoff_for_each_iter`` and drops each as it comes
+(bounded: at most the bound in flight and twice the bound not yet yielded).
 Live tasks are sampled every 50 ms with ``asyncio.all_tasks()``; gate-then-spawn means never
 more than the bound (+ the main task and the sampler).
 """
@@ -33,7 +35,7 @@ def sim():
         yield server
 
 
-@pytest.mark.parametrize("mode", ["drop", "keep"])
+@pytest.mark.parametrize("mode", ["drop", "keep", "iter"])
 def test_generator_rss_and_live_tasks(benchmark, sim, report, mode):
     out: dict = {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -17,7 +17,7 @@ from . import compat
 from .agent import Agent, resolve_llm
 from .calls import maybe_await
 from .conditional import check_conditional_tasks
-from .for_each import DEFAULT_MAX_CONCURRENCY, bounded_map
+from .for_each import DEFAULT_MAX_CONCURRENCY, bounded_iter, bounded_map
 from .hierarchical import check_manager, make_manager
 from .outputs import CrewOutput, TaskOutput, fast_model
 from .process import Process
@@ -262,5 +262,32 @@ class Crew(BaseModel):
         if self.stream:
             return CrewStreamingOutput(many, sync=False)
         return await many(None)
+
+    def akickoff_for_each_iter(
+        self,
+        inputs: ManyInputs,
+        max_concurrency: int | None = None,
+        return_exceptions: bool = False,
+    ) -> AsyncIterator[Any]:
+        """Like :meth:`akickoff_for_each`, but an async iterator of the outputs, one by one
+        in input order, instead of one list at the end (a fastcrew extra; CrewAI has none).
+
+        Memory stays bounded however many inputs there are: at most ``max_concurrency`` runs
+        in flight and at most ``2 * max_concurrency`` inputs started but not yet yielded.
+        Use it for large or unbounded inputs (``async for out in crew.akickoff_for_each_iter
+        (rows): write(out)``). ``return_exceptions`` as in :meth:`akickoff_for_each`, except
+        that without it the outputs before the first failing input are yielded before its
+        error is raised. Leaving the loop early (``break``, ``aclose()``) cancels the runs in
+        flight; wrap it in ``contextlib.aclosing`` to have that happen at once.
+        """
+        if self.stream:
+            raise ConfigurationError(
+                "Crew.akickoff_for_each_iter yields whole outputs and does not stream chunks; "
+                "use Crew.akickoff_for_each with stream=True for chunks, or set stream=False"
+            )
+        bound = DEFAULT_MAX_CONCURRENCY if max_concurrency is None else max_concurrency
+        return bounded_iter(
+            lambda _i, item: self._arun(item), inputs, bound, return_exceptions=return_exceptions
+        )
 
     kickoff_for_each_async = akickoff_for_each
