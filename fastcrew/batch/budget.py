@@ -28,6 +28,7 @@ the workers can send therefore never exceeds what the global buckets admit.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import math
 from collections import deque
@@ -230,7 +231,8 @@ class WorkerBudgets:
         """An endpoint budget: ``--rpm`` / ``--tpm`` replace the LLM's own limits."""
         rpm = self.rpm if self.rpm is not None else limit.rpm
         tpm = self.tpm if self.tpm is not None else limit.tpm
-        return self._new(key, RateLimit(rpm=rpm, tpm=tpm, burst=limit.burst))
+        # --rpm / --tpm replace the amounts; the LLM's charging model and burst stay.
+        return self._new(key, dataclasses.replace(limit, rpm=rpm, tpm=tpm))
 
     def cap(self, spec: CapSpec, now: float) -> LeasedBudget:
         """A ``max_rpm`` cap: keeps its own limit, shared by every worker with the same spec."""

@@ -175,3 +175,13 @@ async def test_a_removed_worker_loses_its_place_in_the_queue():
     assert loop.time() - begun == pytest.approx(0.98 + DEFAULT_LAG_S, abs=0.05)
     assert not waiting_a.done()
     waiting_a.cancel()
+
+
+async def test_worker_budgets_keep_the_llms_charging_model_under_rpm_overrides():
+    from fastcrew.batch.budget import WorkerBudgets
+
+    budgets = WorkerBudgets(lambda message: None, rpm=600, tpm=None)
+    limit = RateLimit(rpm=60, tpm=1000, charge="usage", default_max_tokens=64)
+    source = budgets.source("k", limit, 0.0, True)
+    assert (source.limit.rpm, source.limit.tpm) == (600, 1000)
+    assert (source.limit.charge, source.limit.default_max_tokens) == ("usage", 64)
