@@ -178,8 +178,6 @@ async def test_a_removed_worker_loses_its_place_in_the_queue():
 
 
 async def test_worker_budgets_keep_the_llms_charging_model_under_rpm_overrides():
-    from fastcrew.batch.budget import WorkerBudgets
-
     budgets = WorkerBudgets(lambda message: None, rpm=600, tpm=None)
     limit = RateLimit(rpm=60, tpm=1000, charge="usage", default_max_tokens=64)
     source = budgets.source("k", limit, 0.0, True)
