@@ -33,9 +33,9 @@ class RayBackend:
     def __init__(self, config: BatchConfig) -> None:
         from ._ray import RaySession
 
-        address = config.ray_address
+        address, runtime_env = config.ray_address, config.ray_runtime_env
         try:
-            self.session = RaySession(address, runtime_env=config.ray_runtime_env)
+            self.session = RaySession(address, runtime_env=runtime_env)
         except Exception as exc:
             where = address or "$RAY_ADDRESS / a local Ray"
             raise ConfigurationError(
