@@ -1,5 +1,6 @@
 """``fastcrew sim``: an OpenAI-compatible LLM simulator (latency, streaming, rate limits
-with real 429s and headers, injected faults, counters). See docs/simulator.md.
+with real 429s and headers, injected faults, tool calls, ReAct and JSON answers, counters).
+See docs/simulator.md.
 
 ::
 
