@@ -50,6 +50,13 @@ def format_summary(s: dict[str, Any]) -> str:
             f"  worker deaths: {run['worker_deaths']:,}; {run['redispatched_rows']:,} rows "
             f"dispatched again, {run.get('rows_repaid', 0):,} of them re-paid (already started)"
         )
+    ray = s.get("ray")
+    if ray:
+        nodes = ", ".join(
+            f"{n['address']} {n['node_id'][:8]} ({n['workers']} workers, {n['rows']:,} rows)"
+            for n in ray["nodes"]
+        )
+        lines.append(f"  ray {ray['address']} ({ray['transport']}): {nodes or 'no nodes'}")
     if s.get("stop_message"):
         lines.append(f"  stopped: {s['stop_message']}")
     if s.get("resumable"):
