@@ -210,7 +210,17 @@ def _json_object(_ctx: click.Context, _param: click.Parameter, text: str | None)
 def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options: object) -> None:
     """Run a crew (or a flow) once per line of INPUTS (JSONL, '-' for stdin, .jsonl.gz) across
     worker processes, under one RPM/TPM budget; results in input order, resumable after a
-    crash."""
+    crash.
+
+    \b
+    Exit codes (docs/output.md):
+      0  complete, every row ok        3  complete, some error rows
+      2  nothing ran (bad option, no LLM, the crew did not load, input changed)
+      4  workers kept dying            65 bad input line (--strict) or unreadable input
+      69 the provider's quota is gone  74 the journal or output could not be written
+      75 interrupted (SIGINT/SIGTERM, first or later)
+    All but 0, 2 and 3 are resumable: run the same command again.
+    """
     from .batch import run_batch
     from .errors import ConfigurationError
 

@@ -210,3 +210,17 @@ def test_simulate_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     summary = json.loads((tmp_path / "results.jsonl.summary.json").read_text())
     assert summary["simulated"] is True
     assert summary["this_run"]["llm_calls"] == 16
+
+
+def test_the_help_documents_every_exit_code():
+    from fastcrew.batch import config
+
+    codes = {getattr(config, name) for name in config.__all__ if name.startswith("EXIT_")}
+    assert {74, 75} <= codes
+    text = CliRunner().invoke(main, ["batch", "--help"]).output
+    exits = text[text.index("Exit codes") : text.index("Options:")]
+    for code in codes:
+        assert f" {code} " in exits, code
+    docs = (ROOT / "docs" / "output.md").read_text()
+    for code in codes:
+        assert f"\n| {code} |" in docs, code
