@@ -183,16 +183,22 @@ class AnswerMaker:
         if request.format_kind == "json_schema":
             return dumps(sample_instance(request.schema, sentence, digest)).decode()
         if request.format_kind == "json_object":
-            shape = find_json_shape(request.messages)
-            if shape is not None:
-                try:
-                    value = sample_instance(shape, sentence, digest)
-                except (KeyError, ValueError, IndexError, TypeError, RecursionError):
-                    value = None  # a schema we cannot follow: the fixed shape
-                if isinstance(value, dict):
-                    return dumps(value).decode()
-            return dumps({"answer": sentence, "digest": digest[:8]}).decode()
+            return self._json_object(request, sentence, digest)
+        last = request.messages[-1].get("content")
+        if isinstance(last, str) and "```json" in last:  # JSON asked for in a code block
+            return f"```json\n{self._json_object(request, sentence, digest)}\n```"
         return self._pad(sentence, digest)
+
+    def _json_object(self, request: ChatRequest, sentence: str, digest: str) -> str:
+        shape = find_json_shape(request.messages)
+        if shape is not None:
+            try:
+                value = sample_instance(shape, sentence, digest)
+            except (KeyError, ValueError, IndexError, TypeError, RecursionError):
+                value = None  # a schema we cannot follow: the fixed shape
+            if isinstance(value, dict):
+                return dumps(value).decode()
+        return dumps({"answer": sentence, "digest": digest[:8]}).decode()
 
     def _tool_answer(
         self, request: ChatRequest, digest: str, calls: tuple[ToolCall, ...], results: int

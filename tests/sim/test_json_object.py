@@ -141,3 +141,20 @@ async def test_nothing_found_keeps_the_fixed_shape(
     broken = json.dumps({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}})
     value = await answer(session, sim, [{"role": "user", "content": broken}])
     assert set(value) == {"answer", "digest"}
+
+
+async def test_a_json_code_block_asked_for_in_text_mode(
+    session: aiohttp.ClientSession, sim: Simulator
+) -> None:
+    messages = [
+        {"role": "system", "content": instructor_json_system(UserDetail)},
+        {"role": "user", "content": "Jason is 25"},
+        {"role": "user", "content": "Return the correct JSON response within a ```json codeblock."},
+    ]
+    data = await chat(session, sim, messages=messages)
+    text = data["choices"][0]["message"]["content"]
+    assert text.startswith("```json\n")
+    assert text.endswith("\n```")
+    UserDetail.model_validate_json(text.removeprefix("```json\n").removesuffix("\n```"))
+    plain = await chat(session, sim, messages=messages[:2])  # not asked for: plain text
+    assert plain["choices"][0]["message"]["content"].startswith("Simulated answer")
