@@ -86,8 +86,15 @@ def encode_rows(tasks: list[RowTask]) -> tuple[Any, ...]:
 class WorkerHandle(Protocol):
     """The ``subprocess.Popen`` subset a worker's process (or actor) offers."""
 
-    pid: int | None
-    returncode: int | None
+    @property
+    def pid(self) -> int | None:
+        """The process id (None if unknown)."""
+        ...
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once it exited, else None."""
+        ...
 
     def poll(self) -> int | None:
         """The exit code, or None while it runs."""
