@@ -19,6 +19,7 @@ from .calls import answer, call_with_timeout
 from .outputs import LiteAgentOutput
 from .prompts import agent_system_prompt
 from .run_state import Run
+from .trace import trace_for
 
 __all__ = ["Agent"]
 
@@ -146,6 +147,11 @@ class Agent(BaseModel):
         who = (None, self.role)
         caps = run_.caps_for(self)
         toolbox = task_toolbox(run_, self, None)
+        trace = trace_for(run_, self)
+        if trace is not None:
+            trace.agent_started(self.role, str(conversation[-1].get("content") or ""))
+            if toolbox is not None:
+                toolbox.trace = trace
         if toolbox is None:
             work = answer(run_, self.llm, conversation, response_format, None, who, caps)
         else:
@@ -161,6 +167,8 @@ class Agent(BaseModel):
                 self.max_iter,
             )
         raw, model, conversation = await call_with_timeout(work, self.max_execution_time, who)
+        if trace is not None:
+            trace.answer(self.role, raw)
         return LiteAgentOutput(
             raw=raw,
             pydantic=model,

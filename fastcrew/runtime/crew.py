@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
@@ -26,10 +25,9 @@ from .run_state import Run
 from .sequential import run_sequential
 from .streaming import CrewStreamingOutput, Emit
 from .task import Task
+from .trace import Trace
 
 __all__ = ["Crew"]
-
-log = logging.getLogger("fastcrew.runtime")
 
 Inputs = Mapping[str, Any] | None
 ManyInputs = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
@@ -161,7 +159,8 @@ class Crew(BaseModel):
             manager=self._manager,
         )
         if self.verbose:
-            log.info("crew %r: run started (%d tasks)", self.name, len(self.tasks))
+            state.trace = Trace(self.name)
+            state.trace.crew_started(len(self.tasks), self.process.value)
         outputs = await run_sequential(self.tasks, state, self.task_callback)
         last = next((o for o in reversed(outputs) if o.raw), outputs[-1])  # skips are empty
         result = fast_model(
@@ -178,8 +177,8 @@ class Crew(BaseModel):
             changed = await maybe_await(after(result))
             if changed is not None:
                 result = changed
-        if self.verbose:
-            log.info("crew %r: run finished, %d tokens", self.name, state.total)
+        if state.trace is not None:
+            state.trace.crew_finished(state.usage)
         return result
 
     # -- kickoff variants ------------------------------------------------------------------

@@ -5,7 +5,6 @@ output, guardrails, callbacks, the output file. Per-run state lives in a :class:
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,14 +25,13 @@ from .prompts import (
 )
 from .rendering import render
 from .run_state import Meta, Run
+from .trace import trace_for
 
 if TYPE_CHECKING:
     from .agent import Agent
     from .task import Task
 
 __all__ = ["context_text", "run_task"]
-
-log = logging.getLogger("fastcrew.runtime")
 
 
 # -- tasks ----------------------------------------------------------------------------------
@@ -120,14 +118,17 @@ async def run_task(
     expected = render(task.expected_output, inputs, f"the expected_output of task {label!r}")
     role, system = run.agent_prompt(agent)
     who = (label, role)
-    if agent.verbose:
-        log.info("agent %r: starting task %r", role, label)
+    trace = trace_for(run, agent)
+    if trace is not None:
+        trace.task_started(index + 1, label, role, description)
     try:
         output = await call_with_timeout(
             _attempts(run, task, index, agent, description, expected, context, system, who),
             agent.max_execution_time,
             who,
         )
+        if trace is not None:
+            trace.answer(role, output.raw)
         if task.callback is not None:
             await maybe_await(task.callback(output))
         if task_callback is not None:
@@ -137,9 +138,9 @@ async def run_task(
             await get_runtime().run_in_thread(
                 _write_file, path, _file_text(output), task.create_directory is not False
             )
-        if agent.verbose:
-            log.info("agent %r: finished task %r:\n%s", role, label, output.raw)
     except Exception as exc:
+        if trace is not None:
+            trace.task_failed(label, exc)
         if not isinstance(exc, TaskError):
             note = f"while running task {label!r} (agent {role!r})"
             if note not in getattr(exc, "__notes__", ()):
@@ -184,6 +185,8 @@ async def _attempts(
     llm = agent.llm
     caps = run.caps_for(agent)
     toolbox = task_toolbox(run, agent, task)
+    if toolbox is not None:
+        toolbox.trace = trace_for(run, agent)
     guards = task.guardrail_list()
     retries = 0
     while True:

@@ -15,6 +15,7 @@ from .streaming import Emit, StreamChunk, StreamChunkType, ToolCallChunk
 
 if TYPE_CHECKING:
     from .agent import Agent
+    from .trace import Trace
 
 __all__ = ["Meta", "Run"]
 
@@ -52,6 +53,7 @@ class Run:
         "retries",
         "tool_state",
         "total",
+        "trace",
     )
 
     def __init__(
@@ -78,6 +80,8 @@ class Run:
         """The run's tool cache and counters (``fastcrew.tools.ToolRunState``), made on the
         first tool call."""
         self._systems: dict[int, tuple[str, str]] = {}
+        self.trace: Trace | None = None
+        """The crew's ``verbose=True`` trace (agents' own ``verbose`` make theirs)."""
 
     def caps_for(self, agent: Agent) -> tuple[Limiter, ...]:
         """The narrower RPM caps a call of ``agent`` passes: the crew's and the agent's."""

@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...tools import BaseTool, ToolRunState
+
+if TYPE_CHECKING:
+    from ..trace import Trace
 
 __all__ = ["Observation", "ToolRunState", "Toolbox"]
 
@@ -35,7 +38,16 @@ class Toolbox:
     """Named tools for one agent on one task; ``state`` is the run's cache and counters,
     ``cache`` the agent's ``cache`` setting."""
 
-    __slots__ = ("_by_name", "cache", "delegations", "state", "tools", "tools_errors", "used_tools")
+    __slots__ = (
+        "_by_name",
+        "cache",
+        "delegations",
+        "state",
+        "tools",
+        "tools_errors",
+        "trace",
+        "used_tools",
+    )
 
     def __init__(self, tools: Sequence[BaseTool], state: ToolRunState, *, cache: bool = True):
         self.tools = list(tools)
@@ -43,6 +55,8 @@ class Toolbox:
         self.cache = cache
         self.used_tools = self.tools_errors = self.delegations = 0
         """This task's calls (the run's totals are in ``state``)."""
+        self.trace: Trace | None = None
+        """Set for a ``verbose=True`` run: each call is printed."""
         self._by_name: dict[str, BaseTool] = {}
         for tool in self.tools:
             self._by_name.setdefault(tool.wire_name, tool)
@@ -79,8 +93,12 @@ class Toolbox:
             self.tools_errors += 1
             known = ", ".join(self.names())
             text = f"There is no tool named {name!r}. Use one of these, exactly: {known}."
+            if self.trace is not None:
+                self.trace.tool(name, arguments, text, True)
             return Observation(call_id, name, text, error=True)
         result = await tool.ainvoke(arguments, state=self.state, cache=self.cache)
+        if self.trace is not None:
+            self.trace.tool(tool.name, arguments, result.text, result.error)
         if result.error:
             self.tools_errors += result.error_kind != "usage_limit"
         else:
