@@ -1,8 +1,10 @@
 """CrewAI-style model strings → an OpenAI-compatible endpoint, model name and key.
 
-``"gpt-4o-mini"`` and ``"openai/gpt-4o-mini"`` go to OpenAI; ``"ollama/llama3.1"`` to a local
-Ollama; ``"hosted_vllm/<name>"`` (or any string, with ``base_url``) to any OpenAI-compatible
-server. The prefix is stripped only when it names a known provider.
+``"gpt-4o-mini"`` and ``"openai/gpt-4o-mini"`` go to OpenAI; ``"ollama/llama3.1"`` (or
+``"ollama_chat/..."``) to a local Ollama's OpenAI-compatible ``/v1`` API, also when the base
+URL is the bare server (``http://localhost:11434``, as CrewAI users write it);
+``"hosted_vllm/<name>"`` (or any string, with ``base_url``) to any OpenAI-compatible server.
+The prefix is stripped only when it names a known provider.
 """
 
 from __future__ import annotations
@@ -37,6 +39,19 @@ class Provider:
     key_env: tuple[str, ...] = ()
     base_env: tuple[str, ...] = ()
     needs_key: bool = True
+    api_path: str = ""
+    """Appended to a base URL whose path does not already end with it: where the server's
+    OpenAI-compatible API lives (Ollama: ``/v1``; its native API is elsewhere)."""
+
+
+def _ollama(name: str) -> Provider:
+    return Provider(
+        name,
+        "http://localhost:11434/v1",
+        base_env=("OLLAMA_API_BASE",),
+        needs_key=False,
+        api_path="/v1",
+    )
 
 
 _OPENAI = Provider(
@@ -50,12 +65,8 @@ PROVIDERS: dict[str, Provider] = {
     p.name: p
     for p in (
         _OPENAI,
-        Provider(
-            "ollama",
-            "http://localhost:11434/v1",
-            base_env=("OLLAMA_API_BASE",),
-            needs_key=False,
-        ),
+        _ollama("ollama"),
+        _ollama("ollama_chat"),  # LiteLLM's spelling for Ollama's chat endpoint
         Provider(
             "hosted_vllm",
             None,
@@ -167,6 +178,8 @@ def resolve_endpoint(
             f"or set {' / '.join(provider.base_env)}."
         )
     url = _check_url(url)
+    if provider.api_path and not urlsplit(url).path.endswith(provider.api_path):
+        url = endpoint_url(url, provider.api_path)
     key = api_key or _first_env(env, provider.key_env)
     if not key and provider.needs_key and url == provider.base_url:
         raise ConfigurationError(
