@@ -1,4 +1,5 @@
-"""Simulator throughput: requests/s of ``fastcrew sim`` at zero latency (target ≥ 3,000).
+"""Simulator throughput: requests/s of ``fastcrew sim`` at zero latency (target ≥ 3,000), for
+plain answers, with rate-limit headers, and for tool-call answers.
 
 The simulator runs in its own process on uvloop (``fastcrew.sim.spawn``); this process drives
 it with raw aiohttp keep-alive clients (concurrency 50) and no fastcrew client code, so the
@@ -22,14 +23,27 @@ from fastcrew.sim import SpawnedSim, spawn
 N = 20_000
 CONCURRENCY = 50
 TARGET = 3_000
-BODY = dumps({"model": "sim", "messages": [{"role": "user", "content": "benchmark prompt " * 8}]})
-VARIANTS: dict[str, dict[str, Any]] = {
-    "plain": {},
-    "with_limit_headers": {"rpm": 10**9, "tpm": 10**12},
+MESSAGES = [{"role": "user", "content": "benchmark prompt " * 8}]
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "search",
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}},
+            "required": ["query"],
+        },
+    },
+}
+PLAIN = dumps({"model": "sim", "messages": MESSAGES})
+VARIANTS: dict[str, tuple[dict[str, Any], bytes]] = {
+    "plain": ({}, PLAIN),
+    "with_limit_headers": ({"rpm": 10**9, "tpm": 10**12}, PLAIN),
+    "tool_calls": ({}, dumps({"model": "sim", "messages": MESSAGES, "tools": [TOOL]})),
 }
 
 
-def _load(base_url: str, n: int, concurrency: int):
+def _load(base_url: str, n: int, concurrency: int, body: bytes = PLAIN):
     async def main() -> None:
         url = f"{base_url}/chat/completions"
         headers = {"Content-Type": "application/json"}
@@ -38,9 +52,9 @@ def _load(base_url: str, n: int, concurrency: int):
 
             async def worker(count: int) -> None:
                 for _ in range(count):
-                    async with session.post(url, data=BODY, headers=headers) as resp:
-                        data = loads(await resp.read())
-                        assert data["choices"][0]["message"]["content"]
+                    async with session.post(url, data=body, headers=headers) as resp:
+                        message = loads(await resp.read())["choices"][0]["message"]
+                        assert message["content"] or message["tool_calls"]
 
             per, extra = divmod(n, concurrency)
             await asyncio.gather(*(worker(per + (i < extra)) for i in range(concurrency)))
@@ -60,15 +74,16 @@ def _cpu_seconds(pid: int) -> float | None:
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_sim_throughput(benchmark, report, variant: str) -> None:
     sim: SpawnedSim
-    with spawn(**VARIANTS[variant]) as sim:
-        timed(_load(sim.base_url, 2_000, CONCURRENCY))  # warm-up: connections, caches
+    options, body = VARIANTS[variant]
+    with spawn(**options) as sim:
+        timed(_load(sim.base_url, 2_000, CONCURRENCY, body))  # warm-up: connections, caches
         sim.reset_stats()
         rates: list[float] = []
         server_cpu: list[float] = []
 
         def once() -> None:
             cpu0 = _cpu_seconds(sim.pid)
-            wall, _ = timed(_load(sim.base_url, N, CONCURRENCY))
+            wall, _ = timed(_load(sim.base_url, N, CONCURRENCY, body))
             cpu1 = _cpu_seconds(sim.pid)
             rates.append(N / wall)
             if cpu0 is not None and cpu1 is not None:
