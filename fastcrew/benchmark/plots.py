@@ -40,6 +40,12 @@ def _color(cell: Cell) -> str:
     return f"C{index % 10}"
 
 
+def _tool_note(cells: list[Cell]) -> str:
+    """``", tool 200 ms"`` for a ``--tools`` run, else nothing."""
+    tool_ms = next((c.tool_ms for c in cells if c.tool_ms is not None), None)
+    return "" if tool_ms is None else f", tool {tool_ms:g} ms"
+
+
 def throughput(cells: list[Cell], path: Path) -> Path:
     """Crews/s vs concurrency, one line per method, one panel per latency (log-log)."""
     plt = _pyplot()
@@ -69,7 +75,8 @@ def throughput(cells: list[Cell], path: Path) -> Path:
         ax.set_xscale("log")
         ax.set_yscale("log")
         title = "outside server" if latency is None else f"latency {latency:g} ms"
-        ax.set_title(f"{title}, n={max((c.n for c in cells), default=0)}", fontsize=9)
+        n = max((c.n for c in cells), default=0)
+        ax.set_title(f"{title}, n={n}{_tool_note(cells)}", fontsize=9)
         ax.set_xlabel("concurrency bound (crews in flight)", fontsize=8)
         ax.set_ylabel("crews/s", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -102,8 +109,12 @@ def cpu_per_crew(cells: list[Cell], path: Path) -> Path:
     for y, name in enumerate(names):
         ax.text(best[name], y, f" {best[name]:.2f}", va="center", fontsize=7)
     if best and max(best.values()) / max(min(best.values()), 1e-9) > 30:
+        from matplotlib.ticker import NullFormatter
+
         ax.set_xscale("log")
-    ax.set_xlabel("client CPU ms per crew (lowest cell; batch includes its workers)", fontsize=8)
+        ax.xaxis.set_minor_formatter(NullFormatter())  # 2x10^0, 3x10^0 … overlap
+    what = "client CPU ms per crew (lowest cell; batch includes its workers)"
+    ax.set_xlabel(what + _tool_note(cells).replace(",", ";"), fontsize=8)
     ax.tick_params(labelsize=7)
     ax.invert_yaxis()
     fig.tight_layout()
