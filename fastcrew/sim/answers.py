@@ -30,7 +30,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from .._json import dumps
+from .._json import dumps, dumps_sorted
 from .json_prompt import find_json_shape
 from .react import find_react_prompt, observations, react_prompt_tools, wants_final_answer
 from .request import ChatRequest, message_text
@@ -121,10 +121,11 @@ class AnswerMaker:
             _canonical(request.messages),
             _canonical(fmt),
         ]
+        digest = hashlib.blake2b(dumps(key), digest_size=16)
         if request.tools is not None:
-            key.append([[t.name, t.description, _canonical(t.parameters)] for t in request.tools])
-            key.append([request.tool_choice, request.parallel_tool_calls])
-        return hashlib.blake2b(dumps(key), digest_size=16).hexdigest()
+            tools = [[t.name, t.description, t.parameters] for t in request.tools]
+            digest.update(dumps_sorted([tools, request.tool_choice, request.parallel_tool_calls]))
+        return digest.hexdigest()
 
     def echo(self, request: ChatRequest) -> str:
         """The first ``echo_chars`` characters of the last user message, whitespace collapsed."""
