@@ -67,14 +67,6 @@ def prompt_tokens(messages: list[dict[str, Any]]) -> int:
     return 3 + sum(4 + estimate_tokens(message_text(m.get("content"))) for m in messages)
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, dict):
-        return [[k, _canonical(v)] for k, v in sorted(value.items())]
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    return value
-
-
 @dataclass(slots=True)
 class Answer:
     """The assistant's content and what ``usage`` / ``finish_reason`` report about it."""
@@ -114,18 +106,11 @@ class AnswerMaker:
     def digest(self, request: ChatRequest) -> str:
         """Hex digest of everything the answer may depend on."""
         fmt = request.response_format if request.format_kind != "text" else None
-        key = [
-            self.seed,
-            request.model,
-            request.max_tokens,
-            _canonical(request.messages),
-            _canonical(fmt),
-        ]
-        digest = hashlib.blake2b(dumps(key), digest_size=16)
+        key: list[Any] = [self.seed, request.model, request.max_tokens, request.messages, fmt]
         if request.tools is not None:
             tools = [[t.name, t.description, t.parameters] for t in request.tools]
-            digest.update(dumps_sorted([tools, request.tool_choice, request.parallel_tool_calls]))
-        return digest.hexdigest()
+            key += [tools, request.tool_choice, request.parallel_tool_calls]
+        return hashlib.blake2b(dumps_sorted(key), digest_size=16).hexdigest()
 
     def echo(self, request: ChatRequest) -> str:
         """The first ``echo_chars`` characters of the last user message, whitespace collapsed."""
