@@ -30,6 +30,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
+from .._failures import first_failure
 from ..core import get_runtime
 from ..errors import ConfigurationError, InputError, UnsupportedFeatureError
 from ._graph import (
@@ -238,7 +239,7 @@ class Flow(Generic[StateT]):
                 if todo:
                     await state.go(*todo[0])
         except BaseExceptionGroup as failed:
-            raise _first_failure(failed, state.failures) from None
+            raise first_failure(failed, state.failures, "method(s)") from None
         if recorder is not None:
             await recorder.finish(state)
         return state.last
@@ -364,22 +365,6 @@ class _Run:
                         continue
                     self.fired.add(step.name)
             into.append((step, value))
-
-
-def _first_failure(group: BaseExceptionGroup, failures: list[BaseException]) -> BaseException:
-    """The first method failure in time, unwrapped from the task group's ExceptionGroup."""
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [group]
-    while stack:
-        exc = stack.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            stack.extend(reversed(exc.exceptions))
-        else:
-            leaves.append(exc)
-    first = failures[0] if failures and failures[0] in leaves else leaves[0]
-    if len(leaves) > 1:
-        first.add_note(f"({len(leaves) - 1} other method(s) failed at the same time)")
-    return first
 
 
 def _positive(name: str, value: int) -> int:

@@ -14,7 +14,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from contextlib import aclosing
 from typing import Any, TypeVar
 
-__all__ = ["DEFAULT_MAX_CONCURRENCY", "bounded_iter", "bounded_map", "raise_first"]
+from .._failures import first_failure
+
+__all__ = ["DEFAULT_MAX_CONCURRENCY", "bounded_iter", "bounded_map"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -23,30 +25,6 @@ DEFAULT_MAX_CONCURRENCY = 100
 """Runs in flight at once when ``akickoff_for_each`` is given no ``max_concurrency``."""
 
 _PENDING: Any = object()
-
-
-def raise_first(group: BaseExceptionGroup, failures: list[BaseException]) -> BaseException:
-    """The error to raise for a failed task group: the first failure in time, unwrapped."""
-    if failures:
-        first = failures[0]
-    else:
-        first = group.exceptions[0]
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-    others = sum(1 for _ in _leaves(group)) - 1
-    if others > 0:
-        first.add_note(f"({others} other concurrent failure(s) were cancelled or also failed)")
-    return first
-
-
-def _leaves(group: BaseExceptionGroup) -> Iterable[BaseException]:
-    seen: set[int] = set()
-    for exc in group.exceptions:
-        items = _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
-        for leaf in items:
-            if id(leaf) not in seen:
-                seen.add(id(leaf))
-                yield leaf
 
 
 async def _items(source: Iterable[T] | AsyncIterable[T]) -> Any:
@@ -131,7 +109,7 @@ async def bounded_map(
 
             await _gate_then_spawn(inputs, gate, spawn)
     except BaseExceptionGroup as group_error:
-        raise raise_first(group_error, failures) from None
+        raise first_failure(group_error, failures, "run(s)") from None
     return results
 
 

@@ -20,9 +20,9 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._failures import first_failure
 from .conditional import ConditionalTask, skipped_output
 from .execution import context_text, run_task
-from .for_each import raise_first
 from .outputs import TaskOutput
 from .run_state import Run
 
@@ -126,5 +126,5 @@ async def _with_async(
                 window.append(out)
                 last_sync = out
     except BaseExceptionGroup as group_error:
-        raise raise_first(group_error, failures) from None
+        raise first_failure(group_error, failures, "task(s)") from None
     return outputs

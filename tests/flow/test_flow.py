@@ -410,7 +410,7 @@ async def test_two_simultaneous_failures_raise_the_first_and_count_the_other():
 
     with pytest.raises(ValueError, match="one") as caught:
         await Both().akickoff()
-    assert "1 other method(s) failed at the same time" in notes(caught.value)
+    assert "1 other method(s) failed or were cancelled at the same time" in notes(caught.value)
 
 
 # -- kickoff variants ---------------------------------------------------------------------------
