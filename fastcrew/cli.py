@@ -129,19 +129,18 @@ def _json_object(_ctx: click.Context, _param: click.Parameter, text: str | None)
 @click.argument("inputs", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--crew",
-    envvar=["FASTCREW_CREW", "FASTCREW_BATCH_CREW"],
-    show_envvar=True,
     default=None,
+    allow_from_autoenv=False,  # run_batch reads $FASTCREW_CREW, then pyproject.toml
     help="path/to/file.py:name or package.module:name (a zero-argument factory returning a "
-    "Crew, or a Crew). Default: [tool.fastcrew] crew in ./pyproject.toml.",
+    "Crew, a Crew, or a @CrewBase class). Default: $FASTCREW_CREW, else [tool.fastcrew] crew "
+    "in ./pyproject.toml.",
 )
 @click.option(
     "--flow",
-    envvar=["FASTCREW_FLOW", "FASTCREW_BATCH_FLOW"],
-    show_envvar=True,
     default=None,
+    allow_from_autoenv=False,
     help="Instead of --crew: path/to/file.py:FlowClass or package.module:FlowClass, one flow "
-    "per row. Default: [tool.fastcrew] flow in ./pyproject.toml.",
+    "per row. Default: $FASTCREW_FLOW, else [tool.fastcrew] flow in ./pyproject.toml.",
 )
 @click.option(
     "-o",
@@ -226,7 +225,6 @@ def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options:
 
     if options["resume"] and options["restart"]:
         raise click.UsageError("--resume and --restart exclude each other")
-    _crew_or_flow(ctx, options)
     simulate_with: object = (sim or True) if (simulate or sim) else False
     try:
         result = run_batch(inputs, simulate=simulate_with, **options)  # type: ignore[arg-type]
@@ -234,22 +232,6 @@ def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options:
         click.echo(f"fastcrew batch: {exc}", err=True)
         ctx.exit(2)
     ctx.exit(result.exit_code)
-
-
-def _crew_or_flow(ctx: click.Context, options: dict[str, object]) -> None:
-    """``--crew`` and ``--flow`` exclude each other; one given on the command line wins over
-    the other's environment variable."""
-    if options["crew"] is None or options["flow"] is None:
-        return
-    source = ctx.get_parameter_source
-    from_env = click.core.ParameterSource.ENVIRONMENT
-    crew_env, flow_env = source("crew") == from_env, source("flow") == from_env
-    if crew_env and not flow_env:
-        options["crew"] = None
-    elif flow_env and not crew_env:
-        options["flow"] = None
-    elif not crew_env:
-        raise click.UsageError("--crew and --flow exclude each other: give one")
 
 
 @main.command(context_settings={"show_default": True})

@@ -81,8 +81,11 @@ def test_every_option_reads_fastcrew_env_vars(calls, monkeypatch: pytest.MonkeyP
     result = CliRunner().invoke(main, ["batch", "in.jsonl"])
     assert result.exit_code == 75, result.output
     (got,) = calls
-    assert (got["crew"], got["workers"], got["concurrency"]) == ("env_crew.py:make", 5, 7)
+    assert (got["workers"], got["concurrency"]) == (5, 7)
     assert got["simulate"] is True
+    # --crew / --flow defaults ($FASTCREW_CREW, pyproject.toml) are run_batch's to resolve,
+    # in one place, so the CLI hands on only what the command line says.
+    assert (got["crew"], got["flow"]) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -127,21 +130,26 @@ def test_flow_reaches_run_batch_instead_of_a_crew(calls, monkeypatch: pytest.Mon
     result = CliRunner().invoke(main, ["batch", "in.jsonl", "--flow", "flows.py:MyFlow"])
     assert result.exit_code == 75, result.output
     assert (calls[-1]["crew"], calls[-1]["flow"]) == (None, "flows.py:MyFlow")
-    # A --flow on the command line wins over $FASTCREW_CREW, and the other way round.
-    monkeypatch.setenv("FASTCREW_CREW", "env_crew.py:make")
-    CliRunner().invoke(main, ["batch", "in.jsonl", "--flow", "flows.py:MyFlow"])
-    assert (calls[-1]["crew"], calls[-1]["flow"]) == (None, "flows.py:MyFlow")
+
+
+def test_a_spec_on_the_command_line_wins_over_the_others_env_var(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text("{}\n")
+    monkeypatch.setenv("FASTCREW_CREW", "envcrewpkg.mod:make")
+    result = CliRunner().invoke(main, ["batch", str(inputs), "--flow", "flowpkg.flows:F"])
+    assert result.exit_code == 2
+    assert "No module named 'flowpkg'" in result.output  # the real run_batch took --flow
     monkeypatch.delenv("FASTCREW_CREW")
-    monkeypatch.setenv("FASTCREW_FLOW", "env_flows.py:EnvFlow")
-    CliRunner().invoke(main, ["batch", "in.jsonl", "--crew", "crews.py:make"])
-    assert (calls[-1]["crew"], calls[-1]["flow"]) == ("crews.py:make", None)
-    CliRunner().invoke(main, ["batch", "in.jsonl"])
-    assert (calls[-1]["crew"], calls[-1]["flow"]) == (None, "env_flows.py:EnvFlow")
-    count = len(calls)
-    both = CliRunner().invoke(main, ["batch", "in.jsonl", "--crew", "c.py:m", "--flow", "f.py:F"])
+    monkeypatch.setenv("FASTCREW_FLOW", "envflowpkg.flows:F")
+    result = CliRunner().invoke(main, ["batch", str(inputs), "--crew", "crewpkg.mod:make"])
+    assert result.exit_code == 2
+    assert "No module named 'crewpkg'" in result.output
+    both = CliRunner().invoke(main, ["batch", str(inputs), "--crew", "c.py:m", "--flow", "f.py:F"])
     assert both.exit_code == 2
     assert "--crew and --flow exclude each other" in both.output
-    assert len(calls) == count
 
 
 def test_default_flow_from_env_then_pyproject_and_conflicting_defaults(
