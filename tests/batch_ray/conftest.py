@@ -53,6 +53,16 @@ class RayCluster:
                 found.append(int(entry.name))
         return found
 
+    def cpu_by_pid(self, pids: list[int] | None = None) -> dict[int, float]:
+        """CPU seconds used so far by each live process of the cluster (or of ``pids``)."""
+        found = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in self.pids() if pids is None else pids:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                found[pid] = (int(fields[11]) + int(fields[12])) / tick
+        return found
+
     def actor_pids(self) -> list[int]:
         """The batch worker actors' processes (``ray::FastcrewWorker``)."""
         pids = []
@@ -120,9 +130,9 @@ def _stop(cluster: RayCluster) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[RayCluster]:
-    """Two Ray nodes (2 CPUs each) on 127.0.0.1; this process is set up as a driver."""
+@contextlib.contextmanager
+def local_cluster(nodes: int = NODES) -> Iterator[RayCluster]:
+    """Start the cluster; this process is set up as a driver until it is torn down."""
     temp_dir = tempfile.mkdtemp(prefix="fcray-", dir="/tmp")  # short: Ray's socket paths
     port = _free_port()
     address = f"127.0.0.1:{port}"
@@ -133,7 +143,7 @@ def ray_cluster() -> Iterator[RayCluster]:
         cluster.sessions.append(
             _ray_start(["--head", f"--port={port}", "--include-dashboard=false"], temp_dir)
         )
-        for _ in range(NODES - 1):
+        for _ in range(nodes - 1):
             cluster.sessions.append(_ray_start([f"--address={address}"], temp_dir))
         cluster.started_in_s = time.monotonic() - started
         os.environ.update(DRIVER_ENV)
@@ -147,3 +157,10 @@ def ray_cluster() -> Iterator[RayCluster]:
             else:
                 os.environ[name] = value
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayCluster]:
+    """Two Ray nodes (2 CPUs each) on 127.0.0.1; this process is set up as a driver."""
+    with local_cluster() as cluster:
+        yield cluster

@@ -145,6 +145,7 @@ def test_kill_9_of_an_actor_mid_run(
     _, err = driver.communicate(timeout=120)
     assert driver.returncode == 0, err.decode()
     assert f"(pid {victim}) died" in err.decode()
+    assert f"ray {ray_cluster.address} (direct): 127.0.0.1 " in err.decode()  # per node
     rows = read_rows(out)
     assert_exactly_once_in_order(rows, N)
     assert deterministic(rows) == reference
