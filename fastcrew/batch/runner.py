@@ -8,11 +8,9 @@ import hashlib
 import time
 import uuid
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, QuotaExhaustedError
-from ..flow import Flow, SQLiteFlowPersistence, arun_flow, load_flow
-from ..flow.persistence.recorder import is_persisted
 from ..llm import LLM, UsageMeter, metered
 from ..runtime import Crew, CrewOutput, CrewStreamingOutput
 from ..runtime.redirect import point_at
@@ -34,6 +32,9 @@ from .rows import (
     parse_line,
     usage_dict,
 )
+
+if TYPE_CHECKING:  # a crew batch never imports flows (sqlite3 and all): ~25 % of a worker's start
+    from ..flow import Flow, SQLiteFlowPersistence
 
 __all__ = ["RowRunner", "crew_output", "row_state_id"]
 
@@ -105,11 +106,14 @@ class RowRunner:
             self.crew = load_crew(config.crew)
             if config.simulated and config.base_url:
                 point_at(self.crew, config.base_url)
-        elif config.flow is not None:
-            self.flow = load_flow(config.flow)
         self.flow_store: SQLiteFlowPersistence | None = None
-        if self.flow is not None and config.flow_store and is_persisted(self.flow):
-            self.flow_store = SQLiteFlowPersistence(config.flow_store)
+        if config.crew is None and config.flow is not None:
+            from ..flow import SQLiteFlowPersistence, load_flow
+            from ..flow.persistence.recorder import is_persisted
+
+            self.flow = load_flow(config.flow)
+            if config.flow_store and is_persisted(self.flow):
+                self.flow_store = SQLiteFlowPersistence(config.flow_store)
         self._llms: dict[str | None, LLM] = {}
         if self.crew is None and self.flow is None:
             self._llm(config.model)  # fail now if no LLM is configured
@@ -202,6 +206,8 @@ class RowRunner:
             return await work
 
     async def _run_flow(self, index: int, raw: bytes, inputs: dict[str, Any]) -> dict[str, Any]:
+        from ..flow import arun_flow
+
         assert self.flow is not None
         row_id = row_state_id(index, raw)
         # @persist flows save each row's progress under the row's id (unique per index and
