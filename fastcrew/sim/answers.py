@@ -235,7 +235,7 @@ class AnswerMaker:
         if seen:
             width = self.echo_chars
             sentence = f"{sentence} | observations: {'; '.join(o[:width] for o in seen)}"
-        return f"Thought: I now know the final answer\nFinal Answer: {sentence}", False
+        return f"Thought: I have what I need to answer\nFinal Answer: {sentence}", False
 
     def _pad(self, sentence: str, digest: str) -> str:
         target = self.target_chars

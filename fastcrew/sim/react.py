@@ -20,7 +20,7 @@ The exact convention (docs/simulator.md, "ReAct prompts", is the reference):
 
   else (or when the last message is not the prompt message and mentions "final answer")::
 
-      Thought: I now know the final answer
+      Thought: I have what I need to answer
       Final Answer: Simulated answer <8-hex> to: <echo> | observations: <obs 1>; <obs 2>
 """
 

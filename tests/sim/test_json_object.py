@@ -36,13 +36,13 @@ async def answer(session: aiohttp.ClientSession, sim: Simulator, messages: list[
 
 
 def instructor_json_system(model: type[BaseModel]) -> str:
-    """The system message shape instructor's JSON mode sends (schema indented in the text)."""
+    """A system message shaped like instructor's JSON mode: the schema, indented, in prose."""
     schema = json.dumps(model.model_json_schema(), indent=2)
     return (
-        "\n        As a genius expert, your task is to understand the content and provide\n"
-        "        the parsed objects in json that match the following json_schema:\n\n\n"
+        "\n        Read the content and answer with the parsed object, as JSON valid\n"
+        "        against this json_schema:\n\n\n"
         f"        {schema}\n\n"
-        "        Make sure to return an instance of the JSON, not the schema itself\n"
+        "        Answer with an instance of it, not with the schema.\n"
     )
 
 
@@ -149,7 +149,7 @@ async def test_a_json_code_block_asked_for_in_text_mode(
     messages = [
         {"role": "system", "content": instructor_json_system(UserDetail)},
         {"role": "user", "content": "Jason is 25"},
-        {"role": "user", "content": "Return the correct JSON response within a ```json codeblock."},
+        {"role": "user", "content": "Put the JSON answer in a ```json code block."},
     ]
     data = await chat(session, sim, messages=messages)
     text = data["choices"][0]["message"]["content"]

@@ -33,17 +33,16 @@ def tool_block(name: str, model: type[BaseModel], description: str, *, indent: b
 def react_prompt(*blocks: str) -> str:
     tools = "\n\n".join(blocks)
     return (
-        "You are Researcher. You dig.\nYour personal goal is: answer\n"
-        "You ONLY have access to the following tools, and should NEVER make up tools that are "
-        f"not listed here:\n\n{tools}\n\n"
-        "IMPORTANT: Use the following format in your response:\n\n```\n"
-        "Thought: you should always think about what to do\n"
-        "Action: the action to take, only one name of [get_weather, add], just the name\n"
-        "Action Input: the input to the action, just a simple JSON object\n"
-        "Observation: the result of the action\n```\n\n"
-        "Once all necessary information is gathered, return the following format:\n\n```\n"
-        "Thought: I now know the final answer\n"
-        "Final Answer: the final answer to the original input question\n```"
+        "You are a researcher.\n"
+        f"These are your tools; use no other:\n\n{tools}\n\n"
+        "Answer in this format:\n\n```\n"
+        "Thought: your plan\n"
+        "Action: a tool name from [get_weather, add]\n"
+        "Action Input: its arguments as a JSON object\n"
+        "Observation: what the tool returned\n```\n\n"
+        "When you know enough, answer so:\n\n```\n"
+        "Thought: done\n"
+        "Final Answer: your answer\n```"
     )
 
 
@@ -51,6 +50,7 @@ PROMPT = react_prompt(
     tool_block("get_weather", CityArgs, "The weather in a city.", indent=False),
     tool_block("add", AddArgs, "Adds two numbers.", indent=True),
 )
+FINAL = "Thought: I have what I need to answer\nFinal Answer: "
 ARGS: dict[str, type[BaseModel]] = {"get_weather": CityArgs, "add": AddArgs}
 ACTION = re.compile(
     r"\AThought: (?P<thought>[^\n]+)\nAction: (?P<tool>[^\n]+)\nAction Input: (?P<input>\{.*\})\Z",
@@ -85,7 +85,7 @@ async def test_action_then_final_answer_quoting_the_observation(
     # CrewAI appends the observation to its own assistant message
     messages.append({"role": "assistant", "content": f"{first}\nObservation: OBS-{tool}-17 C"})
     final = content(await chat(session, sim, messages=messages))
-    assert final.startswith("Thought: I now know the final answer\nFinal Answer: Simulated answer ")
+    assert final.startswith(f"{FINAL}Simulated answer ")
     assert "to: Current Task: weather in Lyon" in final
     assert final.endswith(f"| observations: OBS-{tool}-17 C")
     assert sim.stats()["react_actions"] == 1
@@ -132,10 +132,10 @@ async def test_asking_for_the_final_answer_ends_the_loop(
     messages = [
         {"role": "system", "content": PROMPT},
         {"role": "user", "content": "Task"},
-        {"role": "user", "content": "Now it's time you MUST give your absolute best final answer."},
+        {"role": "user", "content": "Stop using tools and give your best final answer now."},
     ]
     final = content(await chat(session, sim, messages=messages))
-    assert final.startswith("Thought: I now know the final answer\nFinal Answer: ")
+    assert final.startswith(FINAL)
     assert "observations" not in final
 
 
