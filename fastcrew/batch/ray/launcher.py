@@ -138,7 +138,7 @@ class ActorLauncher:
         loop = asyncio.get_running_loop()
         if self.relay:
             actor = self.session.start(node_id, num_cpus=self.num_cpus)
-            worker = RayWorker(slot, actor, self)
+            worker = self.workers[slot] = RayWorker(slot, actor, self)
             worker.sock, theirs = socket.socketpair()
             worker.relay_task = loop.create_task(relay(actor, theirs, self.session.gone))
             worker.where_task = loop.create_task(self._locate(worker))
@@ -151,7 +151,7 @@ class ActorLauncher:
                 actor = self.session.start(
                     node_id, num_cpus=self.num_cpus, connect=self._address, ticket=ticket
                 )
-                worker = RayWorker(slot, actor, self)
+                worker = self.workers[slot] = RayWorker(slot, actor, self)  # killed at close
                 worker.where_task = loop.create_task(self._locate(worker))
                 await asyncio.wait(
                     [waiter, worker.where_task],
@@ -170,7 +170,6 @@ class ActorLauncher:
                 worker.sock = waiter.result()
             finally:
                 self._tickets.pop(ticket, None)
-        self.workers[slot] = worker
         assert worker.where_task is not None
         await asyncio.wait([worker.where_task], timeout=CONNECT_TIMEOUT_S)  # its pid, node
         assert worker.sock is not None
