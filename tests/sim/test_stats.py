@@ -90,3 +90,25 @@ def test_admitted_per_second_uses_whole_seconds_since_start() -> None:
     stats.enter()
     stats.reset()
     assert (stats.snapshot()["in_flight"], stats.snapshot()["peak_in_flight"]) == (1, 1)
+
+
+async def test_tool_counters_over_http_and_reset(
+    session: aiohttp.ClientSession, sim: Simulator
+) -> None:
+    tools = [{"type": "function", "function": {"name": n}} for n in ("a", "b")]
+    messages: list[dict] = [{"role": "user", "content": "go"}]
+    first = await chat(session, sim, messages=messages, tools=tools)
+    message = first["choices"][0]["message"]
+    messages.append(message)
+    messages += [
+        {"role": "tool", "tool_call_id": c["id"], "content": "ok"} for c in message["tool_calls"]
+    ]
+    streamed = {"messages": messages, "tools": tools, "stream": True}
+    assert (await post(session, sim, streamed))[0] == 200  # a streamed final answer
+    react = "Tool Name: a\nTool Arguments: {}\nUse Action: / Action Input: / Final Answer:"
+    await chat(session, sim, text=react)
+    stats = await get_stats(session, sim)
+    counters = ("tool_call_answers", "tool_calls", "tool_results", "react_actions")
+    assert [stats[k] for k in counters] == [1, 2, 2, 1]
+    sim.reset_stats()
+    assert [sim.stats()[k] for k in counters] == [0, 0, 0, 0]
