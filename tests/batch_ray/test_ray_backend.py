@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,3 +224,43 @@ def cpu_ticks(pid: int) -> int:
 
 def read_summary(out: Path) -> dict[str, Any]:
     return json.loads(Path(str(out) + ".summary.json").read_text())
+
+
+def test_without_an_address_a_local_ray_is_started_for_the_run_and_stopped(tmp_path: Path):
+    """Ray's rule with nothing running: ``ray.init()`` starts one; it is gone after the run."""
+    inputs = write_inputs(tmp_path / "in.jsonl", 50)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # stay on 127.0.0.1
+    short = tempfile.mkdtemp(prefix="fcl-", dir="/tmp")  # Ray's socket paths are short
+    env["TMPDIR"] = short  # nor may it find a cluster started with `ray start`
+    code = (
+        "from fastcrew import run_batch\n"
+        f"r = run_batch({str(inputs)!r}, crew={CREW!r}, simulate=True, backend='ray', "
+        f"output={str(tmp_path / 'out.jsonl')!r}, quiet=True)\n"
+        "print(r.status, r.summary['workers'], r.summary['ray']['address'])\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=150
+        )
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    status, workers, address = done.stdout.split()
+    assert status == "complete"
+    assert int(workers) == os.cpu_count()  # the local Ray's CPUs
+    assert_exactly_once_in_order(read_rows(tmp_path / "out.jsonl"), 50)
+    port = address.rsplit(":", 1)[1].encode()
+    left = [
+        p
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and b"gcs_server" in _cmdline(p) and b"port=" + port in _cmdline(p)
+    ]
+    assert not left  # the run's Ray was shut down with it
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
