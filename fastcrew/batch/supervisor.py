@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .._json import loads
 from ..errors import ConfigurationError, StorageError
 from .budget import GlobalBudgets
 from .config import BatchConfig, WorkerConfig
+from .counters import Counters
 from .dispatcher import Dispatcher
+from .feed import InputFeed
 from .inputs import LineReader, RawRow
 from .journal import Journal, JournalState
 from .messages import (
@@ -56,33 +56,7 @@ from .writer import OrderedWriter
 
 __all__ = ["Counters", "Supervisor"]
 
-READ_ROWS = 2048
 DEFAULT_DRAIN_S = 60.0
-
-
-@dataclass
-class Counters:
-    """What happened in this run (the summary and the progress bar read these)."""
-
-    rows_ok: int = 0
-    rows_error: int = 0
-    rows_skipped: int = 0
-    requests: int = 0
-    tokens: int = 0
-    worker_deaths: int = 0
-    redispatched: int = 0
-    repaid: int = 0
-    """Rows a dead worker had started but not reported: run again, their LLM calls paid twice."""
-    dispatched: int = 0
-    started: float = field(default_factory=time.monotonic)
-    worker_stats: dict[int, dict[str, Any]] = field(default_factory=dict)
-    stats_of_dead: dict[str, int] = field(default_factory=dict)
-
-    def worker_total(self, name: str) -> int:
-        """A counter summed over the workers (dead ones included)."""
-        return self.stats_of_dead.get(name, 0) + sum(
-            s.get(name, 0) for s in self.worker_stats.values()
-        )
 
 
 def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
@@ -121,6 +95,7 @@ class Supervisor:
         self.on_tick = on_tick
         self.log = log
         self.signals = signals
+        self.feed = InputFeed(reader, config.inputs, verify)
         self.output = OrderedOutput(journal, writer, output_path or config.output)
         self.pool: WorkerPool = pool or ProcessPool(
             config.workers,
@@ -263,35 +238,7 @@ class Supervisor:
     # -- input -------------------------------------------------------------------------
 
     async def _start_reading(self) -> None:
-        """Fill the buffer; for a resumed stdin stream first check every finished row's
-        digest (before anything is dispatched)."""
-        verify = self.verify
-        rows: list[RawRow] = []
-        if verify is not None:
-            last = len(verify.status) - 1
-            while self.reader.index <= last and not self.reader.done:
-                for row in await self._read():
-                    if verify.has(row.index):
-                        if verify.digest[row.index] != row.digest:
-                            raise ConfigurationError(
-                                f"the input changed since the journal was written (line "
-                                f"{row.line} differs); use --restart to start over"
-                            )
-                    else:
-                        rows.append(row)
-        rows.extend(await self._read())
-        self.dispatcher.add(rows, eof=self.reader.done)
-
-    async def _read(self) -> list[RawRow]:
-        """The next rows; an input that cannot be read (a truncated ``.gz``, an I/O error)
-        is a ConfigurationError naming where it broke."""
-        try:
-            return await asyncio.to_thread(self.reader.read, READ_ROWS)
-        except Exception as exc:
-            raise ConfigurationError(
-                f"cannot read {self.config.inputs} after line {self.reader.line:,}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+        self.dispatcher.add(await self.feed.first(), eof=self.reader.done)
 
     async def _read_loop(self) -> None:
         dispatcher = self.dispatcher
@@ -299,7 +246,7 @@ class Supervisor:
             await self._need_input.wait()
             self._need_input.clear()
             try:
-                rows = await self._read()
+                rows = await self.feed.read()
             except ConfigurationError as exc:  # the rows read so far finish; resumable
                 self._stop("bad_input", str(exc))
                 return

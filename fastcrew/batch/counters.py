@@ -1,0 +1,35 @@
+"""What happened in one batch run: the counters the supervisor keeps, the summary and the
+progress bar read."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Counters"]
+
+
+@dataclass
+class Counters:
+    """What happened in this run (the summary and the progress bar read these)."""
+
+    rows_ok: int = 0
+    rows_error: int = 0
+    rows_skipped: int = 0
+    requests: int = 0
+    tokens: int = 0
+    worker_deaths: int = 0
+    redispatched: int = 0
+    repaid: int = 0
+    """Rows a dead worker had started but not reported: run again, their LLM calls paid twice."""
+    dispatched: int = 0
+    started: float = field(default_factory=time.monotonic)
+    worker_stats: dict[int, dict[str, Any]] = field(default_factory=dict)
+    stats_of_dead: dict[str, int] = field(default_factory=dict)
+
+    def worker_total(self, name: str) -> int:
+        """A counter summed over the workers (dead ones included)."""
+        return self.stats_of_dead.get(name, 0) + sum(
+            s.get(name, 0) for s in self.worker_stats.values()
+        )
