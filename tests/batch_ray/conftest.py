@@ -84,6 +84,9 @@ DRIVER_ENV = {
     # The driver keeps 127.0.0.1 as its address too (Ray would map it to the outside one).
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
     "RAY_USAGE_STATS_ENABLED": "0",
+    # A loopback cluster of our own: no token, whatever ~/.ray/auth_token holds (Ray 2.5x
+    # turns token auth on when that file exists, and a local ray.init() writes it).
+    "RAY_AUTH_MODE": "disabled",
 }
 
 
@@ -94,7 +97,7 @@ def _free_port() -> int:
 
 
 def _ray_start(args: list[str], temp_dir: str) -> int:
-    env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="1", RAY_USAGE_STATS_ENABLED="0")
+    env = {**os.environ, **DRIVER_ENV, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}
     env.pop("RAY_ADDRESS", None)
     process = subprocess.Popen(
         [

@@ -233,6 +233,8 @@ def test_without_an_address_a_local_ray_is_started_for_the_run_and_stopped(tmp_p
     env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # stay on 127.0.0.1
     short = tempfile.mkdtemp(prefix="fcl-", dir="/tmp")  # Ray's socket paths are short
     env["TMPDIR"] = short  # nor may it find a cluster started with `ray start`
+    env["HOME"] = short  # its auth token (~/.ray/auth_token) stays out of the real home
+    env.pop("RAY_AUTH_MODE", None)  # Ray's default for a local Ray
     code = (
         "from fastcrew import run_batch\n"
         f"r = run_batch({str(inputs)!r}, crew={CREW!r}, simulate=True, backend='ray', "
