@@ -11,6 +11,7 @@ No processes, no event loop: tested on its own.
 from __future__ import annotations
 
 import errno as errnos
+import os
 from collections.abc import Iterable
 
 from ..errors import StorageError
@@ -66,6 +67,24 @@ class OrderedOutput:
             self.writer.add_many(ready)
         except OSError as exc:
             raise storage_error(self.output_path, exc) from exc
+
+    def check(self) -> None:
+        """Raise a :class:`StorageError` if the journal or the output was deleted or
+        replaced since it was opened (writes to a deleted file succeed — and are lost)."""
+        for path, fd in ((self.journal.path, self.journal.fd), (self.output_path, self.writer.fd)):
+            if fd < 0:
+                continue
+            opened = os.fstat(fd)
+            try:
+                now = os.stat(path)
+            except FileNotFoundError:
+                now = None
+            if now is None or (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
+                raise StorageError(
+                    f"{path} was deleted or replaced during the run (ENOENT)",
+                    path=path,
+                    errno=errnos.ENOENT,
+                )
 
     def flush(self) -> int:
         """Write every row that is ready; returns how many were written."""

@@ -222,6 +222,7 @@ class Supervisor:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(self.config.ping_interval)
+            self.output.check()
             if self.on_tick is not None:
                 self._sync_counters()
                 self.on_tick(self)
@@ -449,6 +450,7 @@ class Supervisor:
         if dispatcher.drained:
             self.output.flush()
             if self.output.next >= self.reader.index:
+                self.output.check()  # complete only if the files are still there
                 self._finish()
 
     @property

@@ -189,3 +189,19 @@ def test_signals_are_counted_not_raised_while_owned():
         os.kill(os.getpid(), signal.SIGTERM)
     assert signals.count == 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_deleted_or_replaced_file_is_a_storage_error(tmp_path: Path):
+    output = open_output(tmp_path)
+    output.check()
+    journal = tmp_path / "out.jsonl.journal"
+    journal.rename(tmp_path / "moved")
+    journal.write_bytes(b"")  # another file under the same name
+    with pytest.raises(StorageError, match=r"out\.jsonl\.journal was deleted") as caught:
+        output.check()
+    assert caught.value.errno == errno.ENOENT
+    (tmp_path / "moved").replace(journal)
+    output.check()
+    (tmp_path / "out.jsonl").unlink()
+    with pytest.raises(StorageError, match=r"out\.jsonl was deleted or replaced during the run"):
+        output.check()

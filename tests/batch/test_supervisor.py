@@ -107,6 +107,24 @@ def test_a_journal_write_failure_stops_the_run_with_exit_74_naming_the_file(
     resume(inputs, out, sim)
 
 
+def test_an_output_deleted_mid_run_stops_with_exit_74_and_is_rebuilt_on_resume(
+    inputs: Path, sim: SpawnedSim, tmp_path: Path
+):
+    """Writes to a deleted file succeed (and are lost): the run notices within a second,
+    before it could call itself complete, and the resume rebuilds the output from the
+    journal."""
+    out = tmp_path / "out.jsonl"
+    process = start(inputs, out, sim)
+    wait_for(lambda: journal_rows(out) >= N // 4, what="a quarter of the rows")
+    out.unlink()
+    _, err_bytes = process.communicate(timeout=120)
+    err = err_bytes.decode()
+    assert process.returncode == 74, err
+    assert f"{out} was deleted or replaced during the run (ENOENT)" in err
+    assert summary(out)["status"] == "storage_error"
+    resume(inputs, out, sim)
+
+
 def test_sigint_twice_before_the_run_starts_exits_75_and_resumes(tmp_path: Path):
     """Ctrl-C twice while the built-in simulator starts (the supervisor's loop is not
     running yet): not a KeyboardInterrupt (exit 1), the documented 75; resumable."""
