@@ -266,3 +266,39 @@ def _cmdline(proc: Path) -> bytes:
         return (proc / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+SHIPPED_CREW = """
+from fastcrew import LLM, Agent, Crew, Task
+
+
+def make_crew():
+    agent = Agent(role="Shipped", goal="Answer about {topic}", backstory="Shipped.", llm=LLM("m"))
+    task = Task(description="Tell me about {topic}", expected_output="One line.", agent=agent)
+    return Crew(agents=[agent], tasks=[task])
+"""
+
+
+def test_a_crew_module_reaches_the_actors_through_the_runtime_env(
+    ray_cluster: RayCluster, sim: SpawnedSim, tmp_path: Path
+):
+    """The module is on no path of the driver: only Ray's ``py_modules`` brings it."""
+    package = tmp_path / "shipped" / "shipped_crew"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(SHIPPED_CREW)
+    n = 40
+    inputs = write_inputs(tmp_path / "in.jsonl", n)
+    result = run_batch(
+        inputs,
+        crew="shipped_crew:make_crew",
+        output=tmp_path / "out.jsonl",
+        base_url=sim.base_url,
+        backend="ray",
+        ray_address=ray_cluster.address,
+        ray_runtime_env={"py_modules": [str(package)]},
+        workers=2,
+        quiet=True,
+    )
+    assert result.exit_code == 0, result.summary
+    assert_exactly_once_in_order(read_rows(tmp_path / "out.jsonl"), n)
+    assert "shipped_crew" not in sys.modules
