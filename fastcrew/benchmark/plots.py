@@ -16,7 +16,7 @@ class PlotsUnavailable(RuntimeError):
     """matplotlib is not installed."""
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot():
     try:
         import matplotlib
     except ImportError:

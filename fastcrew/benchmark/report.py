@@ -139,7 +139,7 @@ def print_report(result: BenchResult, file: Any = None) -> None:
             title += f" — a crew with one async tool ({cells[0].tool_ms:g} ms)"
         table = Table(title=title, title_justify="left")
         for name, justify in (*_COLUMNS, *(_TOOL_COLUMNS if tools else ())):
-            table.add_column(name, justify=justify, no_wrap=name == "method")  # type: ignore[arg-type]
+            table.add_column(name, justify=justify, no_wrap=name == "method")
         for cell in cells:
             table.add_row(*_row(cell, tools))
         console.print(table)

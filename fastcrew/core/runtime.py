@@ -24,7 +24,7 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
@@ -53,7 +53,7 @@ class LoopState:
         self.caps: dict[object, Limiter] = {}
         self.resources: dict[str, Any] = {}
         self._closers: list[Callable[[], Awaitable[object]]] = []
-        self._finalizer: AsyncIterator[None] | None = None
+        self._finalizer: AsyncGenerator[None, None] | None = None
 
     def on_close(self, closer: Callable[[], Awaitable[object]]) -> None:
         """Await ``closer()`` when this loop shuts down (e.g. close an HTTP session)."""
@@ -146,7 +146,7 @@ class Runtime:
 
     async def _finalize(
         self, loop: asyncio.AbstractEventLoop, state: LoopState
-    ) -> AsyncIterator[None]:
+    ) -> AsyncGenerator[None, None]:
         """An async generator the loop finalises at shutdown: its ``finally`` releases."""
         try:
             yield

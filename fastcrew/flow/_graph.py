@@ -55,7 +55,7 @@ ConditionLike = str | Callable[..., Any] | Condition | Mapping[str, Any]
 
 def _item(value: Any, where: str) -> ConditionLike:
     if isinstance(value, str | Condition | Mapping) or callable(value):
-        return value  # type: ignore[no-any-return]
+        return value
     raise ConfigurationError(
         f"{where}: a condition is a method, a method name or label (str), or and_()/or_(), "
         f"not {type(value).__name__}"

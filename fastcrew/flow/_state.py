@@ -95,7 +95,7 @@ class StateSpec:
 def _with_id(model: type[BaseModel]) -> tuple[type[BaseModel], bool]:
     if "id" in model.model_fields:
         return model, False
-    extended = create_model(  # type: ignore[call-overload]
+    extended = create_model(
         model.__name__,
         __base__=model,
         __module__=model.__module__,

@@ -143,7 +143,7 @@ class Flow(Generic[StateT]):
         """This flow's state: a dict, or an instance of the state model."""
         if self._state is None:
             self._state = type(self)._fastcrew_state.new(None)
-        return self._state  # type: ignore[no-any-return]
+        return self._state
 
     @property
     def flow_id(self) -> str:

@@ -330,7 +330,7 @@ class ChatStream:
         secret: str | None = None,
     ) -> None:
         self._handle = handle
-        self._on_done = on_done
+        self._on_done: Callable[[ChatResponse | None], None] | None = on_done
         self._secret = secret
         self._response: ChatResponse | None = None
         self._iterator: AsyncIterator[ChatDelta] | None = None
@@ -352,7 +352,8 @@ class ChatStream:
         await self._handle.aclose()
 
     def _finish(self, response: ChatResponse | None) -> None:
-        on_done, self._on_done = self._on_done, None
+        on_done: Callable[[ChatResponse | None], None] | None = self._on_done
+        self._on_done = None
         if on_done is not None:
             on_done(response)
 

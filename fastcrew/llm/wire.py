@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from time import time
-from typing import Any
+from typing import Any, Literal
 
 from .._json import JSONDecodeError, loads
 from ..errors import (
@@ -114,7 +114,7 @@ def parse_completion(body: bytes, headers: Mapping[str, str]) -> ChatResponse:
 
 def parse_stream_line(
     line: bytes, request_id: str | None, secret: str | None = None
-) -> ChatDelta | bool | None:
+) -> ChatDelta | Literal[True] | None:
     """One SSE line → a delta, ``None`` (nothing to yield) or ``True`` at ``[DONE]``."""
     line = line.strip()
     if not line.startswith(b"data:"):

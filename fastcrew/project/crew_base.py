@@ -139,7 +139,7 @@ def CrewBase(cls: C) -> C:
             if original is not None:
                 original(self, *args, **kwargs)
             else:
-                super(cls, self).__init__(*args, **kwargs)
+                super(cls, self).__init__(*args, **kwargs)  # type: ignore[arg-type]
         finally:
             state[_DEPTH] = depth
         if depth == 0:

@@ -65,14 +65,17 @@ class Checked:
 
 
 def _adapter(kind: str, key: str) -> TypeAdapter[Any] | None:
-    found = _adapters.get((kind, key), False)
-    if found is False:
-        field = _MODELS[kind].model_fields[key]
-        try:
-            found = TypeAdapter(field.annotation, config={"arbitrary_types_allowed": True})
-        except Exception:  # an annotation pydantic cannot build alone: the model checks it
-            found = None
-        _adapters[(kind, key)] = found
+    if (kind, key) in _adapters:
+        return _adapters[(kind, key)]
+    annotation = _MODELS[kind].model_fields[key].annotation
+    found: TypeAdapter[Any] | None
+    try:
+        found = TypeAdapter(
+            Any if annotation is None else annotation, config={"arbitrary_types_allowed": True}
+        )
+    except Exception:  # an annotation pydantic cannot build alone: the model checks it
+        found = None
+    _adapters[(kind, key)] = found
     return found
 
 

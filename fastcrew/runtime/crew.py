@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -289,4 +289,5 @@ class Crew(BaseModel):
             lambda _i, item: self._arun(item), inputs, bound, return_exceptions=return_exceptions
         )
 
-    kickoff_for_each_async = akickoff_for_each
+    kickoff_for_each_async: ClassVar[Callable[..., Any]] = akickoff_for_each
+    """CrewAI's other name for :meth:`akickoff_for_each`."""

@@ -191,7 +191,12 @@ async def _exited(proc: asyncio.subprocess.Process) -> None:
         return
     loop = asyncio.get_running_loop()
     exited = loop.create_future()
-    loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
+
+    def on_exit() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(fd, on_exit)
     try:
         await exited
     finally:

@@ -45,7 +45,7 @@ def state_dict(state_data: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
     if isinstance(state_data, BaseModel):
         return state_data.model_dump(mode="json")
     if isinstance(state_data, Mapping):
-        return jsonable(state_data)  # type: ignore[no-any-return]
+        return jsonable(state_data)
     raise TypeError(f"a flow state is a pydantic model or a dict, not {type(state_data).__name__}")
 
 

@@ -56,7 +56,7 @@ def _check(persistence: Any) -> FlowPersistence | None:
     if callable(getattr(persistence, "save_state", None)) and callable(
         getattr(persistence, "load_state", None)
     ):
-        return persistence  # type: ignore[no-any-return]  # duck-typed CrewAI-style store
+        return persistence  # duck-typed CrewAI-style store
     raise ConfigurationError(
         f"@persist(persistence=...) takes a FlowPersistence (e.g. "
         f"SQLiteFlowPersistence('flows.db')), not {type(persistence).__name__}"
@@ -71,7 +71,7 @@ def persist(persistence: FlowPersistence | None = None, verbose: bool = False) -
     if isinstance(persistence, type) or (
         callable(persistence) and not isinstance(persistence, FlowPersistence)
     ):
-        return _mark(persistence, PersistSpec(None, bool(verbose)))  # type: ignore[return-value]
+        return _mark(persistence, PersistSpec(None, bool(verbose)))
     spec = PersistSpec(_check(persistence), bool(verbose))
     return lambda target: _mark(target, spec)
 
@@ -99,7 +99,7 @@ def plan_of(cls: type) -> PersistPlan | None:
     """The persistence plan of Flow class ``cls`` (None: nothing is persisted), cached."""
     cached = vars(cls).get(_PLAN, False)
     if cached is not False:
-        return cached  # type: ignore[no-any-return]
+        return cached
     plan = _make_plan(cls)
     setattr(cls, _PLAN, plan)
     return plan

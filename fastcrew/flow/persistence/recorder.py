@@ -84,7 +84,7 @@ def bind(flow: Any, store: FlowPersistence, key: str, checkpoint: Checkpoint | N
 def _load(store: Any, key: str) -> Checkpoint | None:
     method = getattr(store, "load_checkpoint", None)
     if callable(method):
-        return method(key)  # type: ignore[no-any-return]
+        return method(key)
     state = store.load_state(key)
     return None if state is None else Checkpoint(state=dict(state), finished=True)
 
@@ -115,7 +115,7 @@ def _snapshot(make: Any) -> Checkpoint:
     it was being copied."""
     for attempt in range(3):
         try:
-            return make()  # type: ignore[no-any-return]
+            return make()
         except RuntimeError:
             if attempt == 2:
                 raise

@@ -10,7 +10,7 @@ returned in the model's order.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -114,7 +114,7 @@ class Toolbox:
             tasks = [group.create_task(self._call(call)) for call in calls]
         return [task.result() for task in tasks]
 
-    def _call(self, call: Mapping[str, Any]) -> Awaitable[Observation]:
+    def _call(self, call: Mapping[str, Any]) -> Coroutine[Any, Any, Observation]:
         function = call.get("function") or {}
         return self.call(
             str(call.get("id") or ""),
