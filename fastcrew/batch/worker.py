@@ -279,12 +279,13 @@ class Worker:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self.started:
-            self.channel.send(("started", self.started))
-            self.started = []
+        # Finished rows first: a row is started only once an earlier one freed its slot.
         if self.outbox:
             self.channel.send(("done", self.outbox))
             self.outbox = []
+        if self.started:
+            self.channel.send(("started", self.started))
+            self.started = []
         if self.unfinished:
             self.channel.send(("unfinished", self.unfinished))
             self.unfinished = []
