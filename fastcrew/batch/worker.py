@@ -215,19 +215,15 @@ class Worker:
                 return
 
     def _stats(self) -> dict[str, Any]:
-        calls = rate_limited = retries = 0
-        for limiter in get_runtime().loop_state().limiters.values():
-            stats = limiter.stats
-            calls += stats.admitted
-            rate_limited += stats.rate_limited
-            retries += stats.retries
+        runtime = get_runtime()
+        usage = runtime.usage  # every successful call of this process, on any loop or thread
         return {
             "rows": self.rows_done,
             "running": len(self.tasks),
             "queued": len(self.queue),
-            "calls": calls,
-            "rate_limited": rate_limited,
-            "retries": retries,
+            "calls": usage.requests,
+            "rate_limited": runtime.rate_limited(),
+            "retries": usage.retries,
         }
 
     def _ask(self) -> None:

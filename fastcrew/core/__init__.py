@@ -2,6 +2,7 @@
 
 from .budgets import BudgetProvider, CapSpec, LocalBudgets, SharedBudget, budget_key
 from .runtime import DEFAULT_MAX_THREADS, LoopState, Runtime, get_runtime, set_runtime
+from .usage import UsageMeter
 
 __all__ = [
     "DEFAULT_MAX_THREADS",
@@ -11,6 +12,7 @@ __all__ = [
     "LoopState",
     "Runtime",
     "SharedBudget",
+    "UsageMeter",
     "budget_key",
     "get_runtime",
     "set_runtime",

@@ -32,6 +32,7 @@ from .._loop import LoopKind, ensure_no_running_loop
 from ..limits import Limiter, RateLimit
 from .budgets import BudgetProvider, CapSpec, LocalBudgets, SharedBudget
 from .home import HomeLoop
+from .usage import UsageMeter
 
 __all__ = ["DEFAULT_MAX_THREADS", "LoopState", "Runtime", "get_runtime", "set_runtime"]
 
@@ -93,6 +94,8 @@ class Runtime:
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._owner_caps: dict[int, tuple[weakref.ref[object], int, SharedBudget]] = {}
+        self.usage = UsageMeter()
+        """Every successful LLM call of the process (the LLM client adds each once)."""
 
     def __repr__(self) -> str:
         return (
@@ -155,6 +158,14 @@ class Runtime:
                 if self._loops.get(loop) is state:
                     del self._loops[loop]
             await state.aclose()
+
+    def rate_limited(self) -> int:
+        """429 answers seen by this process's limiters (every loop that still runs)."""
+        return sum(
+            limiter.stats.rate_limited
+            for state in list(self._loops.values())
+            for limiter in list(state.limiters.values())
+        )
 
     @property
     def loop_count(self) -> int:

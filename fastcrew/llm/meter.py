@@ -1,5 +1,6 @@
-"""Per-run usage metering: every successful LLM call adds its usage to the meter of the
-context it runs in, if there is one.
+"""Usage metering, the one way LLM calls are counted: every successful call adds its usage
+to the process total (``Runtime.usage``) and to the meter of the context it runs in, if any.
+A crew run's ``UsageMetrics`` and a batch row's ``usage`` are read from such meters.
 
 A crew run counts its own usage (``Run``); a flow row calls LLMs from anywhere (crews inside
 methods, direct ``llm.acall``), so the batch worker wraps each flow row in :func:`metered`
@@ -15,37 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from ..core import UsageMeter, get_runtime
 from .types import ChatResponse
 
 __all__ = ["UsageMeter", "metered", "record_usage"]
-
-
-class UsageMeter:
-    """Usage summed over the successful LLM calls of one run."""
-
-    __slots__ = (
-        "cached_prompt_tokens",
-        "completion_tokens",
-        "prompt_tokens",
-        "requests",
-        "retries",
-        "total_tokens",
-    )
-
-    def __init__(self) -> None:
-        self.requests = self.retries = 0
-        self.prompt_tokens = self.completion_tokens = 0
-        self.total_tokens = self.cached_prompt_tokens = 0
-
-    def add(self, resp: ChatResponse) -> None:
-        """Count one successful call (and the retries it took)."""
-        usage = resp.usage
-        self.requests += 1
-        self.retries += resp.retries
-        self.prompt_tokens += usage.prompt_tokens
-        self.completion_tokens += usage.completion_tokens
-        self.total_tokens += usage.total_tokens
-        self.cached_prompt_tokens += usage.cached_prompt_tokens
 
 
 _meter: ContextVar[UsageMeter | None] = ContextVar("fastcrew_usage_meter", default=None)
@@ -63,7 +37,9 @@ def metered() -> Iterator[UsageMeter]:
 
 
 def record_usage(resp: ChatResponse) -> None:
-    """Add a successful call to the current meter (called by the LLM client)."""
+    """Count a successful call (called by the LLM client, once per call): in the process
+    total (``Runtime.usage``) and in the current context's meter, if there is one."""
+    get_runtime().usage.add(resp)
     meter = _meter.get()
     if meter is not None:
         meter.add(resp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..core import get_runtime
+from ..core import UsageMeter, get_runtime
 from ..limits import Limiter
 from ..llm.types import ChatResponse
 from .outputs import UsageMetrics, fast_model
@@ -41,18 +41,13 @@ class Run:
     __slots__ = (
         "_systems",
         "agents",
-        "cached",
         "caps",
-        "completion",
         "emit",
         "input_index",
         "inputs",
         "manager",
-        "prompt",
-        "requests",
-        "retries",
+        "meter",
         "tool_state",
-        "total",
         "trace",
     )
 
@@ -74,8 +69,8 @@ class Run:
         """The crew's agents (coworkers for delegation)."""
         self.manager = manager
         """A hierarchical crew's manager: it runs every task."""
-        self.total = self.prompt = self.cached = self.completion = self.requests = 0
-        self.retries = 0
+        self.meter = UsageMeter()
+        """This run's successful calls and tokens (the LLM client's one way of counting)."""
         self.tool_state: Any = None
         """The run's tool cache and counters (``fastcrew.tools.ToolRunState``), made on the
         first tool call."""
@@ -91,26 +86,21 @@ class Run:
 
     def add_usage(self, resp: ChatResponse) -> None:
         """Count one successful call of this run."""
-        usage = resp.usage
-        self.retries += resp.retries
-        self.total += usage.total_tokens
-        self.prompt += usage.prompt_tokens
-        self.cached += usage.cached_prompt_tokens
-        self.completion += usage.completion_tokens
-        self.requests += 1
+        self.meter.add(resp)
 
     @property
     def usage(self) -> UsageMetrics:
-        """This run's token usage so far."""
+        """This run's token usage so far (CrewAI's ``UsageMetrics``)."""
+        meter = self.meter
         return fast_model(
             UsageMetrics,
             {
-                "total_tokens": self.total,
-                "prompt_tokens": self.prompt,
-                "cached_prompt_tokens": self.cached,
-                "completion_tokens": self.completion,
-                "successful_requests": self.requests,
-                "retries": self.retries,
+                "total_tokens": meter.total_tokens,
+                "prompt_tokens": meter.prompt_tokens,
+                "cached_prompt_tokens": meter.cached_prompt_tokens,
+                "completion_tokens": meter.completion_tokens,
+                "successful_requests": meter.requests,
+                "retries": meter.retries,
             },
         )
 

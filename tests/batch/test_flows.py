@@ -171,6 +171,11 @@ def test_sync_flow_methods_calling_kickoff_lease_from_the_global_budget(
     for i, row in enumerate(rows):
         assert_flow_row(row, i, f"topic-{i}")
     assert sim.stats()["requests_total"] == 2 * n
+    # one count: the summary's LLM calls are the calls the rows made (was 0: the calls ran
+    # on thread loops whose limiters the worker did not see)
+    summary = json.loads(Path(str(out) + ".summary.json").read_text())
+    assert summary["this_run"]["llm_calls"] == 2 * n
+    assert sum(row["usage"]["requests"] for row in rows) == 2 * n
 
 
 def test_a_row_whose_output_cannot_be_serialised_becomes_an_error_row():
