@@ -36,10 +36,12 @@ from .crewspec import check_crew_spec, check_flow_spec
 from .inputs import DEFAULT_MAX_LINE_BYTES, STDIN, LineReader, input_identity, open_input
 from .ordered_writer import storage_error
 from .plan import Plan, make_plan
+from .pool import ProcessPool
 from .progress import Progress, Snapshot
 from .signals import StopSignals
 from .summary import format_summary, share, write_summary
 from .supervisor import Supervisor
+from .worker_process import EarlyWorkers
 
 __all__ = ["SIMULATED_BANNER", "default_crew", "default_flow", "run_batch"]
 
@@ -343,6 +345,8 @@ class _Run:
         self.backend: Any = None
         """The Ray backend (session, pool) for ``backend="ray"``."""
         self.signals: StopSignals | None = None
+        self.early: EarlyWorkers | None = None
+        """Local workers started before the plan (their imports overlap the input's hash)."""
 
     def log(self, message: str) -> None:
         self.progress.log(message)
@@ -350,7 +354,13 @@ class _Run:
     def execute(self) -> BatchResult:
         # Ctrl-C / SIGTERM at any moment of the call end the documented way (exit 75).
         with StopSignals() as self.signals:
-            return self._execute()
+            if self.config.backend == "local":
+                self.early = EarlyWorkers(self.config.workers)
+            try:
+                return self._execute()
+            finally:
+                if self.early is not None:
+                    self.early.close()
 
     def _execute(self) -> BatchResult:
         config = self.config
@@ -445,7 +455,9 @@ class _Run:
             log=self.log,
             output_path=config.tmp_path if plan.kind == "rewrite" else config.output,
             signals=self.signals,
-            pool=self.backend.pool(worker_config) if self.backend is not None else None,
+            pool=self.backend.pool(worker_config)
+            if self.backend is not None
+            else self._local_pool(worker_config),
         )
         what = {
             "fresh": "starting",
@@ -457,6 +469,20 @@ class _Run:
             f"workers x {config.concurrency} rows, reorder window {config.reorder_window:,} rows"
         )
         return supervisor
+
+    def _local_pool(self, worker_config: WorkerConfig) -> ProcessPool | None:
+        """The local pool, taking the early workers (None: the supervisor's default)."""
+        if self.early is None:
+            return None
+        config = self.config
+        return ProcessPool(
+            config.workers,
+            worker_config,
+            max_restarts=config.max_restarts,
+            ping_interval=config.ping_interval,
+            ping_timeout=config.ping_timeout,
+            launcher=self.early,
+        )
 
     def _snapshot(self, s: Supervisor) -> Snapshot:
         c = s.counters

@@ -37,6 +37,7 @@ from .messages import (
 )
 
 __all__ = [
+    "EarlyWorkers",
     "Launcher",
     "WorkerHandle",
     "WorkerProcess",
@@ -117,6 +118,40 @@ Launcher = Callable[[int], Awaitable[tuple[WorkerHandle, socket.socket]]]
 async def launch_local(slot: int) -> tuple[WorkerHandle, socket.socket]:
     """A fresh local interpreter (``python -m fastcrew.batch.worker FD``) on a socketpair."""
     return _popen_worker()
+
+
+class EarlyWorkers:
+    """Local workers started before the run is planned, so their start-up (the interpreter,
+    the runtime's imports: about half a CPU second each) overlaps the supervisor's own (the
+    input's hash and line count, the plan, the journal). A :data:`Launcher` handing slot
+    ``n``'s first launch the ``n``-th of them, and any later one (a restart) a fresh process.
+
+    A worker does nothing but import until it reads its config, which the pool sends as
+    usual when it serves the slot. :meth:`close` kills and reaps the ones never handed out
+    (the run stopped before its pool started, or started fewer workers).
+    """
+
+    def __init__(self, count: int) -> None:
+        self._waiting: dict[int, tuple[WorkerHandle, socket.socket]] = {}
+        try:
+            for slot in range(count):
+                self._waiting[slot] = _popen_worker()
+        except BaseException:
+            self.close()
+            raise
+
+    async def __call__(self, slot: int) -> tuple[WorkerHandle, socket.socket]:
+        early = self._waiting.pop(slot, None)
+        return early if early is not None else _popen_worker()
+
+    def close(self) -> None:
+        """Kill and reap the workers no slot took."""
+        waiting, self._waiting = self._waiting, {}
+        for process, sock in waiting.values():
+            sock.close()
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            process.wait()
 
 
 def _popen_worker() -> tuple[WorkerHandle, socket.socket]:
