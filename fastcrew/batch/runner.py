@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError, QuotaExhaustedError
 from ..llm import LLM, UsageMeter, metered
 from ..runtime import Crew, CrewOutput, CrewStreamingOutput
-from ..runtime.redirect import point_at
 from .config import WorkerConfig
 from .crewspec import load_crew
 from .rows import (
@@ -103,9 +102,7 @@ class RowRunner:
         self.crew: Crew | None = None
         self.flow: type[Flow[Any]] | None = None
         if config.crew is not None:
-            self.crew = load_crew(config.crew)
-            if config.simulated and config.base_url:
-                point_at(self.crew, config.base_url)
+            self.crew = load_crew(config.crew)  # simulated: its LLMs follow the redirect
         self.flow_store: SQLiteFlowPersistence | None = None
         if config.crew is None and config.flow is not None:
             from ..flow import SQLiteFlowPersistence, load_flow

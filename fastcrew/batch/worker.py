@@ -38,7 +38,7 @@ from collections import deque
 from typing import Any
 
 from .._loop import run
-from ..core import Runtime, get_runtime, set_runtime
+from ..core import LLMRedirect, Runtime, get_runtime, set_runtime
 from ..errors import QuotaExhaustedError
 from ..llm.providers import redirect_environment
 from .budget import WorkerBudgets
@@ -54,8 +54,10 @@ _BUDGET_MESSAGES = frozenset({"grant", "pause", "limited"})
 def _environment(config: WorkerConfig) -> None:
     """Point CrewAI-style LLM resolution (``LLM()``, model strings) at the run's settings —
     before the crew or flow is loaded, so LLMs built at import time or inside flow methods
-    follow too. Simulated: every provider's base URL is the simulator and no provider key is
-    set (see :func:`~fastcrew.llm.providers.redirect_environment`)."""
+    follow too. Simulated, fastcrew's LLMs follow the runtime's :class:`LLMRedirect`; the
+    environment is redirected as well (every provider's base URL is the simulator, no
+    provider key is set: :func:`~fastcrew.llm.providers.redirect_environment`) so other
+    clients in the user's code cannot reach, or pay, a real provider either."""
     if config.simulated and config.base_url:
         for name, value in redirect_environment(config.base_url).items():
             if value is None:
@@ -111,7 +113,15 @@ async def _serve(config: WorkerConfig, sock: socket.socket) -> None:
     budgets = WorkerBudgets(channel.send, rpm=config.rpm, tpm=config.tpm)
     # One runtime for the worker: the leased budget injected, this loop as the home of sync
     # calls (sync flow methods, sync tools), a thread pool as wide as the row gate.
-    runtime = set_runtime(Runtime(budgets=budgets, max_threads=max(config.concurrency, 1)))
+    # Simulated: every fastcrew LLM built here goes to the simulator, whatever it names.
+    redirect = (
+        LLMRedirect(config.base_url, config.api_key)
+        if config.simulated and config.base_url
+        else None
+    )
+    runtime = set_runtime(
+        Runtime(budgets=budgets, max_threads=max(config.concurrency, 1), redirect=redirect)
+    )
     runtime.adopt_loop()
     try:
         runner = RowRunner(config)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..core import get_runtime
 from ..llm import LLM
 from ..runtime import Agent, Crew, Task
-from ..runtime.redirect import point_at
 from ..tools import tool
 from .prompts import AGENT, MODEL, TASK, TOOLS_TASK
 from .tooling import TOOL_NAME, ToolGauge, lookup_function
@@ -21,7 +21,6 @@ __all__ = [
     "bench_crew",
     "build_crew",
     "one_task_crew",
-    "point_at",
     "tool_crew",
 ]
 
@@ -60,7 +59,8 @@ def build_crew(
         return one_task_crew(base_url)
     from ..batch.crewspec import load_crew
 
-    return point_at(load_crew(spec), base_url)
+    with get_runtime().redirecting(base_url):  # the user's LLMs talk to the bench's server
+        return load_crew(spec)
 
 
 def bench_crew() -> Crew:

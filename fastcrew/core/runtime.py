@@ -24,8 +24,9 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from .._loop import LoopKind, ensure_no_running_loop
@@ -34,7 +35,14 @@ from .budgets import BudgetProvider, CapSpec, LocalBudgets, SharedBudget
 from .home import HomeLoop
 from .usage import UsageMeter
 
-__all__ = ["DEFAULT_MAX_THREADS", "LoopState", "Runtime", "get_runtime", "set_runtime"]
+__all__ = [
+    "DEFAULT_MAX_THREADS",
+    "LLMRedirect",
+    "LoopState",
+    "Runtime",
+    "get_runtime",
+    "set_runtime",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -42,6 +50,19 @@ T = TypeVar("T")
 DEFAULT_MAX_THREADS = max(32, (os.cpu_count() or 1) * 8)
 """Threads for sync tools and flow methods unless the runtime is told otherwise (a batch
 worker sizes its pool to ``--concurrency``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LLMRedirect:
+    """Send every LLM built while it is set to ``base_url`` (``--simulate``, the bench's
+    simulator), with ``api_key`` (None: no key) instead of the provider's."""
+
+    base_url: str
+    api_key: str | None = None
+
+    def __repr__(self) -> str:
+        key = ", api_key='***'" if self.api_key else ""
+        return f"LLMRedirect(base_url={self.base_url!r}{key})"
 
 
 class LoopState:
@@ -73,7 +94,9 @@ class Runtime:
 
     ``budgets``: where budget amounts come from (default :class:`LocalBudgets`);
     ``max_threads``: the sync-work thread pool's size; ``loop``: the kind of the home loop
-    thread; ``default_rate_limit``: the limit of LLMs created without one.
+    thread; ``default_rate_limit``: the limit of LLMs created without one; ``redirect``:
+    where every LLM built from now on is sent, whatever endpoint it names (an
+    :class:`LLMRedirect`; ``--simulate`` sets one in each batch worker).
     """
 
     def __init__(
@@ -83,12 +106,14 @@ class Runtime:
         max_threads: int = DEFAULT_MAX_THREADS,
         loop: LoopKind = "uvloop",
         default_rate_limit: RateLimit | None = None,
+        redirect: LLMRedirect | None = None,
     ) -> None:
         if max_threads < 1:
             raise ValueError("max_threads must be at least 1")
         self.budgets: BudgetProvider = budgets or LocalBudgets()
         self.max_threads = max_threads
         self.default_rate_limit = default_rate_limit or RateLimit()
+        self.redirect = redirect
         self._home = HomeLoop(loop)
         self._loops: dict[asyncio.AbstractEventLoop, LoopState] = {}
         self._lock = threading.Lock()
@@ -171,6 +196,15 @@ class Runtime:
     def loop_count(self) -> int:
         """How many event loops hold state in this runtime now."""
         return len(self._loops)
+
+    @contextlib.contextmanager
+    def redirecting(self, base_url: str, api_key: str | None = None) -> Iterator[None]:
+        """Within the block, every LLM built goes to ``base_url`` (see :class:`LLMRedirect`)."""
+        previous, self.redirect = self.redirect, LLMRedirect(base_url, api_key)
+        try:
+            yield
+        finally:
+            self.redirect = previous
 
     # -- budgets --------------------------------------------------------------------------
 

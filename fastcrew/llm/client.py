@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -74,7 +75,14 @@ class LLM:
         supports_function_calling: bool | None = None,
         **provider_kwargs: Any,
     ) -> None:
-        endpoint = resolve_endpoint(model, base_url=base_url or api_base, api_key=api_key)
+        redirect = get_runtime().redirect
+        if redirect is None:
+            endpoint = resolve_endpoint(model, base_url=base_url or api_base, api_key=api_key)
+        else:  # every LLM goes to one endpoint, with its key only: no provider key from env
+            env = {k: v for k, v in os.environ.items() if k in ("MODEL", "OPENAI_MODEL_NAME")}
+            endpoint = resolve_endpoint(
+                model, base_url=redirect.base_url, api_key=redirect.api_key, env=env
+            )
         self.model: str = model or endpoint.model
         self.provider: str = endpoint.provider
         self.model_name: str = endpoint.model

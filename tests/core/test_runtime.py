@@ -162,3 +162,24 @@ def test_sync_flow_methods_reach_the_batch_concurrency(tmp_path: Path):
     assert stats["requests_total"] == 2 * n
     # 40 threads for 40 rows, each running one of its two sync start methods at a time or both
     assert stats["peak_in_flight"] >= n * 0.9, stats["peak_in_flight"]
+
+
+def test_a_redirect_sends_every_llm_built_under_it_elsewhere_with_all_its_settings(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-for-the-simulator")
+    runtime = get_runtime()
+    with runtime.redirecting("http://127.0.0.1:9/v1"):
+        llm = LLM(
+            "gpt-4o-mini",
+            base_url="https://api.openai.com/v1",
+            max_completion_tokens=77,
+            top_p=0.5,
+            supports_function_calling=False,
+        )
+    assert llm.base_url == "http://127.0.0.1:9/v1"
+    assert not llm.has_api_key  # the provider's key is not sent to the redirect target
+    assert (llm.max_completion_tokens, llm.provider_kwargs) == (77, {"top_p": 0.5})
+    assert not llm.supports_function_calling()
+    assert runtime.redirect is None
+    assert LLM("gpt-4o-mini").base_url != "http://127.0.0.1:9/v1"
