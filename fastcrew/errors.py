@@ -3,7 +3,8 @@
 ::
 
     FastCrewError
-    ├── ConfigurationError          no model / base URL / key, a bad option: fix the setup
+    ├── ConfigurationError          a bad option or setup: the message says what to fix
+    │   ├── LLMConfigurationError   no endpoint for a model: its base URL or API key is missing
     │   ├── UnsupportedFeatureError  a CrewAI feature fastcrew does not run yet (tools, ...)
     │   ├── ProjectConfigError      a @CrewBase project's YAML is missing or wrong (file, entry)
     │   └── ToolDefinitionError     a tool defined wrongly: no docstring, a bad type hint (tool)
@@ -45,6 +46,7 @@ __all__ = [
     "FlowPersistenceError",
     "GuardrailError",
     "InputError",
+    "LLMConfigurationError",
     "LLMConnectionError",
     "LLMError",
     "LLMTimeoutError",
@@ -79,6 +81,11 @@ def _rebuild(cls: type[Exception], message: str, state: dict[str, object]) -> Ex
 
 class ConfigurationError(FastCrewError):
     """The setup is incomplete or wrong; the message says what to do."""
+
+
+class LLMConfigurationError(ConfigurationError):
+    """An LLM cannot be built: the model needs a base URL or an API key that is not given
+    (argument or environment)."""
 
 
 class UnsupportedFeatureError(ConfigurationError):

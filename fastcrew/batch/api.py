@@ -12,7 +12,7 @@ from typing import Any
 
 from .._loop import LoopKind, run
 from ..core import CapSpec
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, LLMConfigurationError
 from .config import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CONCURRENCY,
@@ -329,12 +329,6 @@ def _backend(backend: str | None) -> Backend:
     return chosen  # type: ignore[return-value]
 
 
-def _names_missing_llm(exc: BaseException) -> bool:
-    """A worker could not build its LLM (no key / base URL): say how to configure one."""
-    text = str(exc)
-    return isinstance(exc, ConfigurationError) and ("API key" in text or "base URL" in text)
-
-
 class _Run:
     """One call of run_batch: plan, simulator, supervisor, summary."""
 
@@ -397,8 +391,8 @@ class _Run:
                 for path in (config.output, config.journal_path):
                     if os.path.exists(path):
                         os.remove(path)
-            if _names_missing_llm(exc):
-                raise ConfigurationError(_NO_LLM.format(detail=str(exc))) from None
+            if isinstance(exc, LLMConfigurationError):  # no key / base URL: say how to configure
+                raise LLMConfigurationError(_NO_LLM.format(detail=str(exc))) from None
             raise
         finally:
             if sim is not None:

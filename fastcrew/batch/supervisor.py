@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._json import loads
-from ..errors import ConfigurationError, StorageError
+from ..errors import ConfigurationError, LLMConfigurationError, StorageError
 from .budget import GlobalBudgets
 from .config import BatchConfig, WorkerConfig
 from .counters import Counters
@@ -125,6 +125,8 @@ class Supervisor:
         self._signal_queue: asyncio.Queue[int] = asyncio.Queue()
         self._up = False
         self._fatal: str | None = None
+        self._fatal_llm = False
+        """The fatal error was an :class:`LLMConfigurationError` (no LLM configured)."""
         self._handlers: dict[type, Callable[[Any], None]] = {
             RowsFinished: self._on_done,
             RoomFor: self._on_room,
@@ -198,7 +200,8 @@ class Supervisor:
         except TimeoutError:
             raise ConfigurationError("no worker started within two minutes") from None
         if self._fatal is not None:
-            raise ConfigurationError(self._fatal)
+            kind = LLMConfigurationError if self._fatal_llm else ConfigurationError
+            raise kind(self._fatal)
 
     async def _signal_loop(self) -> None:
         while True:
@@ -344,7 +347,9 @@ class Supervisor:
     def _on_fatal(self, event: WorkerFailedToStart) -> None:
         text = f"{event.error}: {event.message}"
         if not self._up:
-            self._fatal = self._fatal or text
+            if self._fatal is None:
+                self._fatal = text
+                self._fatal_llm = event.error == LLMConfigurationError.__name__
             self._startup.set()
         else:
             self.log(f"worker {event.slot} failed to start: {text}")

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, LLMConfigurationError
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -173,7 +173,7 @@ def resolve_endpoint(
     provider = provider or _OPENAI
     url = base_url or _first_env(env, provider.base_env) or provider.base_url
     if not url:
-        raise ConfigurationError(
+        raise LLMConfigurationError(
             f"model {model!r} needs a base URL: pass LLM(..., base_url=...) "
             f"or set {' / '.join(provider.base_env)}."
         )
@@ -182,7 +182,7 @@ def resolve_endpoint(
         url = endpoint_url(url, provider.api_path)
     key = api_key or _first_env(env, provider.key_env)
     if not key and provider.needs_key and url == provider.base_url:
-        raise ConfigurationError(
+        raise LLMConfigurationError(
             f"no API key for {provider.name} ({model!r}). Set "
             f"{' or '.join(provider.key_env)}, pass LLM(..., api_key=...), or point "
             "base_url at an OpenAI-compatible server that needs no key "

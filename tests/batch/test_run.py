@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fastcrew import BatchResult, ConfigurationError, run_batch
+from fastcrew import BatchResult, ConfigurationError, LLMConfigurationError, run_batch
 from fastcrew.batch.config import BatchConfig
 from fastcrew.sim import SpawnedSim, spawn
 
@@ -276,7 +276,7 @@ def test_no_llm_configured_exits_at_once_with_the_ways_to_configure_one(
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE", "MODEL"):
         monkeypatch.delenv(name, raising=False)
     inputs = write_inputs(tmp_path / "in.jsonl", 3)
-    with pytest.raises(ConfigurationError) as caught:
+    with pytest.raises(LLMConfigurationError) as caught:  # the kind travels from the worker
         run_batch(inputs, crew=CREW, output=tmp_path / "out.jsonl", workers=1, quiet=True)
     text = str(caught.value)
     assert "no LLM is configured" in text
