@@ -10,6 +10,7 @@
     │   └── ToolDefinitionError     a tool defined wrongly: no docstring, a bad type hint (tool)
     ├── InputError                  a kickoff input is missing or of an unusable type (ValueError)
     ├── StorageError                a batch run could not write its journal or output (path, errno)
+    ├── InputReadError              a batch input broke while being read (path, line)
     ├── RunningLoopError            a sync API (kickoff, call) called inside a running event loop
     ├── TaskError                   a task could not produce an acceptable answer (task, agent)
     │   ├── OutputValidationError   structured output still invalid after the repair request
@@ -46,6 +47,7 @@ __all__ = [
     "FlowPersistenceError",
     "GuardrailError",
     "InputError",
+    "InputReadError",
     "LLMConfigurationError",
     "LLMConnectionError",
     "LLMError",
@@ -178,6 +180,17 @@ class StorageError(FastCrewError):
         super().__init__(message)
         self.path = path
         self.errno = errno
+
+
+class InputReadError(FastCrewError):
+    """A batch input could not be read on: a truncated ``.gz``, an I/O error. ``path`` is the
+    input, ``line`` the last line read. The rows read before finish; the run stops as
+    ``bad_input`` (exit 65), resumable once the input is whole again."""
+
+    def __init__(self, message: str, *, path: str, line: int) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
 
 
 class FlowError(FastCrewError):

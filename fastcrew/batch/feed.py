@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InputReadError
 from .inputs import LineReader, RawRow
 from .journal import JournalState
 
@@ -49,11 +49,13 @@ class InputFeed:
 
     async def read(self) -> list[RawRow]:
         """The next rows; an input that cannot be read (a truncated ``.gz``, an I/O error)
-        is a ConfigurationError naming where it broke."""
+        is an :class:`InputReadError` naming where it broke."""
         try:
             return await asyncio.to_thread(self.reader.read, READ_ROWS)
         except Exception as exc:
-            raise ConfigurationError(
+            raise InputReadError(
                 f"cannot read {self.inputs} after line {self.reader.line:,}: "
-                f"{type(exc).__name__}: {exc}"
+                f"{type(exc).__name__}: {exc}",
+                path=self.inputs,
+                line=self.reader.line,
             ) from exc

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._json import loads
-from ..errors import ConfigurationError, LLMConfigurationError, StorageError
+from ..errors import ConfigurationError, InputReadError, LLMConfigurationError, StorageError
 from .budget import GlobalBudgets
 from .config import BatchConfig, WorkerConfig
 from .counters import Counters
@@ -251,7 +251,7 @@ class Supervisor:
             self._need_input.clear()
             try:
                 rows = await self.feed.read()
-            except ConfigurationError as exc:  # the rows read so far finish; resumable
+            except InputReadError as exc:  # the rows read so far finish; resumable
                 self._stop("bad_input", str(exc))
                 return
             dispatcher.add(rows, eof=self.reader.done)
