@@ -259,17 +259,24 @@ def run_batch(
         workers = workers if workers is not None else 0  # 0: the cluster's CPUs
     else:
         workers = workers if workers is not None else os.cpu_count() or 1
-    for name, value in (
+    required: tuple[tuple[str, float], ...] = (
         ("workers", workers or 1),
         ("concurrency", concurrency),
         ("chunk_size", chunk_size),
         ("max_line_bytes", max_line_bytes),
         ("ping_interval", ping_interval),
         ("ping_timeout", ping_timeout),
-    ):
+    )
+    for name, value in required:
         _positive(name, value)
-    for name, value in (("rpm", rpm), ("tpm", tpm), ("timeout", timeout), ("window", window)):
-        _positive(name, value, allow_none=True)
+    optional: tuple[tuple[str, float | None], ...] = (
+        ("rpm", rpm),
+        ("tpm", tpm),
+        ("timeout", timeout),
+        ("window", window),
+    )
+    for name, optional_value in optional:
+        _positive(name, optional_value, allow_none=True)
     if ping_timeout < 2 * ping_interval:
         raise ConfigurationError(
             f"ping_timeout ({ping_timeout:g} s) must be at least twice ping_interval "

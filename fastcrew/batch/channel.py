@@ -48,7 +48,7 @@ class Channel:
         except (asyncio.IncompleteReadError, ConnectionError):
             self.closed = True
             return None
-        return pickle.loads(data)  # type: ignore[no-any-return]
+        return pickle.loads(data)
 
     def close(self) -> None:
         """Close our end."""

@@ -14,7 +14,7 @@ import hashlib
 import os
 import sys
 from dataclasses import dataclass
-from typing import IO, NamedTuple
+from typing import IO, NamedTuple, cast
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
@@ -37,7 +37,7 @@ class RawRow(NamedTuple):
     """One input row as read: position, 1-based line number, bytes (None = over the size
     limit, then ``size`` is its length) and digest."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # the field shadows tuple.index, on purpose
     line: int
     raw: bytes | None
     size: int
@@ -54,7 +54,7 @@ def open_input(path: str) -> IO[bytes]:
     if path == STDIN:
         return sys.stdin.buffer
     if path.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     return open(path, "rb", buffering=0)
 
 

@@ -220,7 +220,7 @@ class RowRunner:
             async for _ in out:
                 pass
             out = out.result
-        return out  # type: ignore[no-any-return]
+        return out
 
     async def _openai(self, index: int, obj: dict[str, Any], attempts: int) -> RowResult:
         custom_id = obj.get("custom_id")

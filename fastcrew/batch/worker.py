@@ -89,7 +89,7 @@ def _read_config(sock: socket.socket) -> WorkerConfig:
     size = int.from_bytes(exactly(4), "big")
     kind, config = pickle.loads(exactly(size))
     assert kind == "config"
-    return config  # type: ignore[no-any-return]
+    return config
 
 
 def worker_main(fd: int) -> None:
@@ -275,7 +275,7 @@ class Worker:
             self.rows_done += 1
             self.outbox.append((index, kind, row, usage))
         self._schedule_flush()
-        self.tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
+        self.tasks.discard(asyncio.current_task())
         self._fill()
 
     def _schedule_flush(self) -> None:

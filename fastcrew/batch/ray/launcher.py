@@ -153,8 +153,9 @@ class ActorLauncher:
                 )
                 worker = self.workers[slot] = RayWorker(slot, actor, self)  # killed at close
                 worker.where_task = loop.create_task(self._locate(worker))
+                pending: list[asyncio.Future[Any]] = [waiter, worker.where_task]
                 await asyncio.wait(
-                    [waiter, worker.where_task],
+                    pending,
                     timeout=CONNECT_TIMEOUT_S,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
