@@ -18,6 +18,7 @@ structured-output validation (and one repair request) as an answer without tools
 from __future__ import annotations
 
 import contextvars
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -57,6 +58,29 @@ def uses_native_tools(llm: Any) -> bool:
     return True if supports is None else bool(supports())
 
 
+@dataclass(slots=True, frozen=True)
+class _Turn:
+    """One answer with tools: who answers, with what, under which caps."""
+
+    run: Run
+    llm: Any
+    toolbox: Toolbox
+    schema: type[BaseModel] | None
+    meta: Meta | None
+    who: tuple[str | None, str | None]
+    caps: tuple[Limiter, ...]
+
+    async def ask(self, messages: list[Message], schema: Any, **extra: Any) -> Any:
+        """One step: a call through the caps and the budget (``extra``: tools, tool_choice)."""
+        return await call_llm(self.run, self.llm, messages, schema, self.meta, self.caps, **extra)
+
+    async def finish(self, messages: list[Message], raw: str) -> Result:
+        """The final answer, through structured output (one repair request) as without tools."""
+        return await validate(
+            self.run, self.llm, messages, raw, self.schema, self.meta, self.who, self.caps
+        )
+
+
 async def act(
     run: Run,
     llm: Any,
@@ -69,55 +93,46 @@ async def act(
     max_iter: int,
 ) -> Result:
     """Answer with tools; returns (raw, parsed model or None, the whole conversation)."""
+    turn = _Turn(run, llm, toolbox, schema, meta, who, caps)
     token = current_run.set(run)
     try:
         if uses_native_tools(llm):
             try:
-                return await _native(run, llm, messages, toolbox, schema, meta, who, caps, max_iter)
+                return await _native(turn, messages, max_iter)
             except BadRequestError as exc:
                 if "tool" not in str(exc).lower():
                     raise
                 refuse = getattr(llm, "refuse_function_calling", None)
                 if refuse is not None:
                     refuse()  # this provider takes no `tools`: ReAct from now on
-        return await _react(run, llm, messages, toolbox, schema, meta, who, caps, max_iter)
+        return await _react(turn, messages, max_iter)
     finally:
         current_run.reset(token)
 
 
-async def _native(
-    run: Run,
-    llm: Any,
-    messages: list[Message],
-    toolbox: Toolbox,
-    schema: type[BaseModel] | None,
-    meta: Meta | None,
-    who: tuple[str | None, str | None],
-    caps: tuple[Limiter, ...],
-    max_iter: int,
-) -> Result:
-    specs = toolbox.specs()
+async def _native(turn: _Turn, messages: list[Message], max_iter: int) -> Result:
+    specs = turn.toolbox.specs()
     for _ in range(max_iter):
-        resp = await call_llm(run, llm, messages, schema, meta, caps, tools=specs)
+        resp = await turn.ask(messages, turn.schema, tools=specs)
         calls = resp.tool_calls
         if not calls:
             messages = [*messages, {"role": "assistant", "content": resp.content}]
-            return await validate(run, llm, messages, resp.content, schema, meta, who, caps)
+            return await turn.finish(messages, resp.content)
         messages = [
             *messages,
             {"role": "assistant", "content": resp.content or None, "tool_calls": calls},
         ]
-        observations = await toolbox.call_all(calls)
+        observations = await turn.toolbox.call_all(calls)
         messages.extend(
             {"role": "tool", "tool_call_id": o.call_id, "content": o.text} for o in observations
         )
         final = next((o for o in observations if o.as_answer), None)
         if final is not None:  # result_as_answer: the tool's result is the answer
-            return await validate(run, llm, messages, final.text, schema, meta, who, caps)
+            return await turn.finish(messages, final.text)
     messages = [*messages, {"role": "user", "content": _LAST_STEP}]
-    resp = await call_llm(run, llm, messages, schema, meta, caps, tools=specs, tool_choice="none")
+    resp = await turn.ask(messages, turn.schema, tools=specs, tool_choice="none")
     messages.append({"role": "assistant", "content": resp.content})
-    return await validate(run, llm, messages, resp.content, schema, meta, who, caps)
+    return await turn.finish(messages, resp.content)
 
 
 def _with_instructions(messages: list[Message], toolbox: Toolbox) -> list[Message]:
@@ -129,24 +144,14 @@ def _with_instructions(messages: list[Message], toolbox: Toolbox) -> list[Messag
     return [{"role": "system", "content": instructions}, *messages]
 
 
-async def _react(
-    run: Run,
-    llm: Any,
-    messages: list[Message],
-    toolbox: Toolbox,
-    schema: type[BaseModel] | None,
-    meta: Meta | None,
-    who: tuple[str | None, str | None],
-    caps: tuple[Limiter, ...],
-    max_iter: int,
-) -> Result:
-    messages = _with_instructions(messages, toolbox)
+async def _react(turn: _Turn, messages: list[Message], max_iter: int) -> Result:
+    messages = _with_instructions(messages, turn.toolbox)
     for step in range(max_iter):
-        resp = await call_llm(run, llm, messages, None, meta, caps)
+        resp = await turn.ask(messages, None)
         parsed = parse_react(resp.content)
         if isinstance(parsed, ReactFinal):
             messages = [*messages, {"role": "assistant", "content": resp.content}]
-            return await validate(run, llm, messages, parsed.answer, schema, meta, who, caps)
+            return await turn.finish(messages, parsed.answer)
         if not isinstance(parsed, ReactAction):
             messages = [
                 *messages,
@@ -154,20 +159,19 @@ async def _react(
                 {"role": "user", "content": FORMAT_REMINDER},
             ]
             continue
-        seen = await toolbox.call(f"react-{step}", parsed.tool, parsed.arguments)
+        seen = await turn.toolbox.call(f"react-{step}", parsed.tool, parsed.arguments)
         messages = [
             *messages,
             {"role": "assistant", "content": parsed.text},
             {"role": "user", "content": observation(seen.text)},
         ]
         if seen.as_answer:
-            return await validate(run, llm, messages, seen.text, schema, meta, who, caps)
-    messages = [
-        *messages,
-        {"role": "user", "content": f"{_LAST_STEP} Use the Final Answer format."},
-    ]
-    resp = await call_llm(run, llm, messages, None, meta, caps)
+            return await turn.finish(messages, seen.text)
+    last = f"{_LAST_STEP} Use the Final Answer format."
+    messages = [*messages, {"role": "user", "content": last}]
+    resp = await turn.ask(messages, None)
     messages.append({"role": "assistant", "content": resp.content})
     parsed = parse_react(resp.content)
-    raw = parsed.answer if isinstance(parsed, ReactFinal) else resp.content
-    return await validate(run, llm, messages, raw, schema, meta, who, caps)
+    return await turn.finish(
+        messages, parsed.answer if isinstance(parsed, ReactFinal) else resp.content
+    )
