@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -53,6 +54,21 @@ def raw_aiohttp(base_url: str, body: bytes, n: int, concurrency: int):
             await gather_bounded(n, concurrency, one)
 
     return main
+
+
+def utilization(per_second: list[float], stats: dict[str, Any]) -> dict[str, Any]:
+    """The rate-limit benches' figures: the binding limit's share used per steady second
+    (``per_second``), and the 429s among the simulator's requests (its ``stats``)."""
+    total = stats["requests_total"]
+    answered_429 = stats["by_status"].get("429", 0)
+    return {
+        "utilization_mean": round(statistics.fmean(per_second), 4),
+        "utilization_min_second": round(min(per_second), 4),
+        "seconds": len(per_second),
+        "requests": total,
+        "answered_429": answered_429,
+        "share_429": round(answered_429 / max(1, total), 5),
+    }
 
 
 def best_cpu_ms(benchmark: Any, make: Callable[[], Coroutine[Any, Any, Any]], n: int) -> float:

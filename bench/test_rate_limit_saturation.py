@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import statistics
 import time
 from typing import Any
 
 import aiolimiter
 import pytest
+from benchlib import utilization
 
 from fastcrew import LLM, RateLimit, RetryPolicy, errors
 from fastcrew.sim import spawn
@@ -71,17 +71,7 @@ def _rates(samples: list[dict[str, Any]]) -> dict[str, Any]:
         rps = (ok(b) - ok(a)) / span
         tps = (tokens(b) - tokens(a)) / span
         per_second.append(max(rps / (RPM / 60), tps / (TPM / 60)))
-    last = samples[-1]
-    total = last["requests_total"]
-    answered_429 = last["by_status"].get("429", 0)
-    return {
-        "utilization_mean": round(statistics.fmean(per_second), 4),
-        "utilization_min_second": round(min(per_second), 4),
-        "seconds": len(per_second),
-        "requests": total,
-        "answered_429": answered_429,
-        "share_429": round(answered_429 / max(1, total), 5),
-    }
+    return utilization(per_second, samples[-1])
 
 
 def _fastcrew(base_url: str):

@@ -16,12 +16,12 @@ import asyncio
 import itertools
 import os
 import random
-import statistics
 import time
 from typing import Any
 
 import aiolimiter
 import pytest
+from benchlib import utilization
 
 from fastcrew import LLM, RateLimit, RetryPolicy, errors
 from fastcrew.limits.config import Charge
@@ -73,16 +73,7 @@ def _rates(samples: list[tuple[float, int]], stats: dict[str, Any]) -> dict[str,
         for (a_t, a_tokens), (b_t, b_tokens) in itertools.pairwise(samples)
         if a_t >= SKIP_S
     ]
-    total = stats["requests_total"]
-    answered_429 = stats["by_status"].get("429", 0)
-    return {
-        "utilization_mean": round(statistics.fmean(per_second), 4),
-        "utilization_min_second": round(min(per_second), 4),
-        "seconds": len(per_second),
-        "requests": total,
-        "answered_429": answered_429,
-        "share_429": round(answered_429 / max(1, total), 5),
-    }
+    return utilization(per_second, stats)
 
 
 def _llm(base_url: str, rate_limit: RateLimit, attempts: int) -> LLM:

@@ -74,7 +74,8 @@ class BudgetProvider(Protocol):
         ...
 
     def cap(self, spec: CapSpec, now: float) -> BudgetSource:
-        """The source for the ``max_rpm`` cap ``spec`` on the calling loop."""
+        """A source for the ``max_rpm`` cap ``spec``: with ``caps_by_spec`` one per spec
+        and loop, otherwise one per owner object (shared by its loops)."""
         ...
 
 
@@ -153,4 +154,5 @@ class LocalBudgets:
         return shared
 
     def cap(self, spec: CapSpec, now: float) -> SharedBudget:
+        # A cap is ours alone: no provider counts its calls late, so no lag.
         return SharedBudget(spec.limit, now, lag=0.0)

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from .._loop import LoopKind, ensure_no_running_loop
-from ..limits import Limiter, RateLimit
-from .budgets import BudgetProvider, CapSpec, LocalBudgets, SharedBudget
+from ..limits import BudgetSource, Limiter, RateLimit
+from .budgets import BudgetProvider, CapSpec, LocalBudgets
 from .home import HomeLoop
 from .usage import UsageMeter
 
@@ -118,7 +118,7 @@ class Runtime:
         self._loops: dict[asyncio.AbstractEventLoop, LoopState] = {}
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
-        self._owner_caps: dict[int, tuple[weakref.ref[object], int, SharedBudget]] = {}
+        self._owner_caps: dict[int, tuple[weakref.ref[object], int, BudgetSource]] = {}
         self.usage = UsageMeter()
         """Every successful LLM call of the process (the LLM client adds each once)."""
 
@@ -248,14 +248,13 @@ class Runtime:
             limiter = state.caps[shared] = Limiter(shared, loop=asyncio.get_running_loop())
         return limiter
 
-    def _owner_cap(self, owner: object, rpm: int) -> SharedBudget:
+    def _owner_cap(self, owner: object, rpm: int) -> BudgetSource:
         ident = id(owner)  # owners (pydantic models) are not hashable; ids are reused
         with self._lock:
             found = self._owner_caps.get(ident)
             if found is not None and found[0]() is owner and found[1] == rpm:
                 return found[2]
-            # A cap is ours alone: no provider counts it late, so no lag.
-            shared = SharedBudget(RateLimit(rpm=rpm, tpm=None), 0.0, lag=0.0)
+            shared = self.budgets.cap(CapSpec.of(owner, rpm), 0.0)  # one per owner object
             caps = self._owner_caps
 
             def forget(_: object, key: int = ident) -> None:

@@ -7,12 +7,12 @@ import asyncio
 import threading
 import time
 
+from runtime.conftest import sim_llm
+
 from fastcrew import Agent, Crew, Task
 from fastcrew.core import get_runtime
 from fastcrew.sim import serve
 from fastcrew.tools import tool
-
-from .conftest import sim_llm
 
 N = 1000
 

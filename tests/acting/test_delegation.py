@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from runtime.conftest import sim_llm
 
 from fastcrew import Agent, Crew, Process, Task
 from fastcrew.sim import serve
 from fastcrew.tools import tool
-
-from .conftest import sim_llm
 
 
 def agents(llm, **lead_kwargs) -> tuple[Agent, Agent]:

@@ -7,13 +7,12 @@ import threading
 
 import pytest
 from pydantic import BaseModel, Field
+from runtime.conftest import sim_llm
 
 from fastcrew import Agent, Crew, ExecutionTimeoutError, Task
 from fastcrew.runtime import StreamChunkType
 from fastcrew.sim import serve
 from fastcrew.tools import BaseTool, tool
-
-from .conftest import sim_llm
 
 
 def crew_of(agent: Agent, **task_kwargs) -> Crew:

@@ -14,7 +14,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ...tools import BaseTool, ToolRunState
+from ...tools import BaseTool, ToolRunState, openai_name
 
 if TYPE_CHECKING:
     from ..trace import Trace
@@ -60,7 +60,6 @@ class Toolbox:
         self._by_name: dict[str, BaseTool] = {}
         for tool in self.tools:
             self._by_name.setdefault(tool.wire_name, tool)
-            self._by_name.setdefault(_fold(tool.name), tool)
 
     @property
     def counts(self) -> tuple[int, int, int]:
@@ -80,8 +79,8 @@ class Toolbox:
         return [tool.name for tool in self.tools]
 
     def find(self, name: str) -> BaseTool | None:
-        """The tool the model named (wire name, or its name in any case and spacing)."""
-        return self._by_name.get(name) or self._by_name.get(_fold(name))
+        """The tool the model named (its wire name, or its name as written: ReAct)."""
+        return self._by_name.get(name) or self._by_name.get(openai_name(name))
 
     async def call(
         self, call_id: str, name: str, arguments: str | Mapping[str, Any]
@@ -121,7 +120,3 @@ class Toolbox:
             str(function.get("name") or ""),
             function.get("arguments") or "{}",
         )
-
-
-def _fold(name: str) -> str:
-    return " ".join(name.replace("_", " ").split()).casefold()
