@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "AuthenticationError": "fastcrew.errors",
     "BadRequestError": "fastcrew.errors",
     "BaseTool": "fastcrew.tools",
+    "BatchConfig": "fastcrew.batch",
     "BatchResult": "fastcrew.batch",
     "ChatDelta": "fastcrew.llm",
     "ChatResponse": "fastcrew.llm",
@@ -77,7 +78,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from .batch import BatchResult, run_batch
+    from .batch import BatchConfig, BatchResult, run_batch
     from .core import Runtime
     from .errors import (
         AuthenticationError,

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from . import __version__
+from ._options import Declared, declared, from_text
+from .batch.config import BatchConfig
+from .sim.config import SimConfig
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["main"]
 
@@ -19,97 +26,20 @@ def main() -> None:
     """Run CrewAI-style crews over large batches as fast as the LLM provider allows."""
 
 
-def _loopback(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from .sim.config import check_loopback
-
-    try:
-        return check_loopback(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
-
-
-_RATE = click.FloatRange(0.0, 1.0)
-_NON_NEGATIVE = click.FloatRange(min=0.0)
-
-
-@main.command(context_settings={"show_default": True})
-@click.option("--host", default="127.0.0.1", callback=_loopback, help="Loopback address only.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, help="0 = any free port.")
-@click.option("--seed", type=int, default=0, help="Seeds answers, jitter and faults.")
-@click.option("--latency-ms", type=_NON_NEGATIVE, default=0.0, help="Fixed latency per request.")
-@click.option("--jitter-ms", type=_NON_NEGATIVE, default=0.0, help="Median of lognormal jitter.")
-@click.option("--jitter-sigma", type=click.FloatRange(min=0.0, min_open=True), default=0.5)
-@click.option("--tokens-per-s", type=_NON_NEGATIVE, default=0.0, help="Answer speed; 0 = instant.")
-@click.option("--completion-tokens", type=click.IntRange(min=1), default=32)
-@click.option("--echo-chars", type=click.IntRange(min=0), default=200)
-@click.option("--rpm", type=click.IntRange(min=1), default=None, help="Requests per minute.")
-@click.option("--tpm", type=click.IntRange(min=1), default=None, help="Tokens per minute.")
-@click.option(
-    "--limit-window-s",
-    type=click.FloatRange(min=0.0, min_open=True),
-    default=60.0,
-    help="Bucket capacity = rate * window / 60 s.",
-)
-@click.option("--quota-after", type=click.IntRange(min=0), default=None, help="Then 429 quota.")
-@click.option("--fail-rate", type=_RATE, default=0.0, help="Share of 500 answers.")
-@click.option("--reset-rate", type=_RATE, default=0.0, help="Share of dropped connections.")
-@click.option("--stall-rate", type=_RATE, default=0.0, help="Share of requests never answered.")
-@click.option("--malformed-rate", type=_RATE, default=0.0, help="Share of invalid JSON bodies.")
-@click.option(
-    "--api-key",
-    envvar="FASTCREW_SIM_API_KEY",
-    show_envvar=True,
-    default=None,
-    help="Require 'Authorization: Bearer KEY'.",
-)
-@click.option("--model-name", default="fastcrew-sim", help="The model GET /v1/models lists.")
-@click.option("--tool-rounds", type=click.IntRange(min=0), default=1, help="Tool rounds first.")
-@click.option("--parallel-calls", type=click.IntRange(min=1), default=2, help="Tool calls a round.")
-@click.option("--malformed-args-rate", type=_RATE, default=0.0, help="Share of broken tool args.")
-@click.option(
-    "--tool-support",
-    type=click.Choice(["native", "reject"]),
-    default="native",
-    help="reject = 400 for requests with tools.",
-)
-@click.option("--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop")
-def sim(loop: str, **options: object) -> None:
-    """Run the OpenAI-compatible LLM simulator (until Ctrl-C / SIGTERM)."""
-    from . import sim as simulator
-
-    try:
-        config = simulator.SimConfig(**options)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    simulator.run(config, loop=loop)  # type: ignore[arg-type]
-
-
 def _sim_options(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict:
-    """``--sim KEY=VALUE`` pairs → SimConfig keyword arguments (types from its fields)."""
-    import dataclasses
-
-    from .sim import SimConfig
-
-    fields = {f.name: str(f.type) for f in dataclasses.fields(SimConfig)}
+    """``--sim KEY=VALUE`` pairs → SimConfig keyword arguments (types from its options)."""
+    known = {d.name: d for d in declared(SimConfig)}
     options: dict[str, object] = {}
     for item in value:
         key, sep, text = item.partition("=")
         name = key.strip().replace("-", "_")
-        if not sep or name not in fields:
-            known = ", ".join(sorted(fields))
-            raise click.BadParameter(f"{item!r}: expected KEY=VALUE with KEY one of {known}")
-        kind = fields[name]
+        if not sep or name not in known:
+            names = ", ".join(sorted(known))
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE with KEY one of {names}")
         try:
-            if text.lower() in ("none", "") and "None" in kind:
-                options[name] = None
-            elif kind.startswith("int"):
-                options[name] = int(text)
-            elif kind.startswith("float"):
-                options[name] = float(text)
-            else:
-                options[name] = text
-        except ValueError:
-            raise click.BadParameter(f"{item!r}: {name} takes a {kind}") from None
+            options[name] = from_text(known[name], text)
+        except ValueError as exc:
+            raise click.BadParameter(f"{item!r}: {exc}") from None
     return options
 
 
@@ -125,38 +55,73 @@ def _json_object(_ctx: click.Context, _param: click.Parameter, text: str | None)
     return value
 
 
+def _options_of(config: type, **defaults: object) -> Callable[[F], F]:
+    """The click parameters of a config dataclass's declared options (``fastcrew._options``):
+    type, bounds, choices, default and help come from the field; ``defaults`` override a few
+    defaults for the command line."""
+
+    def decorate(command: F) -> F:
+        for d in reversed(declared(config)):
+            command = _parameter(d, defaults.get(d.name, d.default))(command)
+        return command
+
+    return decorate
+
+
+def _parameter(d: Declared, default: object) -> Callable[[F], F]:
+    o = d.option
+    if o.read == "input":
+        return click.argument(d.name, type=click.Path(dir_okay=False, allow_dash=True))
+    flag = "--" + d.name.replace("_", "-")
+    names = [o.short, flag] if o.short else [flag]
+    kwargs: dict[str, Any] = {
+        "help": o.help or None,
+        "metavar": o.metavar,
+        "allow_from_autoenv": o.env,
+    }
+    if o.read == "flag" or (d.kind is bool and default is False):
+        return click.option(*names, d.name, is_flag=True, default=False, **kwargs)
+    if d.kind is bool:  # None = unset: --name/--no-name
+        names[-1] = f"{flag}/--no-{flag[2:]}"
+        return click.option(*names, d.name, default=default, **kwargs)
+    kwargs["default"] = default
+    if o.read == "json":
+        kwargs["callback"] = _json_object
+    elif o.read == "path":
+        kwargs["type"] = click.Path(dir_okay=False)
+    elif d.choices is not None:
+        kwargs["type"] = click.Choice(d.choices)
+    elif d.kind is int or d.kind is float:
+        low = o.ge if o.ge is not None else o.gt
+        if low is None and o.le is None:
+            kwargs["type"] = d.kind
+        elif d.kind is int:
+            kwargs["type"] = click.IntRange(_int(low), _int(o.le), min_open=o.gt is not None)
+        else:
+            kwargs["type"] = click.FloatRange(low, o.le, min_open=o.gt is not None)
+    return click.option(*names, d.name, **kwargs)
+
+
+def _int(bound: float | None) -> int | None:
+    return None if bound is None else int(bound)
+
+
 @main.command(context_settings={"show_default": True})
-@click.argument("inputs", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option(
-    "--crew",
-    default=None,
-    allow_from_autoenv=False,  # run_batch reads $FASTCREW_CREW, then pyproject.toml
-    help="path/to/file.py:name or package.module:name (a zero-argument factory returning a "
-    "Crew, a Crew, or a @CrewBase class). Default: $FASTCREW_CREW, else [tool.fastcrew] crew "
-    "in ./pyproject.toml.",
-)
-@click.option(
-    "--flow",
-    default=None,
-    allow_from_autoenv=False,
-    help="Instead of --crew: path/to/file.py:FlowClass or package.module:FlowClass, one flow "
-    "per row. Default: $FASTCREW_FLOW, else [tool.fastcrew] flow in ./pyproject.toml.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    default="results.jsonl",
-    help="Results, one line per input line, in input order (journal beside it).",
-)
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Default: CPU count.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=100, help="Rows per worker.")
-@click.option("--rpm", type=click.IntRange(min=1), default=None, help="Requests/min, all workers.")
-@click.option("--tpm", type=click.IntRange(min=1), default=None, help="Tokens/min, all workers.")
-@click.option("--model", default=None, help="Model for LLM() / batch lines ($MODEL).")
-@click.option("--base-url", default=None, help="OpenAI-compatible endpoint ($OPENAI_BASE_URL).")
-@click.option("--api-key", default=None, help="API key ($OPENAI_API_KEY); never printed.")
-@click.option("--simulate", is_flag=True, help="Run against the built-in simulator.")
+@_options_of(SimConfig, port=8000)
+@click.option("--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop")
+def sim(loop: str, **options: object) -> None:
+    """Run the OpenAI-compatible LLM simulator (until Ctrl-C / SIGTERM)."""
+    from . import sim as simulator
+
+    try:
+        config = SimConfig(**options)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    simulator.run(config, loop=loop)  # type: ignore[arg-type]
+
+
+@main.command(context_settings={"show_default": True})
+@_options_of(BatchConfig)
 @click.option(
     "--sim",
     "sim",
@@ -164,46 +129,6 @@ def _json_object(_ctx: click.Context, _param: click.Parameter, text: str | None)
     metavar="KEY=VALUE",
     callback=_sim_options,
     help="A simulator option for --simulate, e.g. --sim latency_ms=200 --sim rpm=6000.",
-)
-@click.option("--resume", is_flag=True, help="Insist on resuming (default: resume if possible).")
-@click.option("--restart", is_flag=True, help="Delete the output and journal; start over.")
-@click.option("--retry-failed", is_flag=True, help="Re-run the error rows of a finished output.")
-@click.option("--strict", is_flag=True, help="Stop at the first bad input line.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Seconds per row; also bounds finishing in-flight rows after Ctrl-C.",
-)
-@click.option("--progress/--no-progress", default=None, help="Default: a bar on a terminal.")
-@click.option("--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop")
-@click.option("--window", type=click.IntRange(min=1), default=None, help="Reorder window, rows.")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=16, help="Rows per dispatch.")
-@click.option("--max-line-bytes", type=click.IntRange(min=1), default=1 << 20)
-@click.option("--max-restarts", type=click.IntRange(min=0), default=3, help="Per worker slot.")
-@click.option("--ping-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0)
-@click.option("-q", "--quiet", is_flag=True, help="No progress, no summary on stderr.")
-@click.option(
-    "--backend",
-    type=click.Choice(["local", "ray"]),
-    envvar="FASTCREW_BATCH_BACKEND",
-    show_envvar=True,
-    default=None,
-    help="Worker processes here, or Ray actors (pip install 'fastcrew[ray]'). "
-    "Default: [tool.fastcrew] backend, else local.",
-)
-@click.option(
-    "--ray-address",
-    default=None,
-    help="--backend ray: auto | ray://HOST:PORT | HOST:PORT. Default: $RAY_ADDRESS, else a "
-    "local Ray for the run.",
-)
-@click.option(
-    "--ray-runtime-env",
-    default=None,
-    callback=_json_object,
-    metavar="JSON",
-    help="""--backend ray: Ray's runtime_env, e.g. '{"working_dir": "."}' to ship the crew.""",
 )
 @click.pass_context
 def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options: object) -> None:
@@ -223,11 +148,9 @@ def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options:
     from .batch import run_batch
     from .errors import ConfigurationError
 
-    if options["resume"] and options["restart"]:
-        raise click.UsageError("--resume and --restart exclude each other")
     simulate_with: object = (sim or True) if (simulate or sim) else False
     try:
-        result = run_batch(inputs, simulate=simulate_with, **options)  # type: ignore[arg-type]
+        result = run_batch(inputs, simulate=simulate_with, **options)
     except ConfigurationError as exc:
         click.echo(f"fastcrew batch: {exc}", err=True)
         ctx.exit(2)

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 import os
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from .._loop import LoopKind, run
+from .._loop import run
+from .._options import declared
 from ..core import CapSpec
 from ..errors import ConfigurationError, LLMConfigurationError
 from .config import (
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_RESTARTS,
-    DEFAULT_PING_INTERVAL_S,
-    DEFAULT_PING_TIMEOUT_S,
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -29,11 +27,10 @@ from .config import (
     Backend,
     BatchConfig,
     BatchResult,
-    Mode,
     WorkerConfig,
 )
 from .crewspec import check_crew_spec, check_flow_spec
-from .inputs import DEFAULT_MAX_LINE_BYTES, STDIN, LineReader, input_identity, open_input
+from .inputs import STDIN, LineReader, input_identity, open_input
 from .ordered_writer import storage_error
 from .plan import Plan, make_plan
 from .pool import ProcessPool
@@ -169,47 +166,12 @@ def _sim_config(simulate: Any) -> Any:
     raise ConfigurationError("simulate must be True, a SimConfig or a dict of its options")
 
 
-def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if value is None or isinstance(value, bool) or not value > 0:
-        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
-
-
-def run_batch(
-    inputs: str | os.PathLike[str],
-    *,
-    crew: str | Callable[[], Any] | None = None,
-    flow: str | type | None = None,
-    output: str | os.PathLike[str] = "results.jsonl",
-    workers: int | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rpm: int | None = None,
-    tpm: int | None = None,
-    model: str | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    simulate: Any = False,
-    resume: bool = False,
-    restart: bool = False,
-    retry_failed: bool = False,
-    strict: bool = False,
-    timeout: float | None = None,
-    progress: bool | None = None,
-    loop: LoopKind = "uvloop",
-    window: int | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-    max_restarts: int = DEFAULT_MAX_RESTARTS,
-    ping_interval: float = DEFAULT_PING_INTERVAL_S,
-    ping_timeout: float = DEFAULT_PING_TIMEOUT_S,
-    drain_timeout: float | None = None,
-    quiet: bool = False,
-    backend: str | None = None,
-    ray_address: str | None = None,
-    ray_runtime_env: Mapping[str, Any] | None = None,
-) -> BatchResult:
+def run_batch(inputs: str | os.PathLike[str] | BatchConfig, **options: Any) -> BatchResult:
     """Run a crew (or a flow) once per input line across worker processes; results in order.
+
+    ``options`` are the fields of :class:`BatchConfig` (one declaration for this function,
+    its checks and ``fastcrew batch``'s flags; docs/cli.md has each one); or pass a
+    ``BatchConfig`` itself, with ``options`` overriding its fields. The main ones:
 
     ``inputs``: a JSONL file, ``"-"`` for stdin, or a ``.jsonl.gz``. Each line is a kickoff's
     inputs (an ``id`` field is carried to the output) or an OpenAI Batch-API request.
@@ -223,7 +185,7 @@ def run_batch(
     ``output`` gets one line per input row, in order, with ``<output>.journal`` beside it;
     re-running resumes (``restart=True`` starts over, ``resume=True`` insists on resuming,
     ``retry_failed=True`` re-runs the error rows of a finished output).
-    ``rpm`` / ``tpm``: one budget shared by all ``workers`` (default: the number of CPUs),
+    ``rpm`` / ``tpm``: one budget shared by all ``workers`` (0, the default: one per CPU),
     each running up to ``concurrency`` rows at once. ``simulate``: True, a ``SimConfig`` or
     a dict of its options, to run against the built-in simulator (answers are simulated).
     ``timeout``: seconds per row (a longer row becomes an error row), also the bound on
@@ -246,81 +208,53 @@ def run_batch(
             "run_batch() starts processes and runs its own event loop: call it from "
             "synchronous code (or in a thread: `await asyncio.to_thread(run_batch, ...)`)"
         )
-    if resume and restart:
-        raise ConfigurationError("resume and restart exclude each other")
-    if retry_failed and restart:
-        raise ConfigurationError("retry_failed needs the previous output; it excludes restart")
-    mode: Mode = "restart" if restart else "resume" if resume else "auto"
-    backend = _backend(backend)
+    unknown = sorted(set(options) - _OPTION_NAMES)
+    if unknown:
+        raise TypeError(
+            f"run_batch() got unknown options {', '.join(unknown)}; "
+            f"it takes {', '.join(sorted(_OPTION_NAMES))}"
+        )
+    if isinstance(inputs, BatchConfig):
+        config = dataclasses.replace(inputs, **options)
+    else:
+        config = BatchConfig(inputs=inputs, **options)  # type: ignore[arg-type]
+    return _Run(_resolved(config)).execute()
+
+
+_OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(BatchConfig)) - {"inputs"}
+run_batch.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # help() lists them
+    [inspect.Parameter("inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    + [
+        inspect.Parameter(d.name, inspect.Parameter.KEYWORD_ONLY, default=d.default)
+        for d in declared(BatchConfig)
+        if d.name != "inputs"
+    ]
+)
+
+
+def _resolved(config: BatchConfig) -> BatchConfig:
+    """The config with its defaults resolved: the backend, the worker count, the crew or
+    flow, the simulator's config; and the input checked to exist."""
+    backend = _backend(config.backend)
+    workers = config.workers
     if backend == "ray":
         from .ray import load
 
         load()  # fails at once, with the install line, when Ray is missing
-        workers = workers if workers is not None else 0  # 0: the cluster's CPUs
-    else:
-        workers = workers if workers is not None else os.cpu_count() or 1
-    required: tuple[tuple[str, float], ...] = (
-        ("workers", workers or 1),
-        ("concurrency", concurrency),
-        ("chunk_size", chunk_size),
-        ("max_line_bytes", max_line_bytes),
-        ("ping_interval", ping_interval),
-        ("ping_timeout", ping_timeout),
-    )
-    for name, value in required:
-        _positive(name, value)
-    optional: tuple[tuple[str, float | None], ...] = (
-        ("rpm", rpm),
-        ("tpm", tpm),
-        ("timeout", timeout),
-        ("window", window),
-    )
-    for name, optional_value in optional:
-        _positive(name, optional_value, allow_none=True)
-    if ping_timeout < 2 * ping_interval:
-        raise ConfigurationError(
-            f"ping_timeout ({ping_timeout:g} s) must be at least twice ping_interval "
-            f"({ping_interval:g} s), or healthy workers could be taken for hung ones"
-        )
-    if max_restarts < 0:
-        raise ConfigurationError("max_restarts must be >= 0")
-    inputs = os.fspath(inputs)
-    if inputs != STDIN and not os.path.isfile(inputs):
-        raise ConfigurationError(f"input {inputs!r} does not exist or is not a file")
-    crew, flow = _crew_or_flow(crew, flow)
-    sim_config = _sim_config(simulate)
-    config = BatchConfig(
-        inputs=inputs,
-        output=os.fspath(output),
+    elif not workers:
+        workers = os.cpu_count() or 1  # Ray's 0 is resolved from the cluster
+    if config.inputs != STDIN and not os.path.isfile(config.inputs):
+        raise ConfigurationError(f"input {config.inputs!r} does not exist or is not a file")
+    crew, flow = _crew_or_flow(config.crew, config.flow)
+    return dataclasses.replace(
+        config,
+        backend=backend,
+        workers=workers,
         crew=crew,
         flow=flow,
-        workers=workers,
-        concurrency=concurrency,
-        rpm=rpm,
-        tpm=tpm,
-        model=model,
-        base_url=base_url,
-        api_key=api_key,
-        simulate=sim_config,
-        mode=mode,
-        retry_failed=retry_failed,
-        strict=strict,
-        timeout=timeout,
-        progress=progress,
-        loop=loop,
-        window=window,
-        chunk_size=chunk_size,
-        max_line_bytes=max_line_bytes,
-        max_restarts=max_restarts,
-        ping_interval=ping_interval,
-        ping_timeout=ping_timeout,
-        drain_timeout=drain_timeout,
-        quiet=quiet,
-        backend=backend,
-        ray_address=ray_address,
-        ray_runtime_env=dict(ray_runtime_env) if ray_runtime_env else None,
+        simulate=_sim_config(config.simulate),
+        ray_runtime_env=dict(config.ray_runtime_env) if config.ray_runtime_env else None,
     )
-    return _Run(config).execute()
 
 
 def _backend(backend: str | None) -> Backend:
@@ -423,6 +357,7 @@ class _Run:
     def _supervisor(self, plan: Plan, sim: Any) -> Supervisor:
         config = self.config
         base_url = sim.base_url if sim is not None else config.base_url
+        assert not isinstance(config.flow, type)  # _resolved made it a spec
         worker_config = WorkerConfig(
             crew=config.crew,
             flow=config.flow,

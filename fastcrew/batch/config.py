@@ -6,7 +6,6 @@ pickled config (not argv, not the environment of unrelated processes).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._loop import LoopKind
+from .._options import check_options, masked_repr, option
+from ..errors import ConfigurationError
 from .inputs import DEFAULT_MAX_LINE_BYTES
 
 __all__ = [
@@ -68,17 +69,6 @@ Backend = Literal["local", "ray"]
 CrewSpec = str | Callable[[], Any]
 
 
-def _mask(obj: object) -> str:
-    parts = []
-    for f in dataclasses.fields(obj):  # type: ignore[arg-type]
-        value = getattr(obj, f.name)
-        if f.name == "api_key" and value is not None:
-            parts.append("api_key='***'")
-        else:
-            parts.append(f"{f.name}={value!r}")
-    return f"{type(obj).__name__}({', '.join(parts)})"
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerConfig:
     """What a worker process needs; built by the supervisor, pickled into the child."""
@@ -105,51 +95,110 @@ class WorkerConfig:
     sys_path: tuple[str, ...] = field(default_factory=lambda: tuple(sys.path))
 
     def __repr__(self) -> str:
-        return _mask(self)
+        return masked_repr(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatchConfig:
-    """Every option of a batch run (see :func:`fastcrew.run_batch` and docs/cli.md)."""
+    """Every option of a batch run, declared once: ``fastcrew batch``'s flags and
+    :func:`fastcrew.run_batch`'s keywords are these fields (docs/cli.md)."""
 
-    inputs: str
-    output: str
-    crew: CrewSpec | None = None
-    flow: str | None = None
-    workers: int = 1
-    concurrency: int = DEFAULT_CONCURRENCY
-    rpm: int | None = None
-    tpm: int | None = None
-    model: str | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    simulate: Any = None
-    """A ``fastcrew.sim.SimConfig`` when the run uses the built-in simulator."""
-    mode: Mode = "auto"
-    retry_failed: bool = False
-    strict: bool = False
-    timeout: float | None = None
-    progress: bool | None = None
-    loop: LoopKind = "uvloop"
-    window: int | None = None
-    chunk_size: int = DEFAULT_CHUNK_SIZE
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
-    max_restarts: int = DEFAULT_MAX_RESTARTS
-    ping_interval: float = DEFAULT_PING_INTERVAL_S
-    ping_timeout: float = DEFAULT_PING_TIMEOUT_S
-    drain_timeout: float | None = None
-    quiet: bool = False
-    backend: Backend = "local"
-    """Where the workers run: ``"local"`` processes or ``"ray"`` actors (docs/ray.md)."""
-    ray_address: str | None = None
-    """``backend="ray"``: the cluster (``auto``, ``ray://host:port``, ``host:port``); None
-    follows Ray's rule ($RAY_ADDRESS, else a local Ray started for the run)."""
-    ray_runtime_env: dict[str, Any] | None = None
-    """``backend="ray"``: Ray's ``runtime_env`` for the run (``working_dir``,
-    ``py_modules``, ``pip``, ``env_vars``) — how a crew module reaches the other nodes."""
+    inputs: str = option(read="input")
+    crew: CrewSpec | None = option(
+        None,
+        read="text",
+        env=False,  # run_batch reads $FASTCREW_CREW, then pyproject.toml
+        help="path/to/file.py:name or package.module:name (a zero-argument factory returning "
+        "a Crew, a Crew, or a @CrewBase class). Default: $FASTCREW_CREW, else "
+        "[tool.fastcrew] crew in ./pyproject.toml.",
+    )
+    flow: str | type | None = option(
+        None,
+        read="text",
+        env=False,
+        help="Instead of --crew: path/to/file.py:FlowClass or package.module:FlowClass, one "
+        "flow per row. Default: $FASTCREW_FLOW, else [tool.fastcrew] flow in ./pyproject.toml.",
+    )
+    output: str = option(
+        "results.jsonl",
+        short="-o",
+        read="path",
+        help="Results, one line per input line, in input order (journal beside it).",
+    )
+    workers: int = option(0, ge=0, help="Worker processes; 0 = the CPU count (Ray: its CPUs).")
+    concurrency: int = option(DEFAULT_CONCURRENCY, ge=1, help="Rows in flight per worker.")
+    rpm: int | None = option(None, ge=1, help="Requests/min, all workers together.")
+    tpm: int | None = option(None, ge=1, help="Tokens/min, all workers together.")
+    model: str | None = option(None, help="Model for LLM() / batch lines ($MODEL).")
+    base_url: str | None = option(None, help="OpenAI-compatible endpoint ($OPENAI_BASE_URL).")
+    api_key: str | None = option(None, help="API key ($OPENAI_API_KEY); never printed.")
+    simulate: Any = option(
+        False,
+        read="flag",
+        help="Run against the built-in simulator (answers are simulated); see --sim.",
+    )
+    resume: bool = option(False, help="Insist on resuming (default: resume if possible).")
+    restart: bool = option(False, help="Delete the output and journal; start over.")
+    retry_failed: bool = option(False, help="Re-run the error rows of a finished output.")
+    strict: bool = option(False, help="Stop at the first bad input line.")
+    timeout: float | None = option(
+        None, gt=0, help="Seconds per row; also bounds finishing in-flight rows after Ctrl-C."
+    )
+    progress: bool | None = option(None, help="Default: a bar on a terminal.")
+    loop: LoopKind = option("uvloop", help="The event loop of the supervisor and workers.")
+    window: int | None = option(None, ge=1, help="Reorder window, rows.")
+    chunk_size: int = option(DEFAULT_CHUNK_SIZE, ge=1, help="Rows per dispatch.")
+    max_line_bytes: int = option(DEFAULT_MAX_LINE_BYTES, ge=1, help="Longer lines: error rows.")
+    max_restarts: int = option(DEFAULT_MAX_RESTARTS, ge=0, help="Per worker slot.")
+    ping_interval: float = option(DEFAULT_PING_INTERVAL_S, gt=0, help="Seconds between pings.")
+    ping_timeout: float = option(
+        DEFAULT_PING_TIMEOUT_S, gt=0, help="A worker silent this long is replaced."
+    )
+    drain_timeout: float | None = option(
+        None,
+        gt=0,
+        help="After Ctrl-C, how long rows in flight may finish (default: --timeout, else 60 s).",
+    )
+    quiet: bool = option(False, short="-q", help="No progress, no summary on stderr.")
+    backend: Backend | None = option(
+        None,
+        env=False,  # run_batch reads $FASTCREW_BATCH_BACKEND, then pyproject.toml
+        help="local worker processes, or ray actors (pip install 'fastcrew[ray]'). Default: "
+        "$FASTCREW_BATCH_BACKEND, else [tool.fastcrew] backend, else local.",
+    )
+    ray_address: str | None = option(
+        None,
+        help="--backend ray: auto | ray://HOST:PORT | HOST:PORT. Default: $RAY_ADDRESS, else "
+        "a local Ray for the run.",
+    )
+    ray_runtime_env: dict[str, Any] | None = option(
+        None,
+        read="json",
+        metavar="JSON",
+        help="""--backend ray: Ray's runtime_env, e.g. '{"working_dir": "."}' to ship the crew.""",
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("inputs", "output"):  # a path-like becomes its string
+            object.__setattr__(self, name, os.fspath(getattr(self, name)))
+        check_options(self, ConfigurationError)
+        if self.resume and self.restart:
+            raise ConfigurationError("resume and restart exclude each other")
+        if self.retry_failed and self.restart:
+            raise ConfigurationError("retry_failed needs the previous output; it excludes restart")
+        if self.ping_timeout < 2 * self.ping_interval:
+            raise ConfigurationError(
+                f"ping_timeout ({self.ping_timeout:g} s) must be at least twice ping_interval "
+                f"({self.ping_interval:g} s), or healthy workers could be taken for hung ones"
+            )
 
     def __repr__(self) -> str:
-        return _mask(self)
+        return masked_repr(self)
+
+    @property
+    def mode(self) -> Mode:
+        """``"restart"``, ``"resume"`` (insisted on) or ``"auto"`` (resume when possible)."""
+        return "restart" if self.restart else "resume" if self.resume else "auto"
 
     @property
     def reorder_window(self) -> int:

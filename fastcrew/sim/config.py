@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from .._options import check_options, masked_repr, option
 
 __all__ = [
     "API_KEY_ENV",
@@ -23,8 +25,8 @@ __all__ = [
     "DEFAULT_PARALLEL_CALLS",
     "DEFAULT_PORT",
     "DEFAULT_TOOL_ROUNDS",
-    "TOOL_SUPPORT",
     "SimConfig",
+    "ToolSupport",
     "check_loopback",
 ]
 
@@ -37,7 +39,7 @@ DEFAULT_LIMIT_WINDOW_S = 60.0
 DEFAULT_MODEL_NAME = "fastcrew-sim"
 DEFAULT_TOOL_ROUNDS = 1
 DEFAULT_PARALLEL_CALLS = 2
-TOOL_SUPPORT = ("native", "reject")
+ToolSupport = Literal["native", "reject"]
 API_KEY_ENV = "FASTCREW_SIM_API_KEY"
 
 _RATES = ("fail_rate", "reset_rate", "stall_rate", "malformed_rate")
@@ -59,106 +61,66 @@ def check_loopback(host: str) -> str:
     return host
 
 
+_RATE = {"ge": 0.0, "le": 1.0}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimConfig:
-    """Options of ``fastcrew sim``; see docs/simulator.md for the full story.
+    """Every option of ``fastcrew sim``, declared once (the command's flags are these fields);
+    docs/simulator.md tells the full story of each."""
 
-    host, port: where to listen (loopback only; port 0 = any free port).
-    seed: seeds answers, latency jitter and fault draws.
-    latency_ms, jitter_ms, jitter_sigma: fixed latency plus lognormal jitter with median
-        ``jitter_ms`` and shape ``jitter_sigma`` (``jitter_ms=0`` = no jitter).
-    tokens_per_s: generation speed of the answer (0 = instant).
-    completion_tokens: length of a plain-text answer in estimated tokens.
-    echo_chars: how much of the last user message a plain answer echoes.
-    rpm, tpm: requests / tokens per minute (None = unlimited).
-    limit_window_s: bucket capacity is ``rate * limit_window_s / 60`` (60 = a minute's worth).
-    quota_after: after this many admitted requests every call is ``insufficient_quota``.
-    fail_rate, reset_rate, stall_rate, malformed_rate: fault probabilities (sum ≤ 1).
-    api_key: when set, requests need ``Authorization: Bearer <api_key>``.
-    model_name: the model listed by ``GET /v1/models`` and answered when a request names none.
-    tool_rounds: rounds of tool calls (``tool_choice`` auto) before the final text answer.
-    parallel_calls: tool calls per round when ``parallel_tool_calls`` is not false (at most
-        one per offered tool).
-    malformed_args_rate: share of tool calls (native and ReAct) whose arguments are broken:
-        invalid JSON or valid JSON that violates the tool's schema (seeded per call).
-    tool_support: ``"native"`` answers ``tools``; ``"reject"`` refuses any request carrying
-        ``tools`` with 400 (a provider without function calling; ReAct prompts still work).
-    """
-
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    seed: int = 0
-    latency_ms: float = 0.0
-    jitter_ms: float = 0.0
-    jitter_sigma: float = DEFAULT_JITTER_SIGMA
-    tokens_per_s: float = 0.0
-    completion_tokens: int = DEFAULT_COMPLETION_TOKENS
-    echo_chars: int = DEFAULT_ECHO_CHARS
-    rpm: int | None = None
-    tpm: int | None = None
-    limit_window_s: float = DEFAULT_LIMIT_WINDOW_S
-    quota_after: int | None = None
-    fail_rate: float = 0.0
-    reset_rate: float = 0.0
-    stall_rate: float = 0.0
-    malformed_rate: float = 0.0
-    api_key: str | None = None
-    model_name: str = DEFAULT_MODEL_NAME
-    tool_rounds: int = DEFAULT_TOOL_ROUNDS
-    parallel_calls: int = DEFAULT_PARALLEL_CALLS
-    malformed_args_rate: float = 0.0
-    tool_support: str = "native"
+    host: str = option(DEFAULT_HOST, help="Loopback address only.")
+    port: int = option(DEFAULT_PORT, ge=0, le=65535, help="0 = any free port.")
+    seed: int = option(0, help="Seeds answers, jitter and faults.")
+    latency_ms: float = option(0.0, ge=0, help="Fixed latency per request.")
+    jitter_ms: float = option(0.0, ge=0, help="Median of lognormal jitter (0 = none).")
+    jitter_sigma: float = option(DEFAULT_JITTER_SIGMA, gt=0, help="Shape of the jitter.")
+    tokens_per_s: float = option(0.0, ge=0, help="Answer speed; 0 = instant.")
+    completion_tokens: int = option(
+        DEFAULT_COMPLETION_TOKENS, ge=1, help="Length of a plain answer, in tokens."
+    )
+    echo_chars: int = option(
+        DEFAULT_ECHO_CHARS, ge=0, help="How much of the last user message an answer echoes."
+    )
+    rpm: int | None = option(None, ge=1, help="Requests per minute (unset = unlimited).")
+    tpm: int | None = option(None, ge=1, help="Tokens per minute (unset = unlimited).")
+    limit_window_s: float = option(
+        DEFAULT_LIMIT_WINDOW_S, gt=0, help="Bucket capacity = rate * window / 60 s."
+    )
+    quota_after: int | None = option(
+        None, ge=0, help="After this many admitted requests, every call is a 429 quota error."
+    )
+    fail_rate: float = option(0.0, **_RATE, help="Share of 500 answers.")
+    reset_rate: float = option(0.0, **_RATE, help="Share of dropped connections.")
+    stall_rate: float = option(0.0, **_RATE, help="Share of requests never answered.")
+    malformed_rate: float = option(0.0, **_RATE, help="Share of invalid JSON bodies.")
+    api_key: str | None = option(
+        None, help=f"Require 'Authorization: Bearer KEY' (${API_KEY_ENV})."
+    )
+    model_name: str = option(DEFAULT_MODEL_NAME, help="The model GET /v1/models lists.")
+    tool_rounds: int = option(
+        DEFAULT_TOOL_ROUNDS, ge=0, help="Rounds of tool calls before the final answer."
+    )
+    parallel_calls: int = option(
+        DEFAULT_PARALLEL_CALLS, ge=1, help="Tool calls a round (at most one per tool)."
+    )
+    malformed_args_rate: float = option(
+        0.0, **_RATE, help="Share of tool calls with broken arguments (native and ReAct)."
+    )
+    tool_support: ToolSupport = option(
+        "native", help="native answers tools; reject = 400 for requests with tools (ReAct works)."
+    )
 
     def __post_init__(self) -> None:
         check_loopback(self.host)
-        if not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be in 0..65535, got {self.port}")
-        for name in ("latency_ms", "jitter_ms", "tokens_per_s"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.jitter_sigma <= 0:
-            raise ValueError(f"jitter_sigma must be > 0, got {self.jitter_sigma}")
-        if self.completion_tokens < 1:
-            raise ValueError(f"completion_tokens must be >= 1, got {self.completion_tokens}")
-        if self.echo_chars < 0:
-            raise ValueError(f"echo_chars must be >= 0, got {self.echo_chars}")
-        for name in ("rpm", "tpm"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be >= 1 (or None for unlimited), got {value}")
-        if self.limit_window_s <= 0:
-            raise ValueError(f"limit_window_s must be > 0, got {self.limit_window_s}")
-        if self.quota_after is not None and self.quota_after < 0:
-            raise ValueError(f"quota_after must be >= 0, got {self.quota_after}")
-        for name in _RATES:
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        check_options(self)
         if sum(getattr(self, name) for name in _RATES) > 1.0 + 1e-9:
             raise ValueError("fail_rate + reset_rate + stall_rate + malformed_rate must be <= 1")
         if not self.model_name:
             raise ValueError("model_name must not be empty")
-        if self.tool_rounds < 0:
-            raise ValueError(f"tool_rounds must be >= 0, got {self.tool_rounds}")
-        if self.parallel_calls < 1:
-            raise ValueError(f"parallel_calls must be >= 1, got {self.parallel_calls}")
-        if not 0.0 <= self.malformed_args_rate <= 1.0:
-            raise ValueError(
-                f"malformed_args_rate must be in [0, 1], got {self.malformed_args_rate}"
-            )
-        if self.tool_support not in TOOL_SUPPORT:
-            raise ValueError(
-                f"tool_support must be one of {', '.join(TOOL_SUPPORT)}, got {self.tool_support!r}"
-            )
 
     def __repr__(self) -> str:
-        parts = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name == "api_key" and value is not None:
-                parts.append("api_key='***'")
-            else:
-                parts.append(f"{f.name}={value!r}")
-        return f"SimConfig({', '.join(parts)})"
+        return masked_repr(self)
 
     def replace(self, **changes: Any) -> SimConfig:
         """A copy with some options changed (validated again)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -9,11 +11,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import fastcrew
 import fastcrew.batch
 from fastcrew.batch.api import default_crew, default_flow
-from fastcrew.batch.config import BatchResult
+from fastcrew.batch.config import BatchConfig, BatchResult
 from fastcrew.cli import main
 from fastcrew.errors import ConfigurationError
+from fastcrew.sim import SimConfig
 
 ROOT = Path(__file__).parents[2]
 
@@ -24,6 +28,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
 
     def fake(inputs: str, **kwargs: Any) -> BatchResult:
+        BatchConfig(inputs=inputs, **kwargs)  # what run_batch checks first
         seen.append({"inputs": inputs, **kwargs})
         return BatchResult("interrupted", 75, "out", 0, 0, {})
 
@@ -91,10 +96,13 @@ def test_every_option_reads_fastcrew_env_vars(calls, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--resume", "--restart"], "--resume and --restart exclude each other"),
+        (["--resume", "--restart"], "resume and restart exclude each other"),
+        (["--ping-interval", "20"], "must be at least twice ping_interval"),
         (["--sim", "nonsense=1"], "expected KEY=VALUE with KEY one of"),
         (["--sim", "latency_ms=fast"], "latency_ms takes a float"),
-        (["--workers", "0"], "Invalid value for '--workers'"),
+        (["--workers", "-1"], "Invalid value for '--workers'"),
+        (["--timeout", "0"], "Invalid value for '--timeout'"),
+        (["--ray-runtime-env", "[1]"], "expected a JSON object"),
         (["--loop", "trio"], "Invalid value for '--loop'"),
     ],
 )
@@ -232,3 +240,40 @@ def test_the_help_documents_every_exit_code():
     docs = (ROOT / "docs" / "output.md").read_text()
     for code in codes:
         assert f"\n| {code} |" in docs, code
+
+
+@pytest.mark.parametrize(
+    ("command", "config", "cli_only", "cli_defaults", "doc"),
+    [
+        ("batch", BatchConfig, {"sim"}, {}, "docs/cli.md"),
+        ("sim", SimConfig, {"loop"}, {"port": 8000}, "docs/simulator.md"),
+    ],
+)
+def test_each_option_is_declared_once_for_the_command_the_api_and_the_docs(
+    command: str, config: type, cli_only: set[str], cli_defaults: dict[str, object], doc: str
+):
+    params = {p.name: p for p in main.commands[command].params if p.name not in cli_only}
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    assert set(params) == set(fields)  # every option is a flag, every flag an option
+    for name, param in params.items():
+        if fields[name].default is dataclasses.MISSING:
+            assert param.required
+        else:
+            assert param.default == cli_defaults.get(name, fields[name].default), name
+    text = (ROOT / doc).read_text()
+    undocumented = [
+        flag
+        for param in params.values()
+        for flag in param.opts
+        if flag.startswith("--") and f"`{flag}" not in text
+    ]
+    assert not undocumented
+
+
+def test_run_batch_takes_exactly_the_config_fields():
+    signature = inspect.signature(fastcrew.run_batch)
+    assert list(signature.parameters) == [f.name for f in dataclasses.fields(BatchConfig)]
+    with pytest.raises(TypeError, match="unknown options concurency"):
+        fastcrew.run_batch("in.jsonl", concurency=5)
+    with pytest.raises(ConfigurationError, match="workers must be an integer, got '2'"):
+        fastcrew.run_batch("in.jsonl", workers="2")

@@ -264,7 +264,7 @@ def test_setup_errors_are_raised_before_anything_runs(tmp_path: Path, sim: Spawn
         batch(inputs, out, sim, crew=f"{CREWS}:not_a_crew")
     with pytest.raises(ConfigurationError, match="at least twice ping_interval"):
         batch(inputs, out, sim, ping_timeout=1.0)
-    with pytest.raises(ConfigurationError, match="concurrency must be a positive number"):
+    with pytest.raises(ConfigurationError, match="concurrency must be >= 1, got 0"):
         batch(inputs, out, sim, concurrency=0)
     assert not out.exists()
     assert not Path(str(out) + ".journal").exists()
