@@ -6,10 +6,7 @@ import asyncio
 import dataclasses
 import inspect
 import os
-import sys
 import time
-import tomllib
-from collections.abc import Mapping
 from typing import Any
 
 from .._loop import run
@@ -24,13 +21,12 @@ from .config import (
     EXIT_ROW_ERRORS,
     EXIT_STORAGE,
     EXIT_WORKERS_FAILED,
-    Backend,
     BatchConfig,
     BatchResult,
     WorkerConfig,
 )
-from .crewspec import check_crew_spec, check_flow_spec
-from .inputs import STDIN, LineReader, input_identity, open_input
+from .defaults import resolve
+from .inputs import LineReader, input_identity, open_input
 from .ordered_writer import storage_error
 from .plan import Plan, make_plan
 from .pool import ProcessPool
@@ -40,15 +36,11 @@ from .summary import format_summary, share, write_summary
 from .supervisor import Supervisor
 from .worker_process import EarlyWorkers
 
-__all__ = ["SIMULATED_BANNER", "default_crew", "default_flow", "run_batch"]
+__all__ = ["SIMULATED_BANNER", "run_batch"]
 
 SIMULATED_BANNER = (
     "*** SIMULATED: answers come from the built-in `fastcrew sim`, not a real LLM ***"
 )
-CREW_ENV = "FASTCREW_CREW"
-FLOW_ENV = "FASTCREW_FLOW"
-BACKEND_ENV = "FASTCREW_BATCH_BACKEND"
-
 _EXIT = {
     "interrupted": EXIT_INTERRUPTED,
     "quota_exhausted": EXIT_QUOTA,
@@ -66,104 +58,6 @@ _NO_LLM = (
     "  --model ollama/<name>          a local Ollama (no key needed)\n"
     "  or build the crew's agents with LLM(base_url=..., api_key=...)"
 )
-
-
-def _pyproject_default(key: str, cwd: str | None) -> str | None:
-    path = os.path.join(cwd or os.getcwd(), "pyproject.toml")
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError):
-        return None
-    found = data.get("tool", {}).get("fastcrew", {}).get(key)
-    return found if isinstance(found, str) else None
-
-
-def default_crew(cwd: str | None = None) -> str | None:
-    """``$FASTCREW_CREW``, else ``[tool.fastcrew] crew`` in ``cwd``'s pyproject.toml."""
-    return os.environ.get(CREW_ENV) or _pyproject_default("crew", cwd)
-
-
-def default_flow(cwd: str | None = None) -> str | None:
-    """``$FASTCREW_FLOW``, else ``[tool.fastcrew] flow`` in ``cwd``'s pyproject.toml."""
-    return os.environ.get(FLOW_ENV) or _pyproject_default("flow", cwd)
-
-
-def _crew_or_flow(crew: Any, flow: Any) -> tuple[Any, str | None]:
-    """The run's crew or flow: the one given, else the defaults (env first, then
-    pyproject.toml). Both given, or both defaults found at the same level, is an error."""
-    if crew is not None and flow is not None:
-        raise ConfigurationError(
-            "--crew and --flow exclude each other: a batch runs one crew or one flow per row"
-        )
-    if crew is None and flow is None:
-        for source, crew_default, flow_default in (
-            (
-                f"${CREW_ENV} / ${FLOW_ENV}",
-                os.environ.get(CREW_ENV),
-                os.environ.get(FLOW_ENV),
-            ),
-            (
-                "[tool.fastcrew] in pyproject.toml",
-                _pyproject_default("crew", None),
-                _pyproject_default("flow", None),
-            ),
-        ):
-            if crew_default and flow_default:
-                raise ConfigurationError(
-                    f"both a default crew and a default flow are set ({source}): "
-                    "pass --crew or --flow"
-                )
-            if crew_default or flow_default:
-                crew, flow = crew_default or None, flow_default or None
-                break
-    crew = _importable(crew)
-    if isinstance(crew, str):
-        check_crew_spec(crew)
-    if flow is not None:
-        flow = _importable(flow)
-        if not isinstance(flow, str):
-            if not isinstance(flow, type):
-                raise ConfigurationError(
-                    f"flow must be a 'path/to/file.py:FlowClass' spec or a Flow class, not "
-                    f"{type(flow).__name__}"
-                )
-            flow = f"{flow.__module__}:{flow.__qualname__}"  # workers import it by name
-        check_flow_spec(flow)
-    return crew, flow
-
-
-def _importable(crew: Any) -> Any:
-    """A factory (or Flow class) defined in the running script (``__main__``) becomes a file
-    spec, so workers (fresh interpreters) load the script as a module, not as ``__main__``."""
-    if crew is None or isinstance(crew, str) or getattr(crew, "__module__", None) != "__main__":
-        return crew
-    main_file = getattr(sys.modules["__main__"], "__file__", None)
-    name = getattr(crew, "__qualname__", "")
-    if not main_file or not name.isidentifier():
-        raise ConfigurationError(
-            "the crew factory must be importable by the worker processes: define it in a "
-            "module or a script file (not at an interactive prompt), or pass a "
-            "'path/to/file.py:name' spec"
-        )
-    return f"{main_file}:{name}"
-
-
-def _sim_config(simulate: Any) -> Any:
-    if not simulate:
-        return None
-    from ..sim import SimConfig
-
-    if simulate is True:
-        return SimConfig()
-    if isinstance(simulate, SimConfig):
-        return simulate
-    if isinstance(simulate, Mapping):
-        try:
-            return SimConfig(**simulate)
-        except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"simulator options: {exc}") from None
-    raise ConfigurationError("simulate must be True, a SimConfig or a dict of its options")
 
 
 def run_batch(inputs: str | os.PathLike[str] | BatchConfig, **options: Any) -> BatchResult:
@@ -218,7 +112,7 @@ def run_batch(inputs: str | os.PathLike[str] | BatchConfig, **options: Any) -> B
         config = dataclasses.replace(inputs, **options)
     else:
         config = BatchConfig(inputs=inputs, **options)  # type: ignore[arg-type]
-    return _Run(_resolved(config)).execute()
+    return _Run(resolve(config)).execute()
 
 
 _OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(BatchConfig)) - {"inputs"}
@@ -230,44 +124,6 @@ run_batch.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # he
         if d.name != "inputs"
     ]
 )
-
-
-def _resolved(config: BatchConfig) -> BatchConfig:
-    """The config with its defaults resolved: the backend, the worker count, the crew or
-    flow, the simulator's config; and the input checked to exist."""
-    backend = _backend(config.backend)
-    workers = config.workers
-    if backend == "ray":
-        from .ray import load
-
-        load()  # fails at once, with the install line, when Ray is missing
-    elif not workers:
-        workers = os.cpu_count() or 1  # Ray's 0 is resolved from the cluster
-    if config.inputs != STDIN and not os.path.isfile(config.inputs):
-        raise ConfigurationError(f"input {config.inputs!r} does not exist or is not a file")
-    crew, flow = _crew_or_flow(config.crew, config.flow)
-    return dataclasses.replace(
-        config,
-        backend=backend,
-        workers=workers,
-        crew=crew,
-        flow=flow,
-        simulate=_sim_config(config.simulate),
-        ray_runtime_env=dict(config.ray_runtime_env) if config.ray_runtime_env else None,
-    )
-
-
-def _backend(backend: str | None) -> Backend:
-    """The backend asked for, else ``$FASTCREW_BATCH_BACKEND``, else ``[tool.fastcrew]
-    backend``, else ``"local"``."""
-    chosen = backend or os.environ.get(BACKEND_ENV) or _pyproject_default("backend", None)
-    chosen = (chosen or "local").strip().lower()
-    if chosen not in ("local", "ray"):
-        raise ConfigurationError(
-            f"backend must be 'local' or 'ray', not {chosen!r} (from --backend, "
-            f"${BACKEND_ENV} or [tool.fastcrew] backend)"
-        )
-    return chosen  # type: ignore[return-value]
 
 
 class _Run:

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 import fastcrew
 import fastcrew.batch
-from fastcrew.batch.api import default_crew, default_flow
 from fastcrew.batch.config import BatchConfig, BatchResult
+from fastcrew.batch.defaults import default_specs
 from fastcrew.cli import main
 from fastcrew.errors import ConfigurationError
 from fastcrew.sim import SimConfig
@@ -125,11 +125,12 @@ def test_setup_errors_exit_2_with_the_message(monkeypatch: pytest.MonkeyPatch):
 
 def test_default_crew_from_env_then_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("FASTCREW_CREW", raising=False)
-    assert default_crew(str(tmp_path)) is None
+    monkeypatch.delenv("FASTCREW_FLOW", raising=False)
+    assert default_specs(str(tmp_path)) == (None, None)
     (tmp_path / "pyproject.toml").write_text('[tool.fastcrew]\ncrew = "my/crew.py:make"\n')
-    assert default_crew(str(tmp_path)) == "my/crew.py:make"
+    assert default_specs(str(tmp_path)) == ("my/crew.py:make", None)
     monkeypatch.setenv("FASTCREW_CREW", "pkg.mod:factory")
-    assert default_crew(str(tmp_path)) == "pkg.mod:factory"
+    assert default_specs(str(tmp_path)) == ("pkg.mod:factory", None)
 
 
 def test_flow_reaches_run_batch_instead_of_a_crew(calls, monkeypatch: pytest.MonkeyPatch):
@@ -166,13 +167,14 @@ def test_default_flow_from_env_then_pyproject_and_conflicting_defaults(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FASTCREW_CREW", raising=False)
     monkeypatch.delenv("FASTCREW_FLOW", raising=False)
-    assert default_flow(str(tmp_path)) is None
+    assert default_specs(str(tmp_path)) == (None, None)
     (tmp_path / "pyproject.toml").write_text(
         '[tool.fastcrew]\nflow = "my/flows.py:F"\ncrew = "my/crew.py:make"\n'
     )
-    assert default_flow(str(tmp_path)) == "my/flows.py:F"
+    with pytest.raises(ConfigurationError, match="both a default crew and a default flow"):
+        default_specs(str(tmp_path))
     monkeypatch.setenv("FASTCREW_FLOW", "pkg.flows:F")
-    assert default_flow(str(tmp_path)) == "pkg.flows:F"
+    assert default_specs(str(tmp_path)) == (None, "pkg.flows:F")
     inputs = tmp_path / "in.jsonl"
     inputs.write_text("{}\n")
     result = CliRunner().invoke(main, ["batch", str(inputs)])  # the real run_batch

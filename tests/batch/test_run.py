@@ -270,6 +270,22 @@ def test_setup_errors_are_raised_before_anything_runs(tmp_path: Path, sim: Spawn
     assert not Path(str(out) + ".journal").exists()
 
 
+def test_a_batch_config_is_the_same_call_with_keywords_on_top(tmp_path: Path, sim: SpawnedSim):
+    inputs = write_inputs(tmp_path / "in.jsonl", 40)
+    config = BatchConfig(
+        inputs=str(inputs),
+        output=str(tmp_path / "out.jsonl"),
+        crew=CREW,
+        workers=1,
+        base_url=sim.base_url,
+        quiet=True,
+    )
+    result = run_batch(config, concurrency=7)
+    assert (result.status, result.rows_ok) == ("complete", 40)
+    assert (result.summary["workers"], result.summary["concurrency"]) == (1, 7)
+    assert_exactly_once_in_order(read_rows(tmp_path / "out.jsonl"), 40)
+
+
 def test_no_llm_configured_exits_at_once_with_the_ways_to_configure_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -10,7 +10,7 @@ import pytest
 from batch.helpers import CREW, write_inputs
 
 from fastcrew import ConfigurationError, run_batch
-from fastcrew.batch.api import _backend
+from fastcrew.batch.defaults import _backend
 
 NO_RAY = "import sys; sys.modules['ray'] = None  # `import ray` now fails as if not installed\n"
 
@@ -75,5 +75,8 @@ def test_the_backend_comes_from_the_argument_the_environment_or_pyproject(
     monkeypatch.setenv("FASTCREW_BATCH_BACKEND", "local")
     assert _backend(None) == "local"
     assert _backend("ray") == "ray"
-    with pytest.raises(ConfigurationError, match="backend must be 'local' or 'ray'"):
+    with pytest.raises(ConfigurationError, match="backend must be one of local, ray, got 'dask'"):
         run_batch(write_inputs(tmp_path / "in.jsonl", 1), crew=CREW, backend="dask")
+    monkeypatch.setenv("FASTCREW_BATCH_BACKEND", "dask")
+    with pytest.raises(ConfigurationError, match=r"backend must be 'local' or 'ray'.*FASTCREW"):
+        run_batch(write_inputs(tmp_path / "in.jsonl", 1), crew=CREW)
