@@ -212,7 +212,7 @@ def test_global_budget_grant_rate(benchmark, report):
             limit = (10**9, None, 1.0)
             started = time.perf_counter()
             for i in range(grants):
-                budgets.handle(i % workers, ("want", 1, "key", 1, limit))
+                budgets.handle(i % workers, ("want", 1, "key", 1, limit, 0, 1))
                 if i % 64 == 63:
                     sent.clear()
             elapsed = time.perf_counter() - started

@@ -8,21 +8,26 @@ every limiter in the worker gets (the budget provider the worker injects into it
 
 The lease protocol (messages are tuples; see docs/batch.md)::
 
-    worker → supervisor   ("want", budget_id, key, tokens, (rpm, tpm, burst))
+    worker → supervisor   ("want", budget_id, key, tokens, (rpm, tpm, burst), more, each)
                           ("give", key, requests, tokens)    unused slice back / a debt
                           ("pause", key, kind, seconds)      a 429 seen by this worker
                           ("observe", key, snapshot fields)  x-ratelimit-* headers
-    supervisor → worker   ("grant", budget_id, tokens)       1 request + tokens
+    supervisor → worker   ("grant", budget_id, key, requests, tokens)
                           ("pause", key, kind, seconds)      a 429 seen by another worker
                           ("limited", key, True)             an 'auto' limit was learned
 
-A worker asks for exactly what the head of its limiter's queue needs (one request and its
-estimated tokens), at most one request outstanding per budget, and is answered in FIFO order
-across workers as the global buckets refill. Refunds from settled calls stay in the worker
-up to two calls' worth (so the next call rarely waits for a round trip); the rest goes back
-at once, everything goes back after :data:`IDLE_RETURN_S` without a call, and a debt (a call
-that used more tokens than it reserved) is charged to the global buckets at once. The sum
-the workers can send therefore never exceeds what the global buckets admit.
+A worker asks for what the head of its limiter's queue needs (one request and its estimated
+tokens), at most one ``want`` outstanding per budget, and is answered in FIFO order across
+workers as the global buckets refill. A budget that runs hot (it runs out again within
+:data:`IDLE_RETURN_S` of its last grant) also asks for ``more`` requests of ``each`` tokens,
+doubling up to :data:`MAX_BATCH`: the supervisor adds them to the grant only while its
+buckets hold them *now* and no other worker is waiting, so under a binding limit grants stay
+one at a time and FIFO, and with room to spare one round trip serves up to 16 calls. Refunds
+from settled calls stay in the worker up to two calls' worth (so the next call rarely waits
+for a round trip); the rest goes back at once, everything goes back after
+:data:`IDLE_RETURN_S` without a call, and a debt (a call that used more tokens than it
+reserved) is charged to the global buckets at once. The sum the workers can send therefore
+never exceeds what the global buckets admit.
 """
 
 from __future__ import annotations
@@ -39,10 +44,12 @@ from ..core import CapSpec
 from ..limits import LocalBudget, RateLimit, RateLimitSnapshot
 from ..limits.config import Limit
 
-__all__ = ["IDLE_RETURN_S", "GlobalBudgets", "LeasedBudget", "WorkerBudgets"]
+__all__ = ["IDLE_RETURN_S", "MAX_BATCH", "GlobalBudgets", "LeasedBudget", "WorkerBudgets"]
 
 IDLE_RETURN_S = 0.05
 """A worker's unused slice goes back to the supervisor after this long without a call."""
+MAX_BATCH = 16
+"""The most requests one grant carries (a hot budget's ``want`` doubles up to it)."""
 OBSERVE_EVERY_S = 0.25
 """A worker forwards the provider's headers at most this often per budget (plus changes)."""
 
@@ -64,7 +71,8 @@ class _Key:
 
     def __init__(self, budget: LocalBudget) -> None:
         self.budget = budget
-        self.wants: deque[tuple[int, int, int]] = deque()
+        self.wants: deque[tuple[int, int, int, int, int]] = deque()
+        """(worker, budget id, tokens, more, each) in arrival order."""
         self.timer: asyncio.TimerHandle | None = None
         self.limited = budget.requests is not None or budget.tokens is not None
         self.granted_requests = 0
@@ -122,7 +130,7 @@ class GlobalBudgets:
         """A worker is gone: drop its requests (its unused slice is lost with it)."""
         self.workers.discard(worker)
         for state in self.keys.values():
-            if any(w == worker for w, _, _ in state.wants):
+            if any(want[0] == worker for want in state.wants):
                 state.wants = deque(x for x in state.wants if x[0] != worker)
 
     def handle(self, worker: int, message: tuple[Any, ...]) -> None:
@@ -130,9 +138,9 @@ class GlobalBudgets:
         kind = message[0]
         now = self._loop.time()
         if kind == "want":
-            _, budget_id, key, tokens, limit = message
+            _, budget_id, key, tokens, limit, more, each = message
             state = self._key(key, limit)
-            state.wants.append((worker, budget_id, tokens))
+            state.wants.append((worker, budget_id, tokens, more, each))
             if len(state.wants) == 1:
                 self._pump(key)
         elif kind == "give":
@@ -171,7 +179,7 @@ class GlobalBudgets:
         budget = state.budget
         now = self._loop.time()
         while wants:
-            worker, budget_id, tokens = wants[0]
+            worker, budget_id, tokens, more, each = wants[0]
             if worker not in self.workers:
                 wants.popleft()
                 continue
@@ -182,9 +190,15 @@ class GlobalBudgets:
                 return
             wants.popleft()
             budget.take(tokens, now)
-            state.granted_requests += 1
+            requests = 1
+            # A hot worker's extra requests: only what is there now, and nobody else waits.
+            while requests <= more and not wants and budget.wait_time(each, now) == 0.0:
+                budget.take(each, now)
+                requests += 1
+                tokens += each
+            state.granted_requests += requests
             state.granted_tokens += tokens
-            self._send(worker, ("grant", budget_id, key, tokens))
+            self._send(worker, ("grant", budget_id, key, requests, tokens))
 
     def close(self) -> None:
         """Cancel the refill timers."""
@@ -275,10 +289,10 @@ class WorkerBudgets:
         """One budget message from the supervisor."""
         kind = message[0]
         if kind == "grant":
-            _, budget_id, key, tokens = message
+            _, budget_id, key, requests, tokens = message
             budget = self.budgets.get(budget_id)
-            if budget is None or not self._deliver(budget, budget.granted, tokens):
-                self._send(("give", key, 1, tokens))
+            if budget is None or not self._deliver(budget, budget.granted, requests, tokens):
+                self._send(("give", key, requests, tokens))
         elif kind == "pause":
             _, key, _what, seconds = message
             for budget in [b for b in self.budgets.values() if b.key == key]:
@@ -313,6 +327,9 @@ class LeasedBudget:
         self.pending = False
         self.paused_until = -math.inf
         self.keep_tokens = 0
+        self.batch = 1
+        """Requests the next ``want`` asks for (doubles while the budget runs hot)."""
+        self._granted_at = -math.inf
         self._wake: Callable[[], None] | None = None
         self._idle: asyncio.TimerHandle | None = None
         self._observed_at = -math.inf
@@ -332,10 +349,12 @@ class LeasedBudget:
             return 0.0
         if not self.pending:
             self.pending = True
+            hot = now - self._granted_at < IDLE_RETURN_S
+            self.batch = min(self.batch * 2, MAX_BATCH) if hot else 1
             need = max(0, tokens - self.tokens)
-            if need * 2 > self.keep_tokens:
-                self.keep_tokens = need * 2
-            self._owner.send(("want", self.id, self.key, need, self._limit_tuple))
+            self.keep_tokens = max(self.keep_tokens, need * 2, self.batch * tokens)
+            want = ("want", self.id, self.key, need, self._limit_tuple, self.batch - 1, tokens)
+            self._owner.send(want)
         return math.inf
 
     def take(self, tokens: int, now: float) -> None:
@@ -381,10 +400,11 @@ class LeasedBudget:
         if self._wake is not None:
             self._wake()
 
-    def granted(self, tokens: int) -> None:
-        """The supervisor granted one request and ``tokens``."""
+    def granted(self, requests: int, tokens: int) -> None:
+        """The supervisor granted ``requests`` and ``tokens``."""
         self.pending = False
-        self.requests += 1
+        self._granted_at = self.loop.time()
+        self.requests += requests
         self.tokens += tokens
         self._arm_idle()
         self.wake()
@@ -404,9 +424,9 @@ class LeasedBudget:
         elif self.tokens > self.keep_tokens:
             give_tokens = self.tokens - self.keep_tokens
             self.tokens = self.keep_tokens
-        if self.requests > 1:
-            give_requests = self.requests - 1
-            self.requests = 1
+        if self.requests > self.batch:
+            give_requests = self.requests - self.batch
+            self.requests = self.batch
         if give_requests or give_tokens:
             self._owner.send(("give", self.key, give_requests, give_tokens))
         self._arm_idle()
@@ -424,6 +444,7 @@ class LeasedBudget:
         self._idle = None
         if self.pending:
             return
+        self.batch = 1
         self.release()
 
     def release(self) -> None:

@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from fastcrew.batch.budget import IDLE_RETURN_S, GlobalBudgets, LeasedBudget, WorkerBudgets
+from fastcrew.batch.budget import (
+    IDLE_RETURN_S,
+    MAX_BATCH,
+    GlobalBudgets,
+    LeasedBudget,
+    WorkerBudgets,
+)
 from fastcrew.errors import RateLimitError
 from fastcrew.limits import Limiter, RateLimit, RateLimitSnapshot
 from fastcrew.limits.source import DEFAULT_LAG_S
@@ -29,6 +35,7 @@ class Net:
     def __init__(self, n: int, *, rpm: int | None = None, tpm: int | None = None) -> None:
         loop = self.loop = asyncio.get_running_loop()
         self.sent: list[tuple[int, tuple[Any, ...]]] = []
+        self.received: list[tuple[int, tuple[Any, ...]]] = []
         self.glob = GlobalBudgets(self._to_worker, loop, rpm=rpm, tpm=tpm)
         self.workers: list[WorkerBudgets] = []
         for i in range(n):
@@ -43,6 +50,7 @@ class Net:
         return send
 
     def _to_worker(self, i: int, message: tuple[Any, ...]) -> None:
+        self.received.append((i, message))
         self.loop.call_soon(self.workers[i].handle, message)
 
     def limiter(self, i: int, limit: RateLimit | None = None) -> Limiter:
@@ -59,8 +67,10 @@ async def drive(
     callers: int = 20,
     reserve: int = 1,
     actual: int | None = None,
+    pause: float = 0.0,
 ) -> list[list[float]]:
-    """``callers`` loops per limiter, acquiring and settling at once, for ``seconds``."""
+    """``callers`` loops per limiter, acquiring and settling at once, for ``seconds``
+    (``pause``: seconds between one caller's calls)."""
     loop = asyncio.get_running_loop()
     stop = loop.time() + seconds
     admitted: list[list[float]] = [[] for _ in limiters]
@@ -71,7 +81,7 @@ async def drive(
             lease = await limiter.acquire(reserve)
             admitted[i].append(loop.time())
             lease.settle(actual if actual is not None else reserve)
-            await asyncio.sleep(0)
+            await asyncio.sleep(pause)
 
     tasks = [asyncio.create_task(caller(i)) for i in range(len(limiters)) for _ in range(callers)]
     await asyncio.sleep(seconds)
@@ -94,6 +104,25 @@ async def test_aggregate_rate_across_workers_within_two_percent():
     assert len(steady) / 59.0 == pytest.approx(10.0, rel=0.02)
     shares = [len(per) for per in admitted]
     assert min(shares) >= 0.8 * max(shares)  # FIFO across workers: nobody starves
+    # A binding limit is granted one request at a time (no worker hoards a batch).
+    requests = [m[3] for _, m in net.received if m[0] == "grant"]
+    assert sum(requests) == len(times)
+    assert requests[-200:] == [1] * 200
+
+
+async def test_a_hot_budget_with_room_to_spare_leases_in_batches_and_gives_back_the_rest():
+    net = Net(2, rpm=6_000_000)  # 100,000/s: never binding for 2 x 20 calls per ms
+    limiters = [net.limiter(i) for i in range(2)]
+    admitted = await drive(limiters, 1.0, pause=0.001)
+    calls = sum(len(per) for per in admitted)
+    wants = [m for _, m in net.sent if m[0] == "want"]
+    assert max(m[5] for m in wants) == MAX_BATCH - 1  # doubled up to the cap
+    assert len(wants) * 8 < calls  # one round trip serves many calls (was one per call)
+    await asyncio.sleep(IDLE_RETURN_S * 2)  # idle: every unused request goes back
+    assert all(b.requests == 0 for w in net.workers for b in w.budgets.values())
+    state = net.glob.keys[KEY]
+    given = sum(m[2] for _, m in net.sent if m[0] == "give")
+    assert state.granted_requests - given == calls
 
 
 async def test_tokens_budget_counts_real_usage_after_refunds():
