@@ -108,7 +108,9 @@ def _int(bound: float | None) -> int | None:
 
 @main.command(context_settings={"show_default": True})
 @_options_of(SimConfig, port=8000)
-@click.option("--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop")
+@click.option(
+    "--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop", help="Its event loop."
+)
 def sim(loop: str, **options: object) -> None:
     """Run the OpenAI-compatible LLM simulator (until Ctrl-C / SIGTERM)."""
     from . import sim as simulator

@@ -213,7 +213,7 @@ class _Run:
     def _supervisor(self, plan: Plan, sim: Any) -> Supervisor:
         config = self.config
         base_url = sim.base_url if sim is not None else config.base_url
-        assert not isinstance(config.flow, type)  # _resolved made it a spec
+        assert not isinstance(config.flow, type)  # resolve() made it a spec
         worker_config = WorkerConfig(
             crew=config.crew,
             flow=config.flow,
