@@ -3,7 +3,9 @@
 Token estimate (also in docs/simulator.md)::
 
     tokens(text)      = ceil(len(text) / 4), at least 1 for non-empty text, 0 for ""
-    prompt_tokens     = 3 + Σ over messages (4 + tokens(text of the message's content))
+    prompt_tokens     = 3 + Σ over messages (4 + tokens(text of the message's content)
+                            + tokens(name + arguments of its tool calls, concatenated))
+                        + Σ over offered tools tokens(name + description + parameters JSON)
     completion_tokens = tokens(answer content)
 
 The text of a content-part list is its text parts joined by single spaces.
@@ -33,7 +35,7 @@ from typing import Any
 from .._json import dumps, dumps_sorted
 from .json_prompt import find_json_shape
 from .react import find_react_prompt, observations, react_prompt_tools, wants_final_answer
-from .request import ChatRequest, message_text
+from .request import ChatRequest, ToolSpec, message_text
 from .schema import sample_instance
 from .tools import (
     ToolCall,
@@ -62,9 +64,30 @@ def estimate_tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
 
-def prompt_tokens(messages: list[dict[str, Any]]) -> int:
-    """``3 + Σ (4 + tokens(content))`` over the messages."""
-    return 3 + sum(4 + estimate_tokens(message_text(m.get("content"))) for m in messages)
+def prompt_tokens(messages: list[dict[str, Any]], tools: tuple[ToolSpec, ...] | None = None) -> int:
+    """``3 + Σ (4 + tokens(content) + tokens(its tool calls))`` over the messages, plus the
+    offered tools (``tokens(name + description + parameters JSON)`` each), as a provider
+    counts tool definitions and earlier calls in the prompt."""
+    total = 3
+    for m in messages:
+        total += 4 + estimate_tokens(message_text(m.get("content")))
+        calls = m.get("tool_calls")
+        if calls and isinstance(calls, list):
+            total += estimate_tokens("".join(_call_text(c) for c in calls))
+    for tool in tools or ():
+        schema = dumps_sorted(tool.parameters).decode()
+        total += estimate_tokens(tool.name + tool.description + schema)
+    return total
+
+
+def _call_text(call: Any) -> str:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict):
+        return ""
+    name, arguments = function.get("name"), function.get("arguments")
+    return (name if isinstance(name, str) else "") + (
+        arguments if isinstance(arguments, str) else ""
+    )
 
 
 @dataclass(slots=True)

@@ -263,7 +263,7 @@ class Simulator:
         if config.quota_after is not None and stats.admitted_total >= config.quota_after:
             stats.quota_rejected += 1
             return self._respond(429, NO_QUOTA)
-        prompt = prompt_tokens(chat.messages)
+        prompt = prompt_tokens(chat.messages, chat.tools)
         if self._limits.enabled:
             charge = prompt + (chat.max_tokens or config.completion_tokens)
             refusal = self._limits.admit(charge)

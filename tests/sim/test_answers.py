@@ -8,7 +8,7 @@ import pytest
 
 from fastcrew._json import dumps
 from fastcrew.sim.answers import AnswerMaker, estimate_tokens, prompt_tokens
-from fastcrew.sim.request import BadRequest, ChatRequest, parse_chat_request
+from fastcrew.sim.request import BadRequest, ChatRequest, ToolSpec, parse_chat_request
 
 
 def request(**body: Any) -> ChatRequest:
@@ -32,6 +32,21 @@ def test_prompt_tokens_count_every_message_and_text_parts() -> None:
     ]
     # "abc d" is 5 chars = 2 tokens; the null content counts 0
     assert prompt_tokens(messages) == 3 + (4 + 2) + (4 + 2) + (4 + 0)
+
+
+def test_tool_definitions_and_earlier_tool_calls_count_in_the_prompt() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "look", "arguments": '{"q":1}'}}
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": "abcd"},  # 1 token
+        {"role": "assistant", "content": None, "tool_calls": [call, call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "x" * 8},  # 2 tokens
+    ]
+    calls = len("look" + '{"q":1}') * 2  # 22 chars = 6 tokens
+    assert prompt_tokens(messages) == 3 + (4 + 1) + (4 + 0 + (calls + 3) // 4) + (4 + 2)
+    tool = ToolSpec("look", "Looks it up.", {"type": "object", "properties": {}})
+    schema = '{"properties":{},"type":"object"}'
+    with_tool = prompt_tokens(messages, (tool,))
+    assert with_tool - prompt_tokens(messages) == (len("look" + "Looks it up." + schema) + 3) // 4
 
 
 def test_plain_answer_echoes_the_last_user_message_and_has_the_configured_length() -> None:
