@@ -35,6 +35,8 @@ class Option:
     short: str | None = None
     """A one-letter flag besides the long one, e.g. ``"-o"``."""
     read: Read | None = None
+    flag: str | None = None
+    """The long flag when it is not ``--<name with dashes>``."""
     env: bool = True
     """Whether the CLI also reads it from ``$FASTCREW_<COMMAND>_<NAME>`` (False: the API
     resolves its own default, e.g. from the environment or pyproject.toml)."""
@@ -50,10 +52,13 @@ class Declared:
     """``dataclasses.MISSING`` when the option is required."""
     option: Option
     kind: type | None
-    """``int``, ``float``, ``str`` or ``bool`` when the type is one of them (or it or None)."""
+    """``int``, ``float``, ``str`` or ``bool`` when the type is one of them (or it or None),
+    or the type of the items of a ``tuple[X, ...]``."""
     choices: tuple[str, ...] | None
     """The values of a ``Literal`` type."""
     nullable: bool
+    many: bool = False
+    """A ``tuple[X, ...]``: one or more values (comma-separated or repeated on the CLI)."""
 
     @property
     def required(self) -> bool:
@@ -90,11 +95,14 @@ def _read(cls: type) -> tuple[Declared, ...]:
         members = _members(hints[f.name])
         nullable = type(None) in members
         members = [m for m in members if m is not type(None)]
+        many = len(members) == 1 and typing.get_origin(members[0]) is tuple
+        if many:
+            members = [typing.get_args(members[0])[0]]
         kind = members[0] if len(members) == 1 and members[0] in (int, float, str, bool) else None
         choices = None
         if len(members) == 1 and typing.get_origin(members[0]) is Literal:
             choices = tuple(str(v) for v in typing.get_args(members[0]))
-        found.append(Declared(f.name, f.default, details, kind, choices, nullable))
+        found.append(Declared(f.name, f.default, details, kind, choices, nullable, many))
     return tuple(found)
 
 
@@ -110,21 +118,31 @@ def check_options(config: Any, error: type[Exception] = ValueError) -> None:
         value = getattr(config, d.name)
         if value is None and d.nullable:
             continue
-        if d.choices is not None and value not in d.choices:
-            raise error(f"{d.name} must be one of {', '.join(d.choices)}, got {value!r}")
-        if (d.kind is int or d.kind is float) and not _is_number(value, d.kind):
-            raise error(f"{d.name} must be {_a(d.kind)}, got {value!r}")
-        if d.kind is str and not isinstance(value, str):
-            raise error(f"{d.name} must be a string, got {value!r}")
-        o = d.option
-        if o.ge is not None and o.le is not None and not o.ge <= value <= o.le:
-            raise error(f"{d.name} must be in [{o.ge:g}, {o.le:g}], got {value!r}")
-        if o.ge is not None and value < o.ge:
-            raise error(f"{d.name} must be >= {o.ge:g}, got {value!r}")
-        if o.gt is not None and value <= o.gt:
-            raise error(f"{d.name} must be > {o.gt:g}, got {value!r}")
-        if o.le is not None and value > o.le:
-            raise error(f"{d.name} must be <= {o.le:g}, got {value!r}")
+        if not d.many:
+            _check(d, value, error)
+        elif not isinstance(value, tuple) or not value:
+            raise error(f"{d.name} needs one or more values, got {value!r}")
+        else:
+            for item in value:
+                _check(d, item, error)
+
+
+def _check(d: Declared, value: Any, error: type[Exception]) -> None:
+    if d.choices is not None and value not in d.choices:
+        raise error(f"{d.name} must be one of {', '.join(d.choices)}, got {value!r}")
+    if (d.kind is int or d.kind is float) and not _is_number(value, d.kind):
+        raise error(f"{d.name} must be {_a(d.kind)}, got {value!r}")
+    if d.kind is str and not isinstance(value, str):
+        raise error(f"{d.name} must be a string, got {value!r}")
+    o = d.option
+    if o.ge is not None and o.le is not None and not o.ge <= value <= o.le:
+        raise error(f"{d.name} must be in [{o.ge:g}, {o.le:g}], got {value!r}")
+    if o.ge is not None and value < o.ge:
+        raise error(f"{d.name} must be >= {o.ge:g}, got {value!r}")
+    if o.gt is not None and value <= o.gt:
+        raise error(f"{d.name} must be > {o.gt:g}, got {value!r}")
+    if o.le is not None and value > o.le:
+        raise error(f"{d.name} must be <= {o.le:g}, got {value!r}")
 
 
 def _is_number(value: object, kind: type) -> bool:
@@ -143,6 +161,13 @@ def from_text(d: Declared, text: str) -> Any:
     lowered = text.strip().lower()
     if d.nullable and lowered in ("", "none"):
         return None
+    if d.many:
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        return tuple(_scalar(d, part, part.lower()) for part in parts)
+    return _scalar(d, text, lowered)
+
+
+def _scalar(d: Declared, text: str, lowered: str) -> Any:
     if d.kind is bool:
         if lowered in _TRUE + _FALSE:
             return lowered in _TRUE

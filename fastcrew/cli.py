@@ -11,6 +11,7 @@ import click
 from . import __version__
 from ._options import Declared, declared, from_text
 from .batch.config import BatchConfig
+from .benchmark.config import BenchConfig
 from .sim.config import SimConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,7 +73,7 @@ def _parameter(d: Declared, default: object) -> Callable[[F], F]:
     o = d.option
     if o.read == "input":
         return click.argument(d.name, type=click.Path(dir_okay=False, allow_dash=True))
-    flag = "--" + d.name.replace("_", "-")
+    flag = o.flag or "--" + d.name.replace("_", "-")
     names = [o.short, flag] if o.short else [flag]
     kwargs: dict[str, Any] = {
         "help": o.help or None,
@@ -84,6 +85,11 @@ def _parameter(d: Declared, default: object) -> Callable[[F], F]:
     if d.kind is bool:  # None = unset: --name/--no-name
         names[-1] = f"{flag}/--no-{flag[2:]}"
         return click.option(*names, d.name, default=default, **kwargs)
+    if d.many:  # comma-separated and/or repeated; the defaults go through the same parse
+        values = [str(v) for v in default] if isinstance(default, tuple) else []
+        kwargs.update(multiple=True, default=values, callback=_many(d))
+        kwargs["metavar"] = o.metavar or f"{(d.kind or str).__name__.upper()},..."
+        return click.option(*names, d.name, **kwargs)
     kwargs["default"] = default
     if o.read == "json":
         kwargs["callback"] = _json_object
@@ -100,6 +106,16 @@ def _parameter(d: Declared, default: object) -> Callable[[F], F]:
         else:
             kwargs["type"] = click.FloatRange(low, o.le, min_open=o.gt is not None)
     return click.option(*names, d.name, **kwargs)
+
+
+def _many(d: Declared) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], Any]:
+    def parse(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> Any:
+        try:
+            return from_text(d, ",".join(values))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return parse
 
 
 def _int(bound: float | None) -> int | None:
@@ -160,41 +176,7 @@ def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options:
 
 
 @main.command(context_settings={"show_default": True})
-@click.option(
-    "--methods",
-    multiple=True,
-    help="Comma-separated, of: kickoff_for_each, kickoff_async, akickoff_for_each, akickoff, "
-    "batch. Default: all.",
-)
-@click.option("--n", "n", multiple=True, help="Crews per cell, comma-separated.  [default: 100]")
-@click.option("--latency-ms", multiple=True, help="Simulator latencies.  [default: 0,200]")
-@click.option("--concurrency", multiple=True, help="Bounds on crews in flight.  [default: 10,100]")
-@click.option("--workers", multiple=True, help="batch worker processes.  [default: 1,2]")
-@click.option("--rpm", type=click.IntRange(min=1), default=None, help="Simulator RPM limit.")
-@click.option("--crew", default=None, help="path/to/file.py:name or module:name (a {topic} crew).")
-@click.option("--base-url", default=None, help="An outside OpenAI-compatible server instead.")
-@click.option("--out", default="bench-results/fastcrew-bench", help="results.json and plots.")
-@click.option("--plots/--no-plots", default=True, help="PNG plots (needs fastcrew[plot]).")
-@click.option("--against-crewai", is_flag=True, help="Run CrewAI's Crew on the same matrix too.")
-@click.option("--crewai-python", default=None, help="Interpreter with crewai (default: this one).")
-@click.option(
-    "--tools",
-    is_flag=True,
-    help="Run a crew whose agent has one async tool (2 LLM calls per crew); excludes --crew.",
-)
-@click.option(
-    "--tool-ms",
-    type=click.FloatRange(min=0),
-    default=200.0,
-    help="With --tools: the tool's await (asyncio.sleep), in ms.",
-)
-@click.option(
-    "--cell-timeout",
-    "cell_timeout_s",
-    type=click.FloatRange(min=0, min_open=True),
-    default=120.0,
-    help="Seconds per cell process.",
-)
+@_options_of(BenchConfig)
 @click.option(
     "--sim",
     "sim_options",
@@ -210,9 +192,10 @@ def bench(ctx: click.Context, **options: object) -> None:
     from .benchmark.command import bench as run
 
     try:
-        code = run(**options)  # type: ignore[arg-type]
+        config = BenchConfig(**options)  # type: ignore[arg-type]
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    code = run(config)
     ctx.exit(code)
 
 

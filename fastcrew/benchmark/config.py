@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .._options import check_options, option
 from .tooling import DEFAULT_TOOL_MS
 
 __all__ = [
@@ -99,39 +100,45 @@ class Cell:
 
 @dataclass(slots=True, kw_only=True)
 class BenchConfig:
-    """Options of ``fastcrew bench`` (see docs/benchmarks.md)."""
+    """Every option of ``fastcrew bench``, declared once (the command's flags are these
+    fields; see docs/benchmarks.md). A list option takes comma-separated or repeated values."""
 
-    methods: tuple[str, ...] = tuple(METHODS)
-    n: tuple[int, ...] = (100,)
-    latency_ms: tuple[float, ...] = (0.0, 200.0)
-    concurrency: tuple[int, ...] = (10, 100)
-    workers: tuple[int, ...] = (1, 2)
-    rpm: int | None = None
-    crew: str | None = None
-    base_url: str | None = None
-    out: str | None = "bench-results/fastcrew-bench"
-    against_crewai: bool = False
-    crewai_python: str | None = None
-    tools: bool = False
-    tool_ms: float = DEFAULT_TOOL_MS
-    cell_timeout_s: float = DEFAULT_CELL_TIMEOUT_S
-    plots: bool = True
+    methods: tuple[str, ...] = option(
+        tuple(METHODS), help=f"Kickoff methods, of: {', '.join(METHODS)}."
+    )
+    n: tuple[int, ...] = option((100,), ge=1, help="Crews per cell.")
+    latency_ms: tuple[float, ...] = option((0.0, 200.0), ge=0, help="Simulator latencies.")
+    concurrency: tuple[int, ...] = option((10, 100), ge=1, help="Bounds on crews in flight.")
+    workers: tuple[int, ...] = option((1, 2), ge=1, help="batch worker processes.")
+    rpm: int | None = option(None, ge=1, help="Simulator RPM limit.")
+    crew: str | None = option(None, help="path/to/file.py:name or module:name (a {topic} crew).")
+    base_url: str | None = option(None, help="An outside OpenAI-compatible server instead.")
+    out: str | None = option(
+        "bench-results/fastcrew-bench", help="Where results.json and the plots go ('' = nowhere)."
+    )
+    plots: bool = option(True, help="PNG plots (needs fastcrew[plot]).")
+    against_crewai: bool = option(False, help="Run CrewAI's Crew on the same matrix too.")
+    crewai_python: str | None = option(None, help="Interpreter with crewai (default: this one).")
+    tools: bool = option(
+        False,
+        help="Run a crew whose agent has one async tool (2 LLM calls per crew); excludes --crew.",
+    )
+    tool_ms: float = option(
+        DEFAULT_TOOL_MS, ge=0, help="With --tools: the tool's await (asyncio.sleep), in ms."
+    )
+    cell_timeout_s: float = option(
+        DEFAULT_CELL_TIMEOUT_S, gt=0, flag="--cell-timeout", help="Seconds per cell process."
+    )
     sim_options: dict[str, Any] = field(default_factory=dict)
+    """``--sim KEY=VALUE`` options of the simulator (``SimConfig`` fields)."""
 
     def __post_init__(self) -> None:
+        if self.out == "":
+            self.out = None
+        check_options(self)
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown:
             raise ValueError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
-        for name in ("n", "concurrency", "workers"):
-            values = getattr(self, name)
-            if not values or any(v < 1 for v in values):
-                raise ValueError(f"{name} needs values >= 1, got {values!r}")
-        if not self.latency_ms or any(v < 0 for v in self.latency_ms):
-            raise ValueError(f"latency_ms needs values >= 0, got {self.latency_ms!r}")
-        if self.cell_timeout_s <= 0:
-            raise ValueError("cell_timeout_s must be > 0")
-        if self.tool_ms < 0:
-            raise ValueError(f"tool_ms needs a value >= 0, got {self.tool_ms!r}")
         if self.tools and self.crew:
             raise ValueError(
                 "--tools runs the bench's own tool-using crew: drop --crew (or --tools)"

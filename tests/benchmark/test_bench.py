@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from fastcrew.benchmark import METHODS, BenchConfig, Cell, run_bench
 from fastcrew.benchmark import runner as bench_runner
-from fastcrew.benchmark.command import split
 from fastcrew.benchmark.config import THREADS, matrix
 from fastcrew.benchmark.plots import INSTALL_HINT, PlotsUnavailable, make_plots
 from fastcrew.benchmark.report import print_report, ratios
@@ -181,9 +180,16 @@ def test_cli_rejects_bad_lists():
     assert "unknown method" in out.output
 
 
-def test_split_accepts_repeats_and_commas():
-    assert split(("0,200", " 500 "), float, "latency-ms") == (0.0, 200.0, 500.0)
-    assert split((), int, "n") == ()
+def test_list_options_take_repeats_and_commas(monkeypatch):
+    seen: list[BenchConfig] = []
+    monkeypatch.setattr("fastcrew.benchmark.command.bench", lambda config: seen.append(config))
+    args = ["bench", "--latency-ms", "0,200", "--latency-ms", " 500 ", "--n", "7"]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    (config,) = seen
+    assert (config.latency_ms, config.n) == ((0.0, 200.0, 500.0), (7,))
+    defaults = BenchConfig()
+    assert (config.concurrency, config.workers) == (defaults.concurrency, defaults.workers)
 
 
 def test_matrix_shape():
