@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Coroutine
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["LoopKind", "ensure_no_running_loop", "new_event_loop", "run"]
 
@@ -15,6 +17,8 @@ LoopKind = Literal["uvloop", "asyncio"]
 
 def new_event_loop(kind: LoopKind = "uvloop") -> asyncio.AbstractEventLoop:
     """A fresh loop: uvloop when asked for and available, else the stdlib loop."""
+    import asyncio  # here, not at the top: configs import LoopKind, the CLI imports them
+
     if kind == "uvloop" and sys.platform != "win32":
         import uvloop
 
@@ -24,12 +28,16 @@ def new_event_loop(kind: LoopKind = "uvloop") -> asyncio.AbstractEventLoop:
 
 def run(main: Coroutine[Any, Any, T], *, loop: LoopKind = "uvloop") -> T:
     """Run ``main`` to completion on a new loop of the given kind (like ``asyncio.run``)."""
+    import asyncio
+
     with asyncio.Runner(loop_factory=lambda: new_event_loop(loop)) as runner:
         return runner.run(main)
 
 
 def ensure_no_running_loop(api: str, async_api: str) -> None:
     """Raise a clear error when a sync API is called from inside a running event loop."""
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._options import check_options, option
-from .tooling import DEFAULT_TOOL_MS
 
 __all__ = [
     "DEFAULT_CELL_TIMEOUT_S",
+    "DEFAULT_TOOL_MS",
     "METHODS",
     "THREADS",
     "BenchConfig",
@@ -26,6 +26,8 @@ Status = Literal["ok", "timeout", "error", "interrupted"]
 THREADS = min(32, (os.cpu_count() or 1) + 4)
 """asyncio's default executor size: the ceiling of ``gather(kickoff_async)``."""
 DEFAULT_CELL_TIMEOUT_S = 120.0
+DEFAULT_TOOL_MS = 200.0
+"""The await of the ``--tools`` crew's tool (``asyncio.sleep``), in ms."""
 
 
 @dataclass(frozen=True, slots=True)

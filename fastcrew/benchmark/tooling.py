@@ -16,14 +16,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 __all__ = [
-    "DEFAULT_TOOL_MS",
     "TOOL_NAME",
     "ToolGauge",
     "lookup_function",
     "tool_sim_options",
 ]
 
-DEFAULT_TOOL_MS = 200.0
 TOOL_NAME = "Topic notes"
 
 
