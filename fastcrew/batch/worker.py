@@ -46,7 +46,7 @@ from .channel import Channel, open_channel
 from .config import WorkerConfig
 from .runner import RowRunner
 
-__all__ = ["worker_main"]
+__all__ = ["serve", "worker_main"]
 
 _BUDGET_MESSAGES = frozenset({"grant", "pause", "limited"})
 
@@ -98,12 +98,20 @@ def worker_main(fd: int) -> None:
     # workers drain); a worker exits when the supervisor closes its socket, or is killed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sock = socket.socket(fileno=fd)
+    serve(socket.socket(fileno=fd))
+
+
+def serve(sock: socket.socket) -> None:
+    """Read the run's config from ``sock``, set the process up as it says (the supervisor's
+    ``sys.path`` and working directory where this machine has them, the LLM environment),
+    and serve rows until the supervisor closes the socket. A local worker process and a Ray
+    actor's thread both run this."""
     config = _read_config(sock)
     for entry in reversed(config.sys_path):
-        if entry not in sys.path:
+        if entry not in sys.path and os.path.isdir(entry):
             sys.path.insert(0, entry)
-    os.chdir(config.cwd)
+    if os.path.isdir(config.cwd):
+        os.chdir(config.cwd)
     _environment(config)
     run(_serve(config, sock), loop=config.loop)
 

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
-import sys
 import threading
 
 __all__ = ["POLL_BYTES", "WorkerActor"]
@@ -35,18 +33,10 @@ POLL_BYTES = 1 << 20
 def _serve_worker(sock: socket.socket) -> None:
     """The worker's thread: what ``worker_main`` does after its signal set-up (signals
     belong to the actor process's main thread, which Ray owns)."""
-    from ..._loop import run
-    from .. import worker
+    from ..worker import serve
 
     try:
-        config = worker._read_config(sock)
-        for entry in reversed(config.sys_path):
-            if entry not in sys.path and os.path.isdir(entry):
-                sys.path.insert(0, entry)
-        if os.path.isdir(config.cwd):  # the driver's directory, when this node has it
-            os.chdir(config.cwd)
-        worker._environment(config)
-        run(worker._serve(config, sock), loop=config.loop)
+        serve(sock)
     except SystemExit:  # the driver went away before sending the config
         pass
     finally:
