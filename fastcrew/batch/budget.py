@@ -327,8 +327,12 @@ class LeasedBudget:
         self.pending = False
         self.paused_until = -math.inf
         self.keep_tokens = 0
+        """Tokens this budget keeps rather than gives back (refunds, a batch's share)."""
+        self._keep_refunds = 0
         self.batch = 1
-        """Requests the next ``want`` asks for (doubles while the budget runs hot)."""
+        """Requests the next ``want`` asks for: doubles while grants come back full and
+        quickly used, back to what a grant could hold when the global buckets run short."""
+        self._each = 0
         self._granted_at = -math.inf
         self._wake: Callable[[], None] | None = None
         self._idle: asyncio.TimerHandle | None = None
@@ -352,7 +356,9 @@ class LeasedBudget:
             hot = now - self._granted_at < IDLE_RETURN_S
             self.batch = min(self.batch * 2, MAX_BATCH) if hot else 1
             need = max(0, tokens - self.tokens)
-            self.keep_tokens = max(self.keep_tokens, need * 2, self.batch * tokens)
+            self._keep_refunds = max(self._keep_refunds, need * 2)
+            self._each = tokens
+            self.keep_tokens = max(self._keep_refunds, self.batch * tokens)
             want = ("want", self.id, self.key, need, self._limit_tuple, self.batch - 1, tokens)
             self._owner.send(want)
         return math.inf
@@ -404,6 +410,9 @@ class LeasedBudget:
         """The supervisor granted ``requests`` and ``tokens``."""
         self.pending = False
         self._granted_at = self.loop.time()
+        if requests < self.batch:  # the global buckets are short: no batch to keep
+            self.batch = requests
+            self.keep_tokens = max(self._keep_refunds, requests * self._each)
         self.requests += requests
         self.tokens += tokens
         self._arm_idle()
@@ -445,6 +454,7 @@ class LeasedBudget:
         if self.pending:
             return
         self.batch = 1
+        self.keep_tokens = self._keep_refunds
         self.release()
 
     def release(self) -> None:

@@ -108,6 +108,9 @@ async def test_aggregate_rate_across_workers_within_two_percent():
     requests = [m[3] for _, m in net.received if m[0] == "grant"]
     assert sum(requests) == len(times)
     assert requests[-200:] == [1] * 200
+    # ... and no worker keeps more than two calls' worth for a batch that cannot come.
+    budgets = [b for w in net.workers for b in w.budgets.values()]
+    assert all(b.batch <= 2 and b.keep_tokens <= 2 * 1 for b in budgets)  # 1 token a call
 
 
 async def test_a_hot_budget_with_room_to_spare_leases_in_batches_and_gives_back_the_rest():
@@ -134,6 +137,8 @@ async def test_tokens_budget_counts_real_usage_after_refunds():
     used = calls * 100
     assert used <= 1000 * 30 + 1000 + 300
     assert used / (1000 * 30) == pytest.approx(1.0, rel=0.05)
+    # Binding: nobody keeps a batch's worth of refunds while the others wait.
+    assert all(b.keep_tokens <= 2 * 300 for w in net.workers for b in w.budgets.values())
 
 
 async def test_a_429_in_one_worker_pauses_all_of_them():
