@@ -21,11 +21,6 @@ def dumps_canonical(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS)
 
 
-def dumps_sorted(obj: Any) -> bytes:
-    """Like :func:`dumps` with object keys sorted (a canonical form for hashing)."""
-    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS)
-
-
 def dumps_line(obj: Any) -> bytes:
     """Serialise ``obj`` as one JSONL line (with the trailing newline)."""
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)

@@ -32,11 +32,11 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from .._json import dumps, dumps_sorted
+from .._json import dumps, dumps_canonical
 from .json_prompt import find_json_shape
 from .react import find_react_prompt, observations, react_prompt_tools, wants_final_answer
 from .request import ChatRequest, ToolSpec, message_text
-from .schema import sample_instance
+from .schema import SCHEMA_ERRORS, sample_instance
 from .tools import (
     ToolCall,
     arg_text_of,
@@ -44,6 +44,7 @@ from .tools import (
     new_tool_results,
     plan_tool_calls,
     sub_digest,
+    tool_index,
     tool_results,
 )
 
@@ -75,7 +76,7 @@ def prompt_tokens(messages: list[dict[str, Any]], tools: tuple[ToolSpec, ...] | 
         if calls and isinstance(calls, list):
             total += estimate_tokens("".join(_call_text(c) for c in calls))
     for tool in tools or ():
-        schema = dumps_sorted(tool.parameters).decode()
+        schema = dumps_canonical(tool.parameters).decode()
         total += estimate_tokens(tool.name + tool.description + schema)
     return total
 
@@ -133,7 +134,7 @@ class AnswerMaker:
         if request.tools is not None:
             tools = [[t.name, t.description, t.parameters] for t in request.tools]
             key += [tools, request.tool_choice, request.parallel_tool_calls]
-        return hashlib.blake2b(dumps_sorted(key), digest_size=16).hexdigest()
+        return hashlib.blake2b(dumps_canonical(key), digest_size=16).hexdigest()
 
     def echo(self, request: ChatRequest) -> str:
         """The first ``echo_chars`` characters of the last user message, whitespace collapsed."""
@@ -203,7 +204,7 @@ class AnswerMaker:
         if shape is not None:
             try:
                 value = sample_instance(shape, sentence, digest)
-            except (KeyError, ValueError, IndexError, TypeError, RecursionError):
+            except SCHEMA_ERRORS:
                 value = None  # a schema we cannot follow: the fixed shape
             if isinstance(value, dict):
                 return dumps(value).decode()
@@ -242,12 +243,12 @@ class AnswerMaker:
         tools = react_prompt_tools(message_text(messages[prompt].get("content")))
         seen = observations(messages, prompt, {t.name for t in tools})
         if len(seen) < self.tool_rounds and not wants_final_answer(messages, prompt):
-            tool = tools[int(digest[16:24], 16) % len(tools)]
+            tool = tools[tool_index(digest, len(tools))]
             sub = sub_digest(digest, 0)
             text = arg_text_of(echo) or f"sim-{sub[:8]}"
             try:
                 arguments = arguments_text(tool.parameters, text, sub, self.malformed_args_rate)
-            except (KeyError, ValueError, IndexError, TypeError, RecursionError):
+            except SCHEMA_ERRORS:
                 arguments = "{}"  # a schema in the prompt we cannot follow
             text = (
                 f"Thought: I should use the {tool.name} tool (simulated {digest[:8]}).\n"
