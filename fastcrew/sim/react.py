@@ -30,13 +30,12 @@ import ast
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from .request import ChatRequest, message_text
+from .request import ChatRequest, ToolSpec, message_text
 
 __all__ = [
-    "ReactTool",
     "find_react_prompt",
     "observations",
     "parse_arguments",
@@ -58,15 +57,6 @@ _PY_TYPES = {
     "list": "array",
     "dict": "object",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ReactTool:
-    """A tool listed in a ReAct prompt."""
-
-    name: str
-    description: str
-    parameters: dict[str, Any]
 
 
 def find_react_prompt(request: ChatRequest) -> int | None:
@@ -149,8 +139,10 @@ def parse_arguments(block: str) -> dict[str, Any]:
     return empty
 
 
-def react_prompt_tools(text: str) -> list[ReactTool]:
-    """The tools listed in a prompt, in order."""
+@lru_cache(maxsize=256)
+def react_prompt_tools(text: str) -> tuple[ToolSpec, ...]:
+    """The tools listed in a prompt, in order (cached: a crew sends the same prompt again and
+    again; callers must not mutate the shared ``parameters`` schemas)."""
     matches = list(_TOOL_NAME.finditer(text))
     tools = []
     for k, match in enumerate(matches):
@@ -158,13 +150,13 @@ def react_prompt_tools(text: str) -> list[ReactTool]:
         block = text[match.start() : end]
         described = _DESCRIPTION.search(block)
         tools.append(
-            ReactTool(
+            ToolSpec(
                 name=match.group(1),
                 description=described.group(1).strip() if described else "",
                 parameters=parse_arguments(block),
             )
         )
-    return tools
+    return tuple(tools)
 
 
 def observations(messages: Sequence[dict[str, Any]], start: int, names: set[str]) -> list[str]:

@@ -21,9 +21,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["SOFT_DEPTH", "sample_instance"]
+__all__ = ["SCHEMA_ERRORS", "SOFT_DEPTH", "sample_instance"]
 
 SOFT_DEPTH = 6
+SCHEMA_ERRORS = (KeyError, ValueError, IndexError, TypeError, RecursionError)
+"""What :func:`sample_instance` raises on a schema it cannot follow."""
 _MAX_NODES = 20_000
 _DEFAULT_ITEMS = 2
 

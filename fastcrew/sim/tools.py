@@ -25,7 +25,7 @@ from typing import Any
 
 from .._json import dumps
 from .request import BadRequest, ChatRequest, ToolSpec, message_text
-from .schema import sample_instance
+from .schema import SCHEMA_ERRORS, sample_instance
 
 __all__ = [
     "ToolCall",
@@ -36,6 +36,7 @@ __all__ = [
     "new_tool_results",
     "plan_tool_calls",
     "sub_digest",
+    "tool_index",
     "tool_results",
     "tool_rounds_done",
 ]
@@ -55,6 +56,11 @@ class ToolCall:
 def sub_digest(digest: str, index: int) -> str:
     """A digest for the ``index``-th call of an answer."""
     return hashlib.blake2b(f"{digest}:{index}".encode(), digest_size=16).hexdigest()
+
+
+def tool_index(digest: str, count: int) -> int:
+    """The index, among ``count`` tools, of the (first) tool an answer calls."""
+    return int(digest[16:24], 16) % count
 
 
 def tool_rounds_done(messages: Sequence[dict[str, Any]]) -> int:
@@ -151,7 +157,7 @@ def plan_tool_calls(
         if choice == "auto" and tool_rounds_done(request.messages) >= tool_rounds:
             return ()
         count = min(parallel_calls, len(tools)) if request.parallel_tool_calls else 1
-        start = int(digest[16:24], 16) % len(tools)
+        start = tool_index(digest, len(tools))
         chosen = [tools[(start + i) % len(tools)] for i in range(count)]
     calls = []
     for i, spec in enumerate(chosen):
@@ -160,7 +166,7 @@ def plan_tool_calls(
             arguments = arguments_text(
                 spec.parameters, arg_text or f"sim-{sub[:8]}", sub, malformed_rate
             )
-        except (KeyError, ValueError, IndexError, TypeError, RecursionError) as exc:
+        except SCHEMA_ERRORS as exc:
             where = f"tools[{tools.index(spec)}].function.parameters"
             raise BadRequest(f"Invalid schema for '{where}': {exc!s}", where) from None
         calls.append(ToolCall(id=f"call_{sub[:24]}", name=spec.name, arguments=arguments))
