@@ -246,3 +246,20 @@ async def test_agent_kickoff_uses_its_tools_too():
         agent = writer(sim_llm(sim.base_url), [count_words])
         out = await agent.akickoff("How many words?")
     assert "COUNTED" in out.raw
+
+
+async def test_react_instructions_are_in_the_system_prompt_once_after_a_guardrail_retry():
+    tries = []
+
+    def second_try_passes(output):
+        tries.append(output.raw)
+        return (len(tries) > 1, "try again")
+
+    async with serve(tool_rounds=1) as sim:
+        llm = sim_llm(sim.base_url, supports_function_calling=False)
+        out = await crew_of(writer(llm, [count_words]), guardrail=second_try_passes).akickoff(
+            {"topic": "x"}
+        )
+    assert len(tries) == 2
+    system = out.tasks_output[0].messages[0]["content"]
+    assert system.count("You can use the tools below") == 1

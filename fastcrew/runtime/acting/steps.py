@@ -33,7 +33,6 @@ from .react import (
     ReactFinal,
     observation,
     parse_react,
-    react_instructions,
 )
 from .toolbox import Toolbox
 
@@ -136,10 +135,13 @@ async def _native(turn: _Turn, messages: list[Message], max_iter: int) -> Result
 
 
 def _with_instructions(messages: list[Message], toolbox: Toolbox) -> list[Message]:
-    instructions = react_instructions(toolbox.react_blocks(), toolbox.names())
+    instructions = toolbox.react_prompt()
     if messages and messages[0].get("role") == "system":
+        content = messages[0].get("content") or ""
+        if instructions in content:  # a guardrail retry goes on with the same conversation
+            return messages
         system = dict(messages[0])
-        system["content"] = f"{system.get('content') or ''}\n\n{instructions}"
+        system["content"] = f"{content}\n\n{instructions}"
         return [system, *messages[1:]]
     return [{"role": "system", "content": instructions}, *messages]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...tools import BaseTool, ToolRunState, openai_name
+from .react import react_instructions
 
 if TYPE_CHECKING:
     from ..trace import Trace
@@ -40,6 +41,7 @@ class Toolbox:
 
     __slots__ = (
         "_by_name",
+        "_react",
         "cache",
         "delegations",
         "state",
@@ -58,6 +60,7 @@ class Toolbox:
         self.trace: Trace | None = None
         """Set for a ``verbose=True`` run: each call is printed."""
         self._by_name: dict[str, BaseTool] = {}
+        self._react: str | None = None
         for tool in self.tools:
             self._by_name.setdefault(tool.wire_name, tool)
 
@@ -70,9 +73,13 @@ class Toolbox:
         """The OpenAI ``tools`` of a request."""
         return [tool.openai_spec() for tool in self.tools]
 
-    def react_blocks(self) -> list[str]:
-        """Each tool as a ``Tool Name / Tool Arguments / Tool Description`` block."""
-        return [tool.react_description() for tool in self.tools]
+    def react_prompt(self) -> str:
+        """The tools section of a ReAct system prompt: each tool as a ``Tool Name / Tool
+        Arguments / Tool Description`` block, and the format (made once)."""
+        if self._react is None:
+            blocks = [tool.react_description() for tool in self.tools]
+            self._react = react_instructions(blocks, self.names())
+        return self._react
 
     def names(self) -> list[str]:
         """The tools' names as the model should write them (ReAct)."""
