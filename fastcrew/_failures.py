@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-__all__ = ["first_failure"]
+__all__ = ["first_failure", "leaves"]
 
 
-def _leaves(group: BaseExceptionGroup) -> Iterator[BaseException]:
+def leaves(group: BaseExceptionGroup) -> Iterator[BaseException]:
+    """The group's non-group exceptions, depth first, each once."""
     seen: set[int] = set()
     for exc in group.exceptions:
-        items = _leaves(exc) if isinstance(exc, BaseExceptionGroup) else (exc,)
+        items = leaves(exc) if isinstance(exc, BaseExceptionGroup) else (exc,)
         for leaf in items:
             if id(leaf) not in seen:
                 seen.add(id(leaf))
@@ -26,10 +27,10 @@ def first_failure(
     of them wins when the group holds it, else the group's first leaf. A note on it counts the
     other leaves (``others`` names them: "method(s)", ...).
     """
-    leaves = list(_leaves(group))
-    first = failures[0] if failures and any(f is failures[0] for f in leaves) else leaves[0]
-    if len(leaves) > 1:
+    found = list(leaves(group))
+    first = failures[0] if failures and any(f is failures[0] for f in found) else found[0]
+    if len(found) > 1:
         first.add_note(
-            f"({len(leaves) - 1} other {others} failed or were cancelled at the same time)"
+            f"({len(found) - 1} other {others} failed or were cancelled at the same time)"
         )
     return first

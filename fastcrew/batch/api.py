@@ -184,7 +184,8 @@ class _Run:
                 supervisor.reader.close()
         except BaseException as exc:
             plan.close()
-            if plan.kind == "fresh" and (supervisor is None or not supervisor.counters.dispatched):
+            untouched = supervisor is None or not supervisor.dispatcher.dispatched
+            if plan.kind == "fresh" and untouched:
                 for path in (config.output, config.journal_path):
                     if os.path.exists(path):
                         os.remove(path)
@@ -234,9 +235,16 @@ class _Run:
         reader = LineReader(open_input(config.inputs), max_line_bytes=config.max_line_bytes)
         assert plan.writer is not None
         assert plan.journal is not None
+        if self.backend is not None:
+            pool = self.backend.pool(worker_config)
+        else:
+            assert self.early is not None  # the local backend starts its workers early
+            pool = ProcessPool.for_run(config, worker_config, launcher=self.early)
+        assert self.signals is not None
         supervisor = Supervisor(
             config,
-            worker_config,
+            pool=pool,
+            signals=self.signals,
             reader=reader,
             writer=plan.writer,
             journal=plan.journal,
@@ -246,10 +254,6 @@ class _Run:
             on_tick=lambda s: self.progress.update(self._snapshot(s)),
             log=self.log,
             output_path=config.tmp_path if plan.kind == "rewrite" else config.output,
-            signals=self.signals,
-            pool=self.backend.pool(worker_config)
-            if self.backend is not None
-            else self._local_pool(worker_config),
         )
         what = {
             "fresh": "starting",
@@ -262,24 +266,10 @@ class _Run:
         )
         return supervisor
 
-    def _local_pool(self, worker_config: WorkerConfig) -> ProcessPool | None:
-        """The local pool, taking the early workers (None: the supervisor's default)."""
-        if self.early is None:
-            return None
-        config = self.config
-        return ProcessPool(
-            config.workers,
-            worker_config,
-            max_restarts=config.max_restarts,
-            ping_interval=config.ping_interval,
-            ping_timeout=config.ping_timeout,
-            launcher=self.early,
-        )
-
     def _snapshot(self, s: Supervisor) -> Snapshot:
         c = s.counters
         return Snapshot(
-            done=c.rows_ok + c.rows_error + c.rows_skipped,
+            done=c.rows_ok + c.rows_error + s.dispatcher.skipped,
             ok=c.rows_ok,
             error=c.rows_error,
             in_flight=s.rows_in_flight(),
@@ -298,6 +288,7 @@ class _Run:
         else:
             code = _EXIT.get(status, EXIT_INTERRUPTED)
         c = s.counters if s else None
+        d = s.dispatcher if s else None
         run_rows = (c.rows_ok + c.rows_error) if c else 0
         calls = c.worker_total("calls") if c else 0
         rpm = tpm = None
@@ -328,7 +319,7 @@ class _Run:
                 "rows": run_rows,
                 "ok": c.rows_ok if c else 0,
                 "error": c.rows_error if c else 0,
-                "skipped_done": c.rows_skipped if c else 0,
+                "skipped_done": d.skipped if d else 0,
                 "elapsed_s": round(run_elapsed, 3),
                 "rows_per_s": round(run_rows / run_elapsed, 2) if run_elapsed > 0 else 0.0,
                 "llm_calls": calls,
@@ -336,8 +327,8 @@ class _Run:
                 "rate_limited_429": c.worker_total("rate_limited") if c else 0,
                 "retries": c.worker_total("retries") if c else 0,
                 "worker_deaths": c.worker_deaths if c else 0,
-                "redispatched_rows": c.redispatched if c else 0,
-                "rows_repaid": c.repaid if c else 0,
+                "redispatched_rows": d.redispatched if d else 0,
+                "rows_repaid": d.repaid if d else 0,
             },
             "rate_limit": {
                 "rpm": rpm,

@@ -15,11 +15,11 @@ from typing import Any, Literal
 from .._loop import LoopKind
 from .._options import check_options, masked_repr, option
 from ..errors import ConfigurationError
-from .inputs import DEFAULT_MAX_LINE_BYTES
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_MAX_LINE_BYTES",
     "DEFAULT_MAX_RESTARTS",
     "DEFAULT_PING_INTERVAL_S",
     "DEFAULT_PING_TIMEOUT_S",
@@ -63,6 +63,8 @@ DEFAULT_MAX_RESTARTS = 3
 DEFAULT_PING_INTERVAL_S = 1.0
 DEFAULT_PING_TIMEOUT_S = 30.0
 DEFAULT_MIN_WINDOW = 10_000
+DEFAULT_MAX_LINE_BYTES = 1 << 20
+"""Longer input lines become ``LineTooLong`` error rows without being read into memory."""
 
 Mode = Literal["auto", "resume", "restart"]
 Backend = Literal["local", "ray"]

@@ -12,18 +12,14 @@ __all__ = ["Counters"]
 
 @dataclass
 class Counters:
-    """What happened in this run (the summary and the progress bar read these)."""
+    """What happened in this run (the summary and the progress bar read these; rows
+    dispatched, skipped, re-dispatched and re-paid are the dispatcher's own counts)."""
 
     rows_ok: int = 0
     rows_error: int = 0
-    rows_skipped: int = 0
     requests: int = 0
     tokens: int = 0
     worker_deaths: int = 0
-    redispatched: int = 0
-    repaid: int = 0
-    """Rows a dead worker had started but not reported: run again, their LLM calls paid twice."""
-    dispatched: int = 0
     started: float = field(default_factory=time.monotonic)
     worker_stats: dict[int, dict[str, Any]] = field(default_factory=dict)
     stats_of_dead: dict[str, int] = field(default_factory=dict)

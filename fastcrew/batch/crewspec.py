@@ -31,13 +31,19 @@ def check_flow_spec(spec: str) -> tuple[str, str]:
     return check_spec(spec, "--flow", _FLOW)
 
 
+def _is_crew_class(target: type) -> bool:
+    from ..project import is_crew_class  # only for classes: a factory's run skips the import
+
+    return is_crew_class(target)
+
+
 def load_crew(spec: str | Callable[[], Any]) -> Crew:
     """Build the crew: import the spec, call it if it is a factory (a ``@CrewBase`` class:
     ``Cls().crew()``), check it is a Crew."""
     from ..runtime import Crew
 
     target = import_target(spec, "--crew", _CREW) if isinstance(spec, str) else spec
-    if isinstance(target, type) and getattr(target, "is_crew_class", False) is True:
+    if isinstance(target, type) and _is_crew_class(target):
         crew = target().crew()
     else:
         crew = target if isinstance(target, Crew) else target() if callable(target) else target

@@ -8,7 +8,7 @@ import dataclasses
 import os
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ConfigurationError
@@ -23,30 +23,27 @@ FLOW_ENV = "FASTCREW_FLOW"
 BACKEND_ENV = "FASTCREW_BATCH_BACKEND"
 
 
-def _pyproject_default(key: str, cwd: str | None) -> str | None:
+def _pyproject_defaults(cwd: str | None, *keys: str) -> list[str | None]:
+    """The string values of ``keys`` in ``[tool.fastcrew]`` of ``cwd``'s pyproject.toml."""
     path = os.path.join(cwd or os.getcwd(), "pyproject.toml")
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            table = tomllib.load(f).get("tool", {}).get("fastcrew", {})
     except (OSError, tomllib.TOMLDecodeError):
-        return None
-    found = data.get("tool", {}).get("fastcrew", {}).get(key)
-    return found if isinstance(found, str) else None
+        table = {}
+    return [value if isinstance(value := table.get(key), str) else None for key in keys]
 
 
 def default_specs(cwd: str | None = None) -> tuple[str | None, str | None]:
     """The default ``(crew, flow)`` specs: from ``$FASTCREW_CREW`` / ``$FASTCREW_FLOW`` if
     either is set, else from ``[tool.fastcrew]`` in ``cwd``'s pyproject.toml. A crew and a
     flow set at the same level is a :class:`~fastcrew.ConfigurationError`."""
-    levels = (
-        (f"${CREW_ENV} / ${FLOW_ENV}", os.environ.get(CREW_ENV), os.environ.get(FLOW_ENV)),
-        (
-            "[tool.fastcrew] in pyproject.toml",
-            _pyproject_default("crew", cwd),
-            _pyproject_default("flow", cwd),
-        ),
+    levels: tuple[tuple[str, Callable[[], list[str | None]]], ...] = (
+        (f"${CREW_ENV} / ${FLOW_ENV}", lambda: [os.getenv(CREW_ENV), os.getenv(FLOW_ENV)]),
+        ("[tool.fastcrew] in pyproject.toml", lambda: _pyproject_defaults(cwd, "crew", "flow")),
     )
-    for source, crew, flow in levels:
+    for source, read in levels:  # the file is read only when the environment names neither
+        crew, flow = read()
         if crew and flow:
             raise ConfigurationError(
                 f"both a default crew and a default flow are set ({source}): pass --crew or --flow"
@@ -142,7 +139,7 @@ def resolve(config: BatchConfig) -> BatchConfig:
 def _backend(backend: str | None) -> Backend:
     """The backend asked for, else ``$FASTCREW_BATCH_BACKEND``, else ``[tool.fastcrew]
     backend``, else ``"local"``."""
-    chosen = backend or os.environ.get(BACKEND_ENV) or _pyproject_default("backend", None)
+    chosen = backend or os.environ.get(BACKEND_ENV) or _pyproject_defaults(None, "backend")[0]
     chosen = (chosen or "local").strip().lower()
     if chosen not in ("local", "ray"):
         raise ConfigurationError(

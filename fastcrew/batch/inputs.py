@@ -16,8 +16,9 @@ import sys
 from dataclasses import dataclass
 from typing import IO, NamedTuple, cast
 
+from .config import DEFAULT_MAX_LINE_BYTES
+
 __all__ = [
-    "DEFAULT_MAX_LINE_BYTES",
     "STDIN",
     "InputIdentity",
     "LineReader",
@@ -27,8 +28,6 @@ __all__ = [
     "row_digest",
 ]
 
-DEFAULT_MAX_LINE_BYTES = 1 << 20
-"""Lines longer than this (1 MiB) become error rows instead of being sent to a crew."""
 STDIN = "-"
 _BLOCK = 1 << 20
 

@@ -12,16 +12,14 @@ What another backend (e.g. Ray actors) must provide is written in docs/batch.md.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
-from .config import WorkerConfig
-from .messages import RowTask, WorkerEvent, WorkerExited, WorkerFailedToStart, WorkerHung
-from .worker_process import Launcher, WorkerProcess, launch_local
+from .config import BatchConfig, WorkerConfig
+from .messages import RowTask, WorkerExited, WorkerFailedToStart, WorkerHung
+from .worker_process import Launcher, Sink, WorkerProcess, launch_local
 
 __all__ = ["STARTUP_TIMEOUT_S", "STOP_WAIT_S", "ProcessPool", "Sink", "WorkerPool"]
 
-Sink = Callable[[WorkerEvent], None]
 STARTUP_TIMEOUT_S = 120.0
 """A worker that has not built its crew after this long (silent) is taken for hung."""
 STOP_WAIT_S = 10.0
@@ -67,10 +65,6 @@ class WorkerPool(Protocol):
         """Stop every worker (bounded), replace none; :meth:`run` returns after this."""
         ...
 
-    def describe(self, slot: int) -> str:
-        """``worker 1 (pid 4242)`` — the worker in ``slot`` for messages."""
-        ...
-
 
 class ProcessPool:
     """Local worker processes, one per slot, replaced when they die."""
@@ -100,6 +94,19 @@ class ProcessPool:
         self._group: asyncio.TaskGroup | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._liveness_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def for_run(cls, config: BatchConfig, worker: WorkerConfig, **extra: Any) -> Self:
+        """A pool of ``config.workers`` slots with the run's restart and liveness settings
+        (``extra``: the launcher, or a subclass's own arguments)."""
+        return cls(
+            config.workers,
+            worker,
+            max_restarts=config.max_restarts,
+            ping_interval=config.ping_interval,
+            ping_timeout=config.ping_timeout,
+            **extra,
+        )
 
     async def run(self, sink: Sink) -> None:
         self._sink = sink
@@ -226,7 +233,3 @@ class ProcessPool:
             if late:
                 self.kill_all()
                 await asyncio.wait(late, timeout=STOP_WAIT_S)
-
-    def describe(self, slot: int) -> str:
-        worker = self.workers[slot] if 0 <= slot < self.size else None
-        return f"worker {slot}" if worker is None else repr(worker)

@@ -25,10 +25,11 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+from .._failures import leaves
 from .._json import loads
 from ..errors import ConfigurationError, InputReadError, LLMConfigurationError, StorageError
 from .budget import GlobalBudgets
-from .config import BatchConfig, WorkerConfig
+from .config import BatchConfig
 from .counters import Counters
 from .dispatcher import Dispatcher
 from .feed import InputFeed
@@ -49,7 +50,7 @@ from .messages import (
     WorkerUp,
 )
 from .ordered_writer import OrderedOutput
-from .pool import STARTUP_TIMEOUT_S, ProcessPool, WorkerPool
+from .pool import STARTUP_TIMEOUT_S, WorkerPool
 from .rows import BAD, OK, oversize_row
 from .signals import StopSignals
 from .writer import OrderedWriter
@@ -59,22 +60,16 @@ __all__ = ["Counters", "Supervisor"]
 DEFAULT_DRAIN_S = 60.0
 
 
-def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return out
-
-
 class Supervisor:
-    """Runs one batch over the plan's reader, writer and journal, with ``pool`` (default:
-    local worker processes) running the rows."""
+    """Runs one batch over the plan's reader, writer and journal, with ``pool`` running the
+    rows and ``signals`` (owned by the caller for the whole call) reporting SIGINT/SIGTERM."""
 
     def __init__(
         self,
         config: BatchConfig,
-        worker_config: WorkerConfig,
         *,
+        pool: WorkerPool,
+        signals: StopSignals,
         reader: LineReader,
         writer: OrderedWriter,
         journal: Journal,
@@ -83,9 +78,7 @@ class Supervisor:
         verify: JournalState | None = None,
         on_tick: Callable[[Supervisor], None] | None = None,
         log: Callable[[str], None] = lambda _: None,
-        pool: WorkerPool | None = None,
         output_path: str | None = None,
-        signals: StopSignals | None = None,
     ) -> None:
         self.config = config
         self.reader = reader
@@ -97,13 +90,7 @@ class Supervisor:
         self.signals = signals
         self.feed = InputFeed(reader, config.inputs, verify)
         self.output = OrderedOutput(journal, writer, output_path or config.output)
-        self.pool: WorkerPool = pool or ProcessPool(
-            config.workers,
-            worker_config,
-            max_restarts=config.max_restarts,
-            ping_interval=config.ping_interval,
-            ping_timeout=config.ping_timeout,
-        )
+        self.pool = pool
         self.dispatcher = Dispatcher(
             chunk_size=config.chunk_size,
             window=config.reorder_window,
@@ -154,25 +141,18 @@ class Supervisor:
         ends the run with ``stop_reason == "storage_error"`` (not raised)."""
         loop = asyncio.get_running_loop()
         self.budgets = GlobalBudgets(self.pool.send, loop, rpm=self.config.rpm, tpm=self.config.tpm)
-        own = self.signals is None
-        signals = self.signals or StopSignals()
         try:
-            if own:
-                signals.__enter__()
-            with signals.attached(loop, self._signal_queue.put_nowait):
+            with self.signals.attached(loop, self._signal_queue.put_nowait):
                 await self._run_group()
         except BaseExceptionGroup as group:
-            leaves = _leaves(group)
-            storage = next((e for e in leaves if isinstance(e, StorageError)), None)
+            found = list(leaves(group))
+            storage = next((e for e in found if isinstance(e, StorageError)), None)
             if storage is None:
-                if len(leaves) == 1:
-                    raise leaves[0] from None
+                if len(found) == 1:
+                    raise found[0] from None
                 raise
             self._storage_stop(storage)
         finally:
-            if own:
-                signals.__exit__(None, None, None)
-            self._sync_counters()
             self.budgets.close()
 
     async def _run_group(self) -> None:
@@ -187,7 +167,6 @@ class Supervisor:
                 self._services.append(group.create_task(self._ticker()))
                 self._pump()
                 await self._finished.wait()
-                self._sync_counters()
                 await self.pool.close()
             for task in self._services:
                 task.cancel()
@@ -227,17 +206,7 @@ class Supervisor:
             await asyncio.sleep(self.config.ping_interval)
             self.output.check()
             if self.on_tick is not None:
-                self._sync_counters()
                 self.on_tick(self)
-
-    def _sync_counters(self) -> None:
-        d, c = self.dispatcher, self.counters
-        c.dispatched, c.redispatched, c.repaid, c.rows_skipped = (
-            d.dispatched,
-            d.redispatched,
-            d.repaid,
-            d.skipped,
-        )
 
     # -- input -------------------------------------------------------------------------
 
@@ -375,10 +344,9 @@ class Supervisor:
             self._fatal = self._fatal or f"worker {event.slot} exited ({event.exit_code})"
             self._startup.set()
             return
-        if self._finished.is_set() or not event.unexpected:
-            self.dispatcher.lost(event.slot)
-            return
         lost = self.dispatcher.lost(event.slot)
+        if self._finished.is_set() or not event.unexpected:
+            return
         counters.worker_deaths += 1
         who = f"worker {event.slot} (pid {event.pid})"
         if event.replaced:

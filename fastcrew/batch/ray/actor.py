@@ -36,9 +36,7 @@ def _serve_worker(sock: socket.socket) -> None:
     from ..worker import serve
 
     try:
-        serve(sock)
-    except SystemExit:  # the driver went away before sending the config
-        pass
+        serve(sock)  # a SystemExit (the driver gone before the config) ends the thread quietly
     finally:
         sock.close()
 

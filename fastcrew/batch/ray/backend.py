@@ -50,15 +50,7 @@ class RayBackend:
 
     def pool(self, worker_config: WorkerConfig) -> RayPool:
         """The run's worker pool (the supervisor's ``pool``)."""
-        config = self.config
-        self.ray_pool = RayPool(
-            config.workers,
-            worker_config,
-            launcher=self.launcher,
-            max_restarts=config.max_restarts,
-            ping_interval=config.ping_interval,
-            ping_timeout=config.ping_timeout,
-        )
+        self.ray_pool = RayPool.for_run(self.config, worker_config, launcher=self.launcher)
         return self.ray_pool
 
     def summary(self) -> dict[str, Any]:
