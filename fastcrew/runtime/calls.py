@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ExecutionTimeoutError, OutputValidationError
 from ..limits import Lease, Limiter
+from ..tools.invoke import strip_fences
 from .prompts import repair_prompt
 from .run_state import Meta, Run
 
@@ -64,15 +65,6 @@ async def call_llm(
     return resp
 
 
-def _strip_fences(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        if text.rstrip().endswith("```"):
-            text = text.rstrip()[:-3]
-    return text
-
-
 def _errors(exc: ValidationError) -> str:
     return "\n".join(
         f"- {'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
@@ -112,7 +104,7 @@ async def validate(
     if schema is None:
         return raw, None, messages
     try:
-        return raw, schema.model_validate_json(_strip_fences(raw)), messages
+        return raw, schema.model_validate_json(strip_fences(raw)), messages
     except ValidationError as exc:
         first = exc
     messages = [
@@ -123,7 +115,7 @@ async def validate(
     raw = resp.content
     messages.append({"role": "assistant", "content": raw})
     try:
-        return raw, schema.model_validate_json(_strip_fences(raw)), messages
+        return raw, schema.model_validate_json(strip_fences(raw)), messages
     except ValidationError as exc:
         task, agent = who
         raise OutputValidationError(

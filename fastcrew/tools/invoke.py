@@ -37,7 +37,7 @@ from .._json import dumps, dumps_canonical, loads
 if TYPE_CHECKING:
     from .base import BaseTool
 
-__all__ = ["ToolResult", "ToolRunState", "invoke", "result_text"]
+__all__ = ["ToolResult", "ToolRunState", "invoke", "result_text", "strip_fences"]
 
 MAX_ERROR_CHARS = 2000
 """An exception's message is cut to this many characters in the observation."""
@@ -167,7 +167,7 @@ def parse_arguments(arguments: Mapping[str, Any] | str | None) -> dict[str, Any]
         return {}
     if isinstance(arguments, Mapping):
         return dict(arguments)
-    text = _strip_fences(str(arguments))
+    text = strip_fences(str(arguments))
     if not text:
         return {}
     try:
@@ -227,7 +227,8 @@ def _canonical(model: BaseModel, parsed: dict[str, Any]) -> bytes:
         return dumps_canonical(parsed)
 
 
-def _strip_fences(text: str) -> str:
+def strip_fences(text: str) -> str:
+    """``text`` without surrounding whitespace and a Markdown code fence (```json ... ```)."""
     text = text.strip()
     if text.startswith("```"):
         text = text.split("\n", 1)[1] if "\n" in text else ""

@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ...tools.invoke import strip_fences
+
 __all__ = ["ReactAction", "ReactFinal", "observation", "parse_react", "react_instructions"]
 
 _ACTION = re.compile(
@@ -68,16 +70,6 @@ def observation(result: str) -> str:
     return f"Observation: {result}"
 
 
-def _strip_fences(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rstrip()
-        if text.endswith("```"):
-            text = text[:-3]
-    return text.strip()
-
-
 def parse_react(text: str) -> ReactAction | ReactFinal | None:
     """Read one ReAct reply: an action, a final answer, or None when it follows neither."""
     cut = _OBSERVATION.search(text)
@@ -90,7 +82,7 @@ def parse_react(text: str) -> ReactAction | ReactFinal | None:
         if final is not None:
             arguments = arguments[: final.start() - action.start("input")]
         tool = action.group("tool").strip().strip("`'\"")
-        return ReactAction(tool, _strip_fences(arguments), text[: action.end()].rstrip())
+        return ReactAction(tool, strip_fences(arguments), text[: action.end()].rstrip())
     if final is not None:
         return ReactFinal(final.group("answer").strip())
     return None
