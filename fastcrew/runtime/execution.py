@@ -25,7 +25,7 @@ from .prompts import (
 )
 from .rendering import render
 from .run_state import Meta, Run
-from .trace import trace_for
+from .trace import Trace, trace_for
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -123,7 +123,7 @@ async def run_task(
         trace.task_started(index + 1, label, role, description)
     try:
         output = await call_with_timeout(
-            _attempts(run, task, index, agent, description, expected, context, system, who),
+            _attempts(run, task, index, agent, description, expected, context, system, who, trace),
             agent.max_execution_time,
             who,
         )
@@ -159,6 +159,7 @@ async def _attempts(
     context: str,
     system: str,
     who: tuple[str, str],
+    trace: Trace | None,
 ) -> TaskOutput:
     schema, fmt = task.output_schema()
     prompt = task_prompt(
@@ -186,7 +187,7 @@ async def _attempts(
     caps = run.caps_for(agent)
     toolbox = task_toolbox(run, agent, task)
     if toolbox is not None:
-        toolbox.trace = trace_for(run, agent)
+        toolbox.trace = trace
     guards = task.guardrail_list()
     retries = 0
     while True:
