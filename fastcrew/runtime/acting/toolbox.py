@@ -28,11 +28,9 @@ class Observation:
     """What one tool call gave back to the model."""
 
     call_id: str
-    tool: str
     text: str
     as_answer: bool = False
     """The tool has ``result_as_answer=True`` and succeeded: ``text`` is the final answer."""
-    error: bool = False
 
 
 class Toolbox:
@@ -101,7 +99,7 @@ class Toolbox:
             text = f"There is no tool named {name!r}. Use one of these, exactly: {known}."
             if self.trace is not None:
                 self.trace.tool(name, arguments, text, True)
-            return Observation(call_id, name, text, error=True)
+            return Observation(call_id, text)
         result = await tool.ainvoke(arguments, state=self.state, cache=self.cache)
         if self.trace is not None:
             self.trace.tool(tool.name, arguments, result.text, result.error)
@@ -110,7 +108,7 @@ class Toolbox:
         else:
             self.used_tools += 1
             self.delegations += getattr(tool, "delegates", False)
-        return Observation(call_id, tool.name, result.text, result.as_answer, result.error)
+        return Observation(call_id, result.text, result.as_answer)
 
     async def call_all(self, calls: Sequence[Mapping[str, Any]]) -> list[Observation]:
         """Run an assistant message's ``tool_calls`` concurrently; results in call order."""
