@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
+from .calls import maybe_await
 from .outputs import OutputFormat, TaskOutput
 from .rendering import render
 from .task import Task
@@ -52,19 +53,20 @@ class ConditionalTask(Task):
 
     async def ashould_execute(self, context: TaskOutput) -> bool:
         """Whether to run, given the previous task's output (sync or async condition)."""
-        result = self._condition()(context)
-        if inspect.isawaitable(result):
-            result = await result
-        return bool(result)
+        return bool(await maybe_await(self._condition()(context)))
 
     def get_skipped_task_output(self) -> TaskOutput:
         """The output of a skip, with the templates unrendered (CrewAI's name)."""
+        agent = self.agent.role if self.agent is not None else ""
+        return self._skipped(self.description, self.expected_output, agent)
+
+    def _skipped(self, description: str, expected_output: str, agent: str) -> TaskOutput:
         return TaskOutput.build(
-            description=self.description,
+            description=description,
             name=self.name,
-            expected_output=self.expected_output,
+            expected_output=expected_output,
             raw="",
-            agent=self.agent.role if self.agent is not None else "",
+            agent=agent,
             output_format=OutputFormat.RAW,
             pydantic=None,
             json_dict=None,
@@ -75,18 +77,10 @@ class ConditionalTask(Task):
 def skipped_output(run: Run, task: ConditionalTask) -> TaskOutput:
     """The output of ``task`` skipped in ``run``: empty RAW, with the rendered texts."""
     label = task.name or "a conditional task"
-    return TaskOutput.build(
-        description=render(task.description, run.inputs, f"the description of {label!r}"),
-        name=task.name,
-        expected_output=render(
-            task.expected_output, run.inputs, f"the expected_output of {label!r}"
-        ),
-        raw="",
-        agent=run.agent_prompt(task.agent)[0] if task.agent is not None else "",
-        output_format=OutputFormat.RAW,
-        pydantic=None,
-        json_dict=None,
-        messages=[],
+    return task._skipped(
+        render(task.description, run.inputs, f"the description of {label!r}"),
+        render(task.expected_output, run.inputs, f"the expected_output of {label!r}"),
+        run.agent_prompt(task.agent)[0] if task.agent is not None else "",
     )
 
 
