@@ -83,10 +83,7 @@ def bind(flow: Any, store: FlowPersistence, key: str, checkpoint: Checkpoint | N
 
 def _load(store: Any, key: str) -> Checkpoint | None:
     method = getattr(store, "load_checkpoint", None)
-    if callable(method):
-        return method(key)
-    state = store.load_state(key)
-    return None if state is None else Checkpoint(state=dict(state), finished=True)
+    return method(key) if callable(method) else FlowPersistence.load_checkpoint(store, key)
 
 
 def _save(store: Any, key: str, checkpoint: Checkpoint) -> None:
@@ -94,7 +91,7 @@ def _save(store: Any, key: str, checkpoint: Checkpoint) -> None:
     if callable(method):
         method(key, checkpoint)
     else:
-        store.save_state(key, checkpoint.method or "", checkpoint.state)
+        FlowPersistence.save_checkpoint(store, key, checkpoint)
 
 
 async def load(store: Any, key: str, flow_name: str) -> Checkpoint | None:
