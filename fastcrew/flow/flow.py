@@ -48,6 +48,7 @@ from ._graph import (
     start,
 )
 from ._state import FlowState, StateSpec, state_spec
+from .persistence.base import check_store
 from .persistence.decorators import persist
 from .persistence.recorder import Recorder, open_recorder
 
@@ -119,12 +120,7 @@ class Flow(Generic[StateT]):
         cls = type(self)
         if cls is Flow:
             raise ConfigurationError("subclass Flow and decorate its methods; Flow runs nothing")
-        if persistence is not None and not callable(getattr(persistence, "load_state", None)):
-            raise ConfigurationError(
-                f"{cls.__name__}(persistence=...) takes a FlowPersistence (e.g. "
-                f"SQLiteFlowPersistence('flows.db')), not {type(persistence).__name__}"
-            )
-        self._persistence = persistence
+        self._persistence = check_store(persistence, cls.__name__)
         if max_steps is not None:
             self.max_steps = _positive("max_steps", max_steps)
         if max_method_calls is not None:

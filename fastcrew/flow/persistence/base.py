@@ -18,9 +18,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from ...errors import ConfigurationError
 from .._state import jsonable
 
-__all__ = ["Checkpoint", "FlowPersistence", "describe", "state_dict"]
+__all__ = ["Checkpoint", "FlowPersistence", "check_store", "describe", "state_dict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +95,18 @@ def describe(store: Any) -> str:
     """How errors name ``store`` (any object with CrewAI's store methods)."""
     method = getattr(store, "describe", None)
     return method() if callable(method) else type(store).__name__
+
+
+def check_store(persistence: Any, where: str) -> FlowPersistence | None:
+    """``persistence`` if it is None, a :class:`FlowPersistence` or a duck-typed CrewAI-style
+    store (``save_state`` and ``load_state``); else a ConfigurationError naming ``where``."""
+    if persistence is None or isinstance(persistence, FlowPersistence):
+        return persistence
+    if callable(getattr(persistence, "save_state", None)) and callable(
+        getattr(persistence, "load_state", None)
+    ):
+        return persistence  # duck-typed CrewAI-style store
+    raise ConfigurationError(
+        f"{where}(persistence=...) takes a FlowPersistence (e.g. "
+        f"SQLiteFlowPersistence('flows.db')), not {type(persistence).__name__}"
+    )

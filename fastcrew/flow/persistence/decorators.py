@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ...errors import ConfigurationError
-from .base import FlowPersistence, describe
+from .base import FlowPersistence, check_store, describe
 
 __all__ = ["PersistPlan", "PersistSpec", "persist", "plan_of"]
 
@@ -50,19 +50,6 @@ class PersistPlan:
     verbose: bool
 
 
-def _check(persistence: Any) -> FlowPersistence | None:
-    if persistence is None or isinstance(persistence, FlowPersistence):
-        return persistence
-    if callable(getattr(persistence, "save_state", None)) and callable(
-        getattr(persistence, "load_state", None)
-    ):
-        return persistence  # duck-typed CrewAI-style store
-    raise ConfigurationError(
-        f"@persist(persistence=...) takes a FlowPersistence (e.g. "
-        f"SQLiteFlowPersistence('flows.db')), not {type(persistence).__name__}"
-    )
-
-
 def persist(persistence: FlowPersistence | None = None, verbose: bool = False) -> Callable[[T], T]:
     """Save the flow's state after methods complete: on a Flow class after every method, on
     a method after that one. ``persistence``: the store (default: a
@@ -72,7 +59,7 @@ def persist(persistence: FlowPersistence | None = None, verbose: bool = False) -
         callable(persistence) and not isinstance(persistence, FlowPersistence)
     ):
         return _mark(persistence, PersistSpec(None, bool(verbose)))
-    spec = PersistSpec(_check(persistence), bool(verbose))
+    spec = PersistSpec(check_store(persistence, "@persist"), bool(verbose))
     return lambda target: _mark(target, spec)
 
 
