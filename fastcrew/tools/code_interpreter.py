@@ -34,7 +34,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,9 +80,7 @@ except BaseException as exc:  # the traceback from the code's own frames, not th
 MAX_PROCESSES = max(4, 2 * (os.cpu_count() or 1))
 """Code interpreter subprocesses running at once per event loop; more calls wait their turn
 (a batch of crews that all run code must not start thousands of interpreters at once)."""
-_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
+_SLOTS = "code_interpreter.slots"
 _netns_prefix: list[str] | None = None
 _netns_probed = False
 
@@ -161,10 +158,10 @@ def _clean_env(home: str, extra: dict[str, str]) -> dict[str, str]:
 
 def _process_slot() -> asyncio.Semaphore:
     """This loop's bound on running interpreters (``MAX_PROCESSES`` when first used)."""
-    loop = asyncio.get_running_loop()
-    slot = _slots.get(loop)
+    resources = get_runtime().loop_state().resources
+    slot: asyncio.Semaphore | None = resources.get(_SLOTS)
     if slot is None:
-        slot = _slots[loop] = asyncio.Semaphore(MAX_PROCESSES)
+        slot = resources[_SLOTS] = asyncio.Semaphore(MAX_PROCESSES)
     return slot
 
 
