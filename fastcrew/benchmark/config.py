@@ -92,10 +92,6 @@ class Cell:
         method = METHODS.get(self.method)
         return method.label if method else self.method
 
-    def key(self) -> tuple[Any, ...]:
-        """What identifies the cell apart from the engine (for side-by-side ratios)."""
-        return (self.method, self.n, self.latency_ms, self.concurrency, self.workers, self.tool_ms)
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -70,12 +70,10 @@ class TokenBucket:
             self.refill_from = max(self.refill_from, now + self.lag)
         self.level -= amount
 
-    def give(self, amount: float, now: float) -> float:
-        """Return ``amount`` (a refund), never above capacity; returns what was added."""
+    def give(self, amount: float, now: float) -> None:
+        """Return ``amount`` (a refund), never above capacity."""
         self._refill(now)
-        before = self.level
-        self.level = max(before, min(self.capacity, before + amount))
-        return self.level - before
+        self.level = max(self.level, min(self.capacity, self.level + amount))
 
     def deficit(self, now: float) -> float:
         """How far below full the bucket is at ``now`` (above capacity when in debt)."""

@@ -17,7 +17,6 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 
 from ..errors import QuotaExhaustedError, RateLimitError
-from .config import RateLimit
 from .snapshot import RateLimitSnapshot
 from .source import BudgetSource, LimitKind
 
@@ -123,11 +122,6 @@ class Limiter:
     def exhausted(self) -> QuotaExhaustedError | None:
         """The quota error that stopped this limiter, if any."""
         return self._exhausted
-
-    @property
-    def limit(self) -> RateLimit:
-        """The :class:`RateLimit` in force for this budget (its charging model)."""
-        return self.source.limit
 
     def completion_estimate(self, default: int) -> int:
         """The answer allowance to reserve for a call that sets no ``max_tokens``.

@@ -61,9 +61,7 @@ def _memoized(meth: Callable[..., Any], kind: str, finish: Callable[[Any], Any] 
                 hash(key)
             except TypeError:  # unhashable arguments: no memo
                 key = None
-        memo = self.__dict__.get(MEMO)
-        if memo is None:
-            memo = self.__dict__[MEMO] = {}
+        memo = memo_of(self)
         if key is not None:
             found = memo.get(key)
             if found is _BUSY:
