@@ -157,6 +157,7 @@ class Crew(BaseModel):
             caps=caps,
             agents=tuple(self.agents),
             manager=self._manager,
+            crew=self,
         )
         if self.verbose:
             state.trace = Trace(self.name)

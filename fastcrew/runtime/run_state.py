@@ -42,6 +42,7 @@ class Run:
         "_systems",
         "agents",
         "caps",
+        "crew",
         "emit",
         "input_index",
         "inputs",
@@ -60,6 +61,7 @@ class Run:
         caps: tuple[Limiter, ...] = (),
         agents: tuple[Agent, ...] = (),
         manager: Agent | None = None,
+        crew: Any = None,
     ) -> None:
         self.inputs = inputs
         self.emit = emit
@@ -69,6 +71,8 @@ class Run:
         """The crew's agents (coworkers for delegation)."""
         self.manager = manager
         """A hierarchical crew's manager: it runs every task."""
+        self.crew = crew
+        """The crew that runs (None: a direct ``Agent.kickoff``)."""
         self.meter = UsageMeter()
         """This run's successful calls and tokens (the LLM client's one way of counting)."""
         self.tool_state: Any = None

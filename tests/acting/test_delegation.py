@@ -106,3 +106,23 @@ def test_hierarchical_validation_errors_as_crewai_gives_them():
     boss = Agent(role="Boss", goal="g", backstory="b", llm=llm, tools=[anything])
     with pytest.raises(ValidationError, match="should not have tools"):
         Crew(agents=[writer], tasks=[task], process=Process.hierarchical, manager_agent=boss)
+
+
+def test_coworker_tools_are_made_once_per_crew_and_go_with_it():
+    import gc
+    import weakref
+
+    from fastcrew.runtime.acting import task_toolbox
+    from fastcrew.runtime.run_state import Run
+
+    lead, researcher = agents(sim_llm("http://127.0.0.1:9"), allow_delegation=True)
+    task = Task(description="Write", expected_output="Text", agent=lead)
+    crew = Crew(agents=[lead, researcher], tasks=[task])
+    made = [task_toolbox(Run({}, agents=(lead, researcher), crew=crew), lead, task) for _ in "ab"]
+    first, second = (box.tools for box in made if box is not None)
+    assert len(first) == 2
+    assert all(a is b for a, b in zip(first, second, strict=True))  # the same tool objects
+    gone = weakref.ref(crew)
+    del crew, made, first, second
+    gc.collect()
+    assert gone() is None  # the cache does not keep the crew

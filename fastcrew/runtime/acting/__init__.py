@@ -3,6 +3,8 @@ coworkers. ``fastcrew.tools`` defines the tools; this package runs them inside a
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...tools import BaseTool, ToolRunState
@@ -28,11 +30,11 @@ def task_toolbox(run: Run, agent: Agent, task: Task | None) -> Toolbox | None:
     """
     tools: list[BaseTool] = list(task.tools if task is not None and task.tools else agent.tools)
     if agent is run.manager:
-        tools += delegation_tools(run.agents)
+        tools += _coworker_tools(run, run.agents)
     elif agent.allow_delegation:
         coworkers = [a for a in run.agents if a is not agent]
         if coworkers:
-            tools += delegation_tools(coworkers)
+            tools += _coworker_tools(run, coworkers)
     if agent.allow_code_execution:
         tools.append(_code_interpreter())
     if not tools:
@@ -40,6 +42,24 @@ def task_toolbox(run: Run, agent: Agent, task: Task | None) -> Toolbox | None:
     if run.tool_state is None:
         run.tool_state = ToolRunState()
     return Toolbox(tools, run.tool_state, cache=agent.cache)
+
+
+_made: weakref.WeakKeyDictionary[Any, dict[tuple[tuple[int, str], ...], list[BaseTool]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _coworker_tools(run: Run, coworkers: Sequence[Agent]) -> list[BaseTool]:
+    """The coworker tools over ``coworkers``, made once per crew and set of coworkers (the
+    tools hold no run state: a call finds its run in ``current_run``)."""
+    if run.crew is None:
+        return delegation_tools(coworkers)
+    made = _made.setdefault(run.crew, {})
+    key = tuple((id(a), a.role) for a in coworkers)  # the tools keep the agents: ids hold
+    found = made.get(key)
+    if found is None:
+        found = made[key] = delegation_tools(coworkers)
+    return found
 
 
 _interpreter: Any = None
