@@ -5,6 +5,7 @@ import (it reads the environment the cell process sets)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..core import get_runtime
@@ -31,21 +32,24 @@ FACTORY = "fastcrew.benchmark.crews:bench_crew"
 """The crew spec handed to ``run_batch`` for the ``batch`` method."""
 
 
-def one_task_crew(base_url: str | None = None, **crew_options: Any) -> Crew:
-    """One agent, one task, one ``{topic}`` placeholder (``base_url`` None: from the env)."""
+def one_task_crew(
+    base_url: str | None = None,
+    *,
+    tools: Sequence[Any] = (),
+    task: Mapping[str, Any] = TASK,
+    **crew_options: Any,
+) -> Crew:
+    """One agent (with ``tools``), one task (``task``: its description and expected output),
+    one ``{topic}`` placeholder (``base_url`` None: from the env)."""
     llm = LLM(MODEL, base_url=base_url)
-    analyst = Agent(**AGENT, llm=llm)
-    task = Task(**TASK, agent=analyst)
-    return Crew(agents=[analyst], tasks=[task], **crew_options)
+    analyst = Agent(**AGENT, llm=llm, tools=list(tools))
+    return Crew(agents=[analyst], tasks=[Task(**task, agent=analyst)], **crew_options)
 
 
 def tool_crew(base_url: str | None, tool_ms: float, gauge: ToolGauge | None = None) -> Crew:
     """The same crew whose agent has one async tool awaiting ``tool_ms`` ms."""
     notes = tool(TOOL_NAME)(lookup_function(tool_ms, gauge or ToolGauge()))
-    llm = LLM(MODEL, base_url=base_url)
-    analyst = Agent(**AGENT, llm=llm, tools=[notes])
-    task = Task(**TOOLS_TASK, agent=analyst)
-    return Crew(agents=[analyst], tasks=[task])
+    return one_task_crew(base_url, tools=[notes], task=TOOLS_TASK)
 
 
 def build_crew(
