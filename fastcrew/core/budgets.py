@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..limits import BudgetSource, LocalBudget, RateLimit, RateLimitSnapshot
-from ..limits.source import LimitKind
+from ..limits.source import DEFAULT_LAG_S, LimitKind
 
 __all__ = ["BudgetProvider", "CapSpec", "LocalBudgets", "SharedBudget", "budget_key"]
 
@@ -90,9 +90,9 @@ class SharedBudget:
     __slots__ = ("budget", "explicit", "lock")
 
     def __init__(
-        self, limit: RateLimit, now: float, *, explicit: bool = True, lag: float | None = None
+        self, limit: RateLimit, now: float, *, explicit: bool = True, lag: float = DEFAULT_LAG_S
     ) -> None:
-        self.budget = LocalBudget(limit, now) if lag is None else LocalBudget(limit, now, lag=lag)
+        self.budget = LocalBudget(limit, now, lag=lag)
         self.explicit = explicit
         self.lock = threading.Lock()
 
