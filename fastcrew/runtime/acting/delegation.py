@@ -89,8 +89,6 @@ class _CoworkerTool(BaseTool):
         run = current_run.get()
         if run is None:
             raise RuntimeError("coworker tools only run inside an agent's task")
-        if run.tool_state is not None:
-            run.tool_state.delegations += 1
         return await coworker_answer(run, agent, request, context)
 
 

@@ -107,7 +107,9 @@ class Toolbox:
             self.tools_errors += result.error_kind != "usage_limit"
         else:
             self.used_tools += 1
-            self.delegations += getattr(tool, "delegates", False)
+            if getattr(tool, "delegates", False):  # counted here only, for task and run
+                self.delegations += 1
+                self.state.delegations += 1
         return Observation(call_id, result.text, result.as_answer)
 
     async def call_all(self, calls: Sequence[Mapping[str, Any]]) -> list[Observation]:
