@@ -103,7 +103,9 @@ def test_an_input_that_breaks_mid_run_stops_it_resumably(tmp_path: Path, sim: Sp
     assert "cannot read" in err.decode()
     assert "EOFError" in err.decode()
     rows = read_rows(out)
-    assert 1024 <= len(rows) < 6000
+    # The rows workers had started finish and are written in order; how many had started
+    # when the read broke depends on the machine's speed (queued rows come back unstarted).
+    assert 0 < len(rows) < 6000
     assert_exactly_once_in_order(rows, len(rows))
 
 
