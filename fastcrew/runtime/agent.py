@@ -7,12 +7,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ..core import get_runtime
 from ..errors import ConfigurationError
 from ..llm import LLM
 from ..tools import BaseTool
+from ..tools.adapters import ToolAdapters, check_tool
 from . import compat
 from .acting import act, task_toolbox
 from .calls import answer, call_with_timeout
@@ -42,21 +43,13 @@ def resolve_llm(value: Any) -> Any:
 
 
 def check_tools(value: Any, owner: str) -> Any:
-    """Tools must be ``fastcrew.tools.BaseTool`` s (``@tool`` functions are); say what to do
-    with anything else (a CrewAI or LangChain tool object, a plain function)."""
+    """The tools list as given: fastcrew tools, CrewAI and LangChain tool objects (adapted
+    when a run uses them); anything else fails here, naming the kinds accepted."""
     if value is None:
         return []
     items = list(value) if isinstance(value, list | tuple) else [value]
     for item in items:
-        if not isinstance(item, BaseTool):
-            hint = (
-                "decorate it with @tool (from fastcrew.tools import tool)"
-                if callable(item)
-                else "subclass fastcrew.tools.BaseTool (from crewai.tools → from fastcrew.tools)"
-            )
-            raise ConfigurationError(
-                f"{owner}(tools=...) takes fastcrew tools, not {type(item).__name__}: {hint}"
-            )
+        check_tool(item, owner)
     return items
 
 
@@ -89,6 +82,9 @@ class Agent(BaseModel):
     backstory: str
     llm: Any = Field(default=None, validate_default=True)
     tools: list[Any] = Field(default_factory=list)
+    mcps: list[Any] = Field(default_factory=list)
+    """MCP servers whose tools the agent gets: ``https://...`` strings (``#tool`` picks one)
+    and ``fastcrew.mcp`` configs (docs/mcp.md)."""
     max_iter: int = Field(default=25, ge=1)
     max_rpm: int | None = Field(default=None, ge=1)
     max_execution_time: float | None = Field(default=None, gt=0)
@@ -109,10 +105,26 @@ class Agent(BaseModel):
     def _resolve_llm(cls, value: Any) -> Any:
         return resolve_llm(value)
 
+    _adapters: ToolAdapters = PrivateAttr(default_factory=ToolAdapters)
+
     @field_validator("tools", mode="before")
     @classmethod
     def _tools(cls, value: Any) -> Any:
         return check_tools(value, "Agent")
+
+    @field_validator("mcps", mode="before")
+    @classmethod
+    def _mcps(cls, value: Any) -> Any:
+        from ..mcp import check_mcps
+
+        return check_mcps(value)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._adapters.tools(self.tools)  # adapt foreign tools now: a bad one fails here
+
+    def native_tools(self) -> list[BaseTool]:
+        """``tools`` as fastcrew tools (CrewAI and LangChain objects adapted once each)."""
+        return self._adapters.tools(self.tools)
 
     def __repr__(self) -> str:
         return f"Agent(role={self.role!r}, goal={self.goal!r}, llm={self.llm!r})"

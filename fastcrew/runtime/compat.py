@@ -24,7 +24,6 @@ AGENT: tuple[dict[str, str], frozenset[str]] = (
         "reasoning": "reasoning / planning before a task",
         "multimodal": "multimodal agents",
         "apps": "platform apps (tools)",
-        "mcps": "MCP servers (tools)",
         "a2a": "agent-to-agent delegation",
         "from_repository": "loading agents from a repository",
         "system_template": "custom prompt templates",

@@ -7,8 +7,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from ..tools import BaseTool
+from ..tools.adapters import ToolAdapters
 from . import compat
 from .agent import Agent, _merge_config, check_tools
 from .outputs import OutputFormat, TaskOutput
@@ -83,10 +85,16 @@ class Task(BaseModel):
                 data.setdefault("guardrail_max_retries", retries)
         return data
 
+    _adapters: ToolAdapters = PrivateAttr(default_factory=ToolAdapters)
+
     @field_validator("tools", mode="before")
     @classmethod
     def _tools(cls, value: Any) -> Any:
         return check_tools(value, "Task")
+
+    def native_tools(self) -> list[BaseTool]:
+        """``tools`` as fastcrew tools (CrewAI and LangChain objects adapted once each)."""
+        return self._adapters.tools(self.tools or ())
 
     @field_validator("guardrail")
     @classmethod

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from ..core import get_runtime
 from ..errors import ToolDefinitionError
+from .invoke import result_text
 from .schema import openai_name, parameters_schema, react_block, signature_model
 
 if TYPE_CHECKING:
@@ -135,6 +136,10 @@ class BaseTool(BaseModel):
             result = await result
         return result
 
+    def observation(self, value: Any) -> str:
+        """A successful result as the text the model reads (:func:`~.invoke.result_text`)."""
+        return result_text(value)
+
     # -- usage ------------------------------------------------------------------------------
 
     def usage_limit_message(self) -> str:
@@ -216,8 +221,13 @@ class BaseTool(BaseModel):
     def validate_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """``arguments`` checked against ``args_schema``: the parameters to call with (unknown
         keys dropped, defaults filled, values converted); raises ``ValidationError``."""
-        model = self.args_schema.model_validate(dict(arguments))
-        return {name: getattr(model, name) for name in type(model).model_fields}
+        return self._validate(dict(arguments))[0]
+
+    def _validate(self, arguments: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """``(values to call with, what the cache key is made of)``; raises a ``ValueError``
+        (pydantic's ``ValidationError`` here) naming what is wrong."""
+        model = self.args_schema.model_validate(arguments)
+        return {name: getattr(model, name) for name in type(model).model_fields}, model
 
     # -- how the model sees it --------------------------------------------------------------
 
@@ -233,18 +243,26 @@ class BaseTool(BaseModel):
     def openai_spec(self) -> dict[str, Any]:
         """``{"type": "function", "function": {name, description, parameters}}`` for the
         request's ``tools`` (computed once per name/description/schema; do not mutate)."""
-        key = (self.name, self.description, self.args_schema)
+        key = (self.name, self.description, self._schema_identity())
         if self._spec is None or self._spec_key != key:
             self._spec = {
                 "type": "function",
                 "function": {
                     "name": openai_name(self.name),
                     "description": self.description,
-                    "parameters": parameters_schema(self.args_schema),
+                    "parameters": self._parameters_schema(),
                 },
             }
             self._spec_key = key
         return self._spec
+
+    def _schema_identity(self) -> Any:
+        """What :meth:`_parameters_schema` is computed from (the spec is remade when it
+        changes)."""
+        return self.args_schema
+
+    def _parameters_schema(self) -> dict[str, Any]:
+        return parameters_schema(self.args_schema)
 
     def react_description(self) -> str:
         """The ``Tool Name:`` / ``Tool Arguments:`` / ``Tool Description:`` block of a

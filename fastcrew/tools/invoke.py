@@ -5,8 +5,8 @@ failures — each becomes the *observation text* the model reads next, so it can
 
 1. ``arguments`` (the model's JSON text, or a mapping) parsed; text that is not one JSON object
    (Python-literal dicts and ```json fences are accepted) → an error observation.
-2. validated against ``args_schema`` (pydantic) → on failure an observation naming each bad
-   field and the schema.
+2. validated against ``args_schema`` (pydantic; a JSON schema for MCP and other foreign
+   tools, ``json_schema.py``) → on failure an observation naming each bad field and the schema.
 3. with a cache (``state`` given, ``state.cache`` or the ``cache`` override true): a result
    for the same tool name and the same *validated* arguments (canonical JSON) is returned
    without running the tool (``from_cache``; no usage counted).
@@ -122,15 +122,15 @@ async def invoke(
     if isinstance(parsed, str):
         return _failed(state, f"Error: {parsed}. {_retry_hint(tool)}", "arguments", None)
     try:
-        model = tool.args_schema.model_validate(parsed)
-    except ValidationError as exc:
-        text = f"Error: invalid arguments for tool '{tool.name}': {_problems(exc)}."
+        values, checked = tool._validate(parsed)
+    except ValueError as exc:  # pydantic's ValidationError, or a JSON schema's errors
+        problems = _problems(exc) if isinstance(exc, ValidationError) else str(exc)
+        text = f"Error: invalid arguments for tool '{tool.name}': {problems}."
         return _failed(state, f"{text} {_retry_hint(tool)}", "arguments", parsed)
-    values = {name: getattr(model, name) for name in type(model).model_fields}
 
     key: tuple[str, bytes] | None = None
     if state is not None and (state.cache if cache is None else cache):
-        key = (tool.name, _canonical(model, parsed))
+        key = (tool.name, _canonical(checked, parsed))
         hit = state._results.get(key)
         if hit is not None:
             state.cache_hits += 1
@@ -144,6 +144,7 @@ async def invoke(
         return ToolResult(limit, error=True, error_kind="usage_limit", arguments=parsed)
     try:
         value = await tool._execute(values)
+        text = tool.observation(value)
     except Exception as exc:  # the tool's failure is the model's next observation
         message = str(exc)
         if len(message) > MAX_ERROR_CHARS:
@@ -153,7 +154,6 @@ async def invoke(
             "it again with other arguments, or go on without it."
         )
         return _failed(state, text, "raised", parsed)
-    text = result_text(value)
     if state is not None:
         state.used_tools += 1
         if key is not None and tool.cache_function(parsed, value):
@@ -220,9 +220,11 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
-def _canonical(model: BaseModel, parsed: dict[str, Any]) -> bytes:
+def _canonical(checked: Any, parsed: dict[str, Any]) -> bytes:
     try:
-        return dumps_canonical(model.model_dump(mode="json"))
+        if isinstance(checked, BaseModel):
+            return dumps_canonical(checked.model_dump(mode="json"))
+        return dumps_canonical(checked)
     except (TypeError, ValueError):  # a value pydantic cannot put in JSON: the raw arguments
         return dumps_canonical(parsed)
 

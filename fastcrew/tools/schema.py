@@ -5,7 +5,8 @@
   out; a parameter without a hint takes any value).
 - :func:`parameters_schema` — the JSON schema of an argument model, cleaned for OpenAI
   function parameters: no ``title`` keywords, every object model closed with
-  ``additionalProperties: false``, ``$defs`` kept for nested models.
+  ``additionalProperties: false``, ``$defs`` kept for nested models;
+  :func:`parameters_from_json_schema` — the same for a foreign tool's JSON schema.
 - :func:`openai_name` — a tool name as an OpenAI function name (``^[a-zA-Z0-9_-]{1,64}$``):
   lower case, runs of other characters as one ``_`` (CrewAI's convention,
   ``"Delegate work to coworker"`` → ``"delegate_work_to_coworker"``), a long name cut with a
@@ -22,7 +23,7 @@ import re
 import types
 import typing
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import (
@@ -36,7 +37,13 @@ from pydantic import (
 from .._json import dumps
 from ..errors import ToolDefinitionError
 
-__all__ = ["openai_name", "parameters_schema", "react_block", "signature_model"]
+__all__ = [
+    "openai_name",
+    "parameters_from_json_schema",
+    "parameters_schema",
+    "react_block",
+    "signature_model",
+]
 
 OPENAI_NAME_MAX = 64
 _NOT_NAME = re.compile(r"[^a-z0-9_-]+")
@@ -108,6 +115,15 @@ def parameters_schema(model: type[BaseModel]) -> dict[str, Any]:
     schema.setdefault("type", "object")
     schema.setdefault("properties", {})
     return schema
+
+
+def parameters_from_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A foreign tool's JSON schema (an MCP ``inputSchema``, a LangChain dict) as OpenAI
+    function ``parameters``, cleaned as :func:`parameters_schema` cleans a model's."""
+    out = _clean({k: v for k, v in schema.items() if k != "$schema"})
+    out.setdefault("type", "object")
+    out.setdefault("properties", {})
+    return out
 
 
 def _clean(node: Any) -> Any:

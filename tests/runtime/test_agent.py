@@ -96,10 +96,13 @@ def test_unsupported_features_are_refused_by_name(llm):
         Agent(rol="typo", goal="g", backstory="b", llm=llm)
 
 
-def test_tools_that_are_not_fastcrew_tools_are_refused_with_what_to_do(llm):
-    with pytest.raises(ConfigurationError, match=r"Agent\(tools=...\).*decorate it with @tool"):
+def test_objects_that_are_not_tools_are_refused_naming_the_kinds_accepted(llm):
+    kinds = r"fastcrew tools.*CrewAI tools.*LangChain tools"
+    with pytest.raises(ConfigurationError, match=rf"Agent\(tools=...\) got function.*{kinds}"):
         agent(llm, tools=[lambda: None])
-    with pytest.raises(ConfigurationError, match=r"Task\(tools=...\).*subclass .*BaseTool"):
+    with pytest.raises(ConfigurationError, match=r"decorate a function with @tool"):
+        agent(llm, tools=[print])
+    with pytest.raises(ConfigurationError, match=rf"Task\(tools=...\) got object.*{kinds}"):
         Task(description="x", expected_output="y", tools=[object()])
 
 

@@ -26,9 +26,10 @@ def task_toolbox(run: Run, agent: Agent, task: Task | None) -> Toolbox | None:
     The task's tools replace the agent's (as in CrewAI); an agent with
     ``allow_delegation=True`` gets the coworker tools over the crew's other agents; a
     hierarchical crew's manager gets them over every agent; ``allow_code_execution=True``
-    adds the code interpreter.
+    adds the code interpreter; ``agent.mcps`` servers' tools are added when the loop starts
+    (:meth:`Toolbox.load`: a look-up once the servers are connected).
     """
-    tools: list[BaseTool] = list(task.tools if task is not None and task.tools else agent.tools)
+    tools = task.native_tools() if task is not None and task.tools else agent.native_tools()
     if agent is run.manager:
         tools += _coworker_tools(run, run.agents)
     elif agent.allow_delegation:
@@ -37,11 +38,14 @@ def task_toolbox(run: Run, agent: Agent, task: Task | None) -> Toolbox | None:
             tools += _coworker_tools(run, coworkers)
     if agent.allow_code_execution:
         tools.append(_code_interpreter())
-    if not tools:
+    if not tools and not agent.mcps:
         return None
     if run.tool_state is None:
         run.tool_state = ToolRunState()
-    return Toolbox(tools, run.tool_state, cache=agent.cache)
+    toolbox = Toolbox(tools, run.tool_state, cache=agent.cache)
+    if agent.mcps:
+        toolbox.pending = (agent.mcps, agent)
+    return toolbox
 
 
 _made: weakref.WeakKeyDictionary[Any, dict[tuple[tuple[int, str], ...], list[BaseTool]]] = (

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from ...errors import BadRequestError
 from ...limits import Limiter
-from ..calls import Message, call_llm, validate
+from ..calls import Message, answer, call_llm, validate
 from ..run_state import Meta, Run
 from .react import (
     FORMAT_REMINDER,
@@ -92,6 +92,9 @@ async def act(
     max_iter: int,
 ) -> Result:
     """Answer with tools; returns (raw, parsed model or None, the whole conversation)."""
+    await toolbox.load()
+    if not toolbox.tools:  # MCP servers whose filters left no tool
+        return await answer(run, llm, messages, schema, meta, who, caps)
     turn = _Turn(run, llm, toolbox, schema, meta, who, caps)
     token = current_run.set(run)
     try:

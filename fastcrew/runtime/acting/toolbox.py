@@ -42,6 +42,7 @@ class Toolbox:
         "_react",
         "cache",
         "delegations",
+        "pending",
         "state",
         "tools",
         "tools_errors",
@@ -57,10 +58,27 @@ class Toolbox:
         """This task's calls (the run's totals are in ``state``)."""
         self.trace: Trace | None = None
         """Set for a ``verbose=True`` run: each call is printed."""
+        self.pending: tuple[Sequence[Any], Any] | None = None
+        """``(agent.mcps, agent)`` whose tools :meth:`load` adds."""
         self._by_name: dict[str, BaseTool] = {}
         self._react: str | None = None
-        for tool in self.tools:
+        self._index(self.tools)
+
+    def _index(self, tools: Sequence[BaseTool]) -> None:
+        for tool in tools:
             self._by_name.setdefault(tool.wire_name, tool)
+
+    async def load(self) -> None:
+        """Add the tools of the agent's MCP servers (connecting on first use)."""
+        if self.pending is None:
+            return
+        from ...mcp import mcp_tools
+
+        mcps, agent = self.pending
+        self.pending = None
+        found = await mcp_tools(mcps, agent)
+        self.tools += found
+        self._index(found)
 
     @property
     def counts(self) -> tuple[int, int, int]:
