@@ -231,3 +231,22 @@ def test_adapting_a_crewai_tool_does_not_need_crewai_imported_by_fastcrew():
         [sys.executable, "-c", code], capture_output=True, env={"OPENAI_API_KEY": "sk-none"}
     )
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_the_tools_of_a_crewai_tools_mcp_server_adapter(spawned: SpawnedSim):
+    from crewai_tools import MCPServerAdapter
+    from mcp import StdioServerParameters
+
+    server = str(Path(__file__).with_name("mcp_server.py"))
+    params = StdioServerParameters(command=sys.executable, args=[server])
+    with MCPServerAdapter(params) as tools:
+        assert [t.name for t in tools] == ["tide_height"]
+        crew = build(spawned, lambda: crews.one_tool_crew(tools[0]))
+        out = crew.kickoff(inputs={"topic": "tides"})
+        assert tool_messages(out) == [
+            "TIDE at Tell me about tides Deliver: One line. R: 4.2 metres"
+        ]
+        outs = crew.kickoff_for_each([{"topic": f"h{i}"} for i in range(10)])
+    for i, out in enumerate(outs):
+        (text,) = tool_messages(out)
+        assert text.startswith(f"TIDE at Tell me about h{i} ")
