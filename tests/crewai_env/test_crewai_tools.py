@@ -250,3 +250,61 @@ def test_the_tools_of_a_crewai_tools_mcp_server_adapter(spawned: SpawnedSim):
     for i, out in enumerate(outs):
         (text,) = tool_messages(out)
         assert text.startswith(f"TIDE at Tell me about h{i} ")
+
+
+PROJECT = """
+import os
+from crewai_tools import SerperDevTool
+from fastcrew import Agent, Crew, Task
+from fastcrew.project import CrewBase, agent, crew, task, tool
+
+
+@CrewBase
+class Desk:
+    agents_config = "config/agents.yaml"
+    tasks_config = "config/tasks.yaml"
+
+    @tool
+    def search(self):
+        return SerperDevTool(base_url=os.environ["FASTCREW_TEST_HTTP"], n_results=1)
+
+    @agent
+    def researcher(self):
+        return Agent(config=self.agents_config["researcher"])
+
+    @task
+    def research(self):
+        return Task(config=self.tasks_config["research"])
+
+    @crew
+    def crew(self):
+        return Crew(agents=self.agents, tasks=self.tasks)
+"""
+AGENTS = (
+    "researcher:\n  role: Researcher\n  goal: Find {topic}\n  backstory: Careful.\n"
+    "  tools: [search]\n"
+)
+TASKS = (
+    "research:\n  description: Search {topic}\n  expected_output: One line\n  agent: researcher\n"
+)
+
+
+def test_a_crewbase_projects_yaml_tools_name_a_crewai_tool(
+    tmp_path: Path, spawned: SpawnedSim, web: FakeWeb, monkeypatch
+):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "agents.yaml").write_text(AGENTS)
+    (tmp_path / "config" / "tasks.yaml").write_text(TASKS)
+    (tmp_path / "desk.py").write_text(PROJECT)
+    monkeypatch.setenv(crews.HTTP_ENV, web.url)
+    inputs = write_inputs(tmp_path / "in.jsonl", 20)
+    out = tmp_path / "out.jsonl"
+    cmd = batch_cmd(inputs, out, spawned.base_url, spec=f"{tmp_path / 'desk.py'}:Desk")
+    done = subprocess.run(cmd, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    rows = read_rows(out)
+    assert [row["status"] for row in rows] == ["ok"] * 20
+    assert all("search_the_internet_with_serper: {" in row["output"]["raw"] for row in rows)
+    queries = [body["q"] for _, body in web.searches]
+    for i in range(20):  # each row's agent searched for its own topic
+        assert any(q.startswith(f"Search topic-{i} Deliver: One line") for q in queries)
