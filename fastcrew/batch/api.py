@@ -32,6 +32,7 @@ from .plan import Plan, make_plan
 from .pool import ProcessPool
 from .progress import Progress, Snapshot
 from .signals import StopSignals
+from .startup import slowest
 from .summary import format_summary, share, write_summary
 from .supervisor import Supervisor
 from .worker_process import EarlyWorkers
@@ -343,6 +344,10 @@ class _Run:
             "elapsed_s": round(elapsed, 3),
             "stop_message": s.stop_message if s else None,
             "backend": config.backend,
+            "startup": slowest(
+                c.startup.values() if c else (),
+                "crew" if config.crew is not None else "flow" if config.flow is not None else None,
+            ),
         }
         if self.backend is not None:
             summary["ray"] = self.backend.summary()

@@ -23,6 +23,8 @@ class Counters:
     started: float = field(default_factory=time.monotonic)
     worker_stats: dict[int, dict[str, Any]] = field(default_factory=dict)
     stats_of_dead: dict[str, int] = field(default_factory=dict)
+    startup: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """The first start-up breakdown each slot's worker reported (restarts keep it)."""
 
     def worker_total(self, name: str) -> int:
         """A counter summed over the workers (dead ones included)."""

@@ -15,7 +15,7 @@ from ..errors import ConfigurationError
 if TYPE_CHECKING:
     from ..runtime import Crew
 
-__all__ = ["check_crew_spec", "check_flow_spec", "load_crew"]
+__all__ = ["build_crew", "check_crew_spec", "check_flow_spec", "import_crew", "load_crew"]
 
 _CREW = "a zero-argument function returning a Crew, a Crew, or a @CrewBase class"
 _FLOW = "a subclass of fastcrew.flow.Flow"
@@ -37,19 +37,29 @@ def _is_crew_class(target: type) -> bool:
     return is_crew_class(target)
 
 
-def load_crew(spec: str | Callable[[], Any]) -> Crew:
-    """Build the crew: import the spec, call it if it is a factory (a ``@CrewBase`` class:
-    ``Cls().crew()``), check it is a Crew."""
+def import_crew(spec: str) -> Any:
+    """Import the spec's file or module; the named object (a factory, Crew or class)."""
+    return import_target(spec, "--crew", _CREW)
+
+
+def build_crew(target: Any, spec: str | Callable[[], Any] | None = None) -> Crew:
+    """The crew from an imported ``target``: called if it is a factory (a ``@CrewBase``
+    class: ``Cls().crew()``), checked to be a Crew (``spec`` names it in the error)."""
     from ..runtime import Crew
 
-    target = import_target(spec, "--crew", _CREW) if isinstance(spec, str) else spec
     if isinstance(target, type) and _is_crew_class(target):
         crew = target().crew()
     else:
         crew = target if isinstance(target, Crew) else target() if callable(target) else target
     if not isinstance(crew, Crew):
+        named = target if spec is None else spec
         raise ConfigurationError(
-            f"--crew {spec!r} gave {type(crew).__name__}, not a fastcrew Crew "
+            f"--crew {named!r} gave {type(crew).__name__}, not a fastcrew Crew "
             "(expected a zero-argument factory returning a Crew, a Crew, or a @CrewBase class)"
         )
     return crew
+
+
+def load_crew(spec: str | Callable[[], Any]) -> Crew:
+    """Build the crew: import the spec (:func:`import_crew`), then :func:`build_crew`."""
+    return build_crew(import_crew(spec) if isinstance(spec, str) else spec, spec)

@@ -62,10 +62,12 @@ class RowResult:
 
 @dataclass(slots=True, frozen=True)
 class WorkerUp:
-    """The worker in ``slot`` built its crew (or flow) and takes rows."""
+    """The worker in ``slot`` built its crew (or flow) and takes rows. ``startup``: where
+    its start-up time went (:mod:`~fastcrew.batch.startup`; None if it did not say)."""
 
     slot: int
     pid: int | None
+    startup: dict[str, Any] | None = None
 
 
 @dataclass(slots=True, frozen=True)

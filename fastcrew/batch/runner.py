@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sys
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, QuotaExhaustedError
 from ..llm import LLM, UsageMeter, metered
 from ..runtime import Crew, CrewOutput, CrewStreamingOutput
 from .config import WorkerConfig
-from .crewspec import load_crew
+from .crewspec import build_crew, import_crew
 from .rows import (
     BAD,
     BATCH_URL,
@@ -31,6 +32,7 @@ from .rows import (
     parse_line,
     usage_dict,
 )
+from .startup import new_packages, timed
 
 if TYPE_CHECKING:  # a crew batch never imports flows (sqlite3 and all): ~25 % of a worker's start
     from ..flow import Flow, SQLiteFlowPersistence
@@ -101,19 +103,45 @@ class RowRunner:
         self.config = config
         self.crew: Crew | None = None
         self.flow: type[Flow[Any]] | None = None
-        if config.crew is not None:
-            self.crew = load_crew(config.crew)  # simulated: its LLMs follow the redirect
         self.flow_store: SQLiteFlowPersistence | None = None
-        if config.crew is None and config.flow is not None:
-            from ..flow import SQLiteFlowPersistence, load_flow
-            from ..flow.persistence.recorder import is_persisted
-
-            self.flow = load_flow(config.flow)
-            if config.flow_store and is_persisted(self.flow):
-                self.flow_store = SQLiteFlowPersistence(config.flow_store)
+        # The start-up phases timed here (the rest in the worker; see batch/startup.py).
+        self.startup: dict[str, Any] = {"import_s": None, "build_s": None, "imported": []}
+        if config.crew is not None:
+            spec = config.crew
+            target = self._import(lambda: import_crew(spec) if isinstance(spec, str) else spec)
+            # simulated: its LLMs follow the redirect
+            self.crew, self.startup["build_s"] = timed(lambda: build_crew(target, spec))
+        elif config.flow is not None:
+            target = self._import(self._import_flow)
+            self.flow, self.startup["build_s"] = timed(lambda: self._build_flow(target))
         self._llms: dict[str | None, LLM] = {}
         if self.crew is None and self.flow is None:
             self._llm(config.model)  # fail now if no LLM is configured
+
+    def _import(self, work: Callable[[], Any]) -> Any:
+        """Run the crew or flow module's import, timed, noting the packages it brought in."""
+        before = list(sys.modules)
+        target, self.startup["import_s"] = timed(work)
+        self.startup["imported"] = new_packages(before)
+        return target
+
+    def _import_flow(self) -> Any:
+        """The flow engine (its first use in a worker) and the ``--flow`` module's import."""
+        from ..flow.rows import import_flow
+
+        assert self.config.flow is not None
+        return import_flow(self.config.flow)
+
+    def _build_flow(self, target: Any) -> type[Flow[Any]]:
+        """The checked Flow class; its row store opened if the class uses ``@persist``."""
+        from ..flow import SQLiteFlowPersistence, as_flow_class
+        from ..flow.persistence.recorder import is_persisted
+
+        assert self.config.flow is not None
+        flow = as_flow_class(target, self.config.flow)
+        if self.config.flow_store and is_persisted(flow):
+            self.flow_store = SQLiteFlowPersistence(self.config.flow_store)
+        return flow
 
     def _llm(self, model: str | None) -> LLM:
         llm = self._llms.get(model)

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._json import dumps
 
-__all__ = ["format_summary", "write_summary"]
+__all__ = ["format_startup", "format_summary", "write_summary"]
 
 
 def share(used: float, per_minute: float | None, elapsed_s: float) -> float | None:
@@ -27,6 +27,23 @@ def write_summary(path: str, summary: dict[str, Any]) -> None:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f} %"
+
+
+def format_startup(startup: dict[str, Any]) -> str:
+    """The ``worker start-up`` line: the slowest worker's phases (the summary's ``startup``)."""
+    parts = []
+    if startup.get("python_s") is not None:
+        parts.append(f"python + fastcrew {startup['python_s']:.1f} s")
+    if startup.get("import_s") is not None:
+        names = ", ".join(startup.get("imported", [])[:3])
+        parts.append(
+            f"{startup.get('kind') or 'crew'} module import {startup['import_s']:.1f} s"
+            + (f": {names}" if names else "")
+        )
+    if startup.get("build_s") is not None:
+        parts.append(f"build {startup['build_s']:.1f} s")
+    detail = f" ({', '.join(parts)})" if parts else ""
+    return f"  worker start-up: {startup['total_s']:.1f} s{detail}"
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -50,6 +67,8 @@ def format_summary(s: dict[str, Any]) -> str:
             f"  worker deaths: {run['worker_deaths']:,}; {run['redispatched_rows']:,} rows "
             f"dispatched again, {run.get('rows_repaid', 0):,} of them re-paid (already started)"
         )
+    if s.get("startup"):
+        lines.append(format_startup(s["startup"]))
     ray = s.get("ray")
     if ray:
         nodes = ", ".join(

@@ -304,6 +304,8 @@ class Supervisor:
         self.counters.worker_stats[event.slot] = event.stats
 
     def _on_up(self, event: WorkerUp) -> None:
+        if event.startup is not None:
+            self.counters.startup.setdefault(event.slot, event.startup)
         budgets = self.budgets
         assert budgets is not None
         budgets.add_worker(event.slot)

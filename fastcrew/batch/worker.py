@@ -7,7 +7,8 @@ SIGINT is ignored (Ctrl-C reaches the whole process group; the supervisor decide
 Protocol (tuples over the :class:`~fastcrew.batch.channel.Channel`)::
 
     ← ("config", WorkerConfig)                             first, read before the loop starts
-    → ("hello", pid) | ("fatal", type, message)           once the crew is built
+    → ("hello", pid, startup) | ("fatal", type, message)  once the crew is built (startup:
+                                                           the start-up phases, startup.py)
     ← ("rows", [(index, line, raw, attempts), ...])        work, only after we asked
     → ("ready", n)                                         room for n more rows
     → ("started", [index, ...])                            about to run these rows (sent
@@ -45,6 +46,7 @@ from .budget import WorkerBudgets
 from .channel import Channel, open_channel
 from .config import WorkerConfig
 from .runner import RowRunner
+from .startup import process_age_s, timed
 
 __all__ = ["serve", "worker_main"]
 
@@ -96,27 +98,30 @@ def worker_main(fd: int) -> None:
     """The worker process's entry point: serve on the inherited socket ``fd``."""
     # Stops are the supervisor's to decide (a group-wide Ctrl-C or SIGTERM must let the
     # workers drain); a worker exits when the supervisor closes its socket, or is killed.
+    python_s = process_age_s()  # the interpreter and fastcrew's imports, up to here
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    serve(socket.socket(fileno=fd))
+    serve(socket.socket(fileno=fd), python_s=python_s)
 
 
-def serve(sock: socket.socket) -> None:
+def serve(sock: socket.socket, python_s: float | None = None) -> None:
     """Read the run's config from ``sock``, set the process up as it says (the supervisor's
     ``sys.path`` and working directory where this machine has them, the LLM environment),
     and serve rows until the supervisor closes the socket. A local worker process and a Ray
-    actor's thread both run this."""
-    config = _read_config(sock)
+    actor's thread both run this. ``python_s``: the process's start-up before this call
+    (None when unknown: a Ray actor's thread), reported in the ``hello``."""
+    config, waited_s = timed(lambda: _read_config(sock))
     for entry in reversed(config.sys_path):
         if entry not in sys.path and os.path.isdir(entry):
             sys.path.insert(0, entry)
     if os.path.isdir(config.cwd):
         os.chdir(config.cwd)
     _environment(config)
-    run(_serve(config, sock), loop=config.loop)
+    startup: dict[str, Any] = {"python_s": python_s, "waited_s": waited_s}
+    run(_serve(config, sock, startup), loop=config.loop)
 
 
-async def _serve(config: WorkerConfig, sock: socket.socket) -> None:
+async def _serve(config: WorkerConfig, sock: socket.socket, startup: dict[str, Any]) -> None:
     channel = await open_channel(sock)
     budgets = WorkerBudgets(channel.send, rpm=config.rpm, tpm=config.tpm)
     # One runtime for the worker: the leased budget injected, this loop as the home of sync
@@ -138,7 +143,7 @@ async def _serve(config: WorkerConfig, sock: socket.socket) -> None:
         await channel.drain()
         channel.close()
         return
-    channel.send(("hello", os.getpid()))
+    channel.send(("hello", os.getpid(), {**startup, **runner.startup}))
     await Worker(config, channel, runner, budgets).serve()
 
 

@@ -71,7 +71,7 @@ def decode(slot: int, message: tuple[Any, ...]) -> WorkerEvent | None:
     if kind == "unfinished":
         return RowsReturned(slot, message[1])
     if kind == "hello":
-        return WorkerUp(slot, message[1])
+        return WorkerUp(slot, message[1], message[2] if len(message) > 2 else None)
     if kind == "fatal":
         return WorkerFailedToStart(slot, message[1], message[2])
     if kind == "quota":

@@ -25,7 +25,7 @@ from .flow import Flow
 from .persistence import FlowPersistence
 from .persistence.recorder import bind, is_persisted, load
 
-__all__ = ["arun_flow", "as_flow_class", "flow_output", "load_flow"]
+__all__ = ["arun_flow", "as_flow_class", "flow_output", "import_flow", "load_flow"]
 
 
 def flow_output(flow: Flow[Any], result: Any) -> dict[str, Any]:
@@ -89,11 +89,16 @@ def as_flow_class(target: Any, spec: str = "") -> type[Flow[Any]]:
     )
 
 
+def import_flow(spec: str) -> Any:
+    """Import ``path/to/file.py:Name`` or ``package.module:Name``; the named object
+    (unchecked: :func:`as_flow_class` checks it)."""
+    return import_target(spec, "--flow", "a subclass of fastcrew.flow.Flow")
+
+
 def load_flow(spec: str) -> type[Flow[Any]]:
     """Import ``path/to/file.py:Name`` or ``package.module:Name`` and check it is a Flow class.
 
     A file is imported under a module name of its own (not ``__main__``), so its
     ``if __name__ == "__main__":`` block does not run; its folder goes on ``sys.path``.
     """
-    target = import_target(spec, "--flow", "a subclass of fastcrew.flow.Flow")
-    return as_flow_class(target, spec)
+    return as_flow_class(import_flow(spec), spec)
