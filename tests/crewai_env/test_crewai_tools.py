@@ -3,6 +3,7 @@ against the simulator: ``kickoff``, ``akickoff_for_each`` and ``fastcrew batch``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -189,28 +190,53 @@ async def test_max_usage_count_is_per_run_and_cache_function_is_read_live():
     assert len(tool.calls) == 2
 
 
-@pytest.mark.parametrize(
-    ("factory", "expect"),
-    [
-        ("file_crew", "read_a_file_s_content: line "),
-        ("forecast_crew", "forecast: forecast: sunny for"),
-        ("counter_crew", "word_counter: word count:"),
-        ("verdict_crew", "VERDICT: approved"),
-    ],
-)
-def test_crewai_tool_crews_in_fastcrew_batch(
-    tmp_path: Path, spawned: SpawnedSim, files: Path, factory: str, expect: str
+QUOTES = {  # what the simulator's final answer quotes of each tool's result
+    "file_crew": "read_a_file_s_content: line ",
+    "directory_crew": "list_files_in_directory: File paths:",
+    "scrape_crew": "read_website_content: The following text is scraped website content: Tides",
+    "serper_crew": "search_the_internet_with_serper: {'searchParameters'",
+    "forecast_crew": "forecast: forecast: sunny for",
+    "counter_crew": "word_counter: word count:",
+    "verdict_crew": "VERDICT: approved (",  # result_as_answer: the whole answer
+}
+MODES = ["kickoff", "akickoff_for_each", "batch"]
+
+
+@pytest.fixture
+def env(files: Path, web: FakeWeb, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(crews.HTTP_ENV, web.url)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("factory", list(QUOTES))
+async def test_every_crewai_tool_crew_in_every_way_to_run_it(
+    tmp_path: Path, spawned: SpawnedSim, env: None, factory: str, mode: str
 ):
-    inputs = write_inputs(tmp_path / "in.jsonl", 60)
-    out = tmp_path / "out.jsonl"
-    cmd = batch_cmd(inputs, out, spawned.base_url, spec=f"{CREWS}:{factory}")
-    done = subprocess.run(cmd, capture_output=True, timeout=120)
-    assert done.returncode == 0, done.stderr.decode()
-    rows = read_rows(out)
-    assert [row["index"] for row in rows] == list(range(60))
-    for row in rows:
-        assert row["status"] == "ok", row
-        assert expect in row["output"]["raw"], row["output"]["raw"]
+    n = {"kickoff": 1, "akickoff_for_each": 12, "batch": 30}[mode]
+    if mode == "batch":
+        inputs = write_inputs(tmp_path / "in.jsonl", n)
+        out = tmp_path / "out.jsonl"
+        cmd = batch_cmd(inputs, out, spawned.base_url, spec=f"{CREWS}:{factory}")
+        done = await asyncio.to_thread(subprocess.run, cmd, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr.decode()
+        rows = read_rows(out)
+        assert [row["status"] for row in rows] == ["ok"] * n
+        answers = [row["output"]["raw"] for row in rows]
+    else:
+        crew = build(spawned, getattr(crews, factory))
+        rows_in = [{"topic": f"topic-{i}"} for i in range(n)]
+        if mode == "kickoff":  # sync: on the runtime's home loop, from a thread
+            outs = [await asyncio.to_thread(crew.kickoff, inputs=rows_in[0])]
+        else:
+            outs = await crew.akickoff_for_each(rows_in)
+        answers = [out.raw for out in outs]
+    for i, answer in enumerate(answers):
+        quote = QUOTES[factory]
+        if factory == "verdict_crew":
+            assert answer.startswith(quote), answer
+        else:
+            assert f"Tell me about topic-{i} " in answer or factory == "file_crew"
+            assert quote in answer, answer
 
 
 def test_adapting_a_crewai_tool_does_not_need_crewai_imported_by_fastcrew():
