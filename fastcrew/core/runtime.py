@@ -148,6 +148,19 @@ class Runtime:
         loop — so sync calls from its threads run there."""
         self._home.adopt(loop or asyncio.get_running_loop())
 
+    async def on_home_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` on the home loop (started if needed): directly when the caller
+        already runs there, else through the home thread; cancelling the caller cancels it
+        there. For resources bound to one loop, such as MCP sessions."""
+        if asyncio.get_running_loop() is self._home.loop:
+            return await coro
+        future = asyncio.run_coroutine_threadsafe(coro, self._home._ensure())
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+
     @property
     def home_loop(self) -> asyncio.AbstractEventLoop | None:
         """The loop sync callers run on, once started or adopted."""
