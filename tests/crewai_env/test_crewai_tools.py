@@ -62,7 +62,8 @@ def test_file_and_directory_read_tools_in_kickoff(spawned: SpawnedSim, files: Pa
     calls = [m for m in out.tasks_output[0].messages if m.get("tool_calls")]
     arguments = json.loads(calls[0]["tool_calls"][0]["function"]["arguments"])
     assert arguments["file_path"] == os.environ[crews.FILE_ENV]
-    start, count = arguments["start_line"], arguments["line_count"]
+    start = arguments["start_line"] or 1  # the tool reads 0 (and None) as line 1
+    count = arguments["line_count"]
     (text,) = tool_messages(out)
     lines = text.splitlines()  # the model's start_line and line_count (0: to the end)
     assert lines == [f"line {i}: {FACT}" for i in range(start, start + len(lines))]
