@@ -2,7 +2,7 @@
 
 from mcp.server.fastmcp import FastMCP
 
-server = FastMCP("bench")
+server = FastMCP("bench", log_level="WARNING")
 
 
 @server.tool(name="Lookup", description="Looks a topic up in the knowledge base.")

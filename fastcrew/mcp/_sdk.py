@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
 
 from .config import MCPServerConfig, MCPServerHTTP, MCPServerSSE, MCPServerStdio
 
-__all__ = ["Holder", "hold", "is_connection_lost", "list_tools", "result_text"]
+__all__ = ["Holder", "call_tool", "hold", "is_connection_lost", "list_tools", "result_text"]
 
 CLOSE_TIMEOUT = 5.0
 """Seconds a session gets to shut down (a stdio server: stdin closed, then SIGTERM)."""
@@ -155,9 +155,20 @@ async def list_tools(session: Any) -> list[dict[str, Any]]:
             "original_name": tool.name,
             "description": tool.description or "",
             "inputSchema": tool.inputSchema or {"type": "object"},
+            "outputSchema": getattr(tool, "outputSchema", None),
         }
         for tool in found
     ]
+
+
+async def call_tool(session: Any, name: str, arguments: dict[str, Any]) -> Any:
+    """``tools/call`` through the session's request API. The SDK's ``call_tool`` also checks
+    structured content with ``jsonschema.validate``, which checks the output schema itself
+    again on every call (~1 ms of CPU) and lists the tools again on a new session;
+    ``session.py`` checks it with a validator compiled once per tool instead."""
+    params = types.CallToolRequestParams(name=name, arguments=arguments)
+    request = types.ClientRequest(types.CallToolRequest(params=params))
+    return await session.send_request(request, types.CallToolResult)
 
 
 def result_text(result: Any) -> tuple[str, bool]:

@@ -16,12 +16,14 @@ batch worker's loop ending); stdio servers also die with their process (``_child
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from ..core import Runtime, get_runtime
+from ..tools.json_schema import compile_schema, json_schema_problems
 from .config import MCPServerConfig
 from .errors import MCPConnectionError, MCPError, MCPTimeoutError, MCPToolError
 
@@ -70,6 +72,8 @@ class Server:
         self.tools: list[dict[str, Any]] | None = None
         """The server's tools as filter dicts, once listed."""
         self.sessions_opened = 0
+        self._outputs: dict[str, Any] = {}
+        """Output-schema validators by the server's tool name."""
         self._live: Live | None = None
         self._opening: asyncio.Task[Live] | None = None
         self._listing: asyncio.Task[list[dict[str, Any]]] | None = None
@@ -92,6 +96,10 @@ class Server:
         live = await self._session(config)
         listing = _sdk.list_tools(live.session)
         tools = await self._request(live, listing, config, "tools/list", config.discovery_timeout)
+        for tool in tools:
+            if isinstance(tool.get("outputSchema"), dict):
+                with contextlib.suppress(ValueError):  # an invalid one is not checked
+                    self._outputs[tool["original_name"]] = compile_schema(tool["outputSchema"])
         self.tools = tools
         return tools
 
@@ -107,8 +115,17 @@ class Server:
         from . import _sdk
 
         live = await self._session(config)
-        calling = live.session.call_tool(name, arguments)
+        calling = _sdk.call_tool(live.session, name, arguments)
         result = await self._request(live, calling, config, f"tool {name!r}", config.call_timeout)
+        check = self._outputs.get(name)
+        if check is not None and not result.isError:
+            content = result.structuredContent
+            problems = "none given" if content is None else json_schema_problems(check, content)
+            if problems:
+                raise MCPToolError(
+                    f"tool {name!r} answered with structured content that does not match its "
+                    f"output schema: {problems}"
+                )
         return _sdk.result_text(result)
 
     async def _request(

@@ -17,12 +17,13 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from referencing import Registry
 
 from ..errors import ToolDefinitionError
 from .base import BaseTool
 from .schema import parameters_from_json_schema
 
-__all__ = ["AnyArguments", "JsonSchemaTool", "json_schema_problems"]
+__all__ = ["AnyArguments", "JsonSchemaTool", "compile_schema", "json_schema_problems"]
 
 MAX_PROBLEMS = 5
 
@@ -45,18 +46,13 @@ class JsonSchemaTool(BaseTool):
 
     def __init__(self, /, **data: Any) -> None:
         super().__init__(**data)
-        schema = self.input_schema
         try:
-            cls = jsonschema.validators.validator_for(
-                schema, default=jsonschema.Draft202012Validator
-            )
-            cls.check_schema(schema)
-        except SchemaError as exc:
+            self._validator = compile_schema(self.input_schema)
+        except ValueError as exc:
             raise ToolDefinitionError(
-                f"Tool {self.name!r}: its input schema is not a valid JSON schema ({exc.message}).",
+                f"Tool {self.name!r}: its input schema is not a valid JSON schema ({exc}).",
                 tool=self.name,
             ) from exc
-        self._validator = cls(schema)
 
     def _validate(self, arguments: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         problems = json_schema_problems(self._validator, arguments)
@@ -69,6 +65,18 @@ class JsonSchemaTool(BaseTool):
 
     def _parameters_schema(self) -> dict[str, Any]:
         return parameters_from_json_schema(self.input_schema)
+
+
+def compile_schema(schema: dict[str, Any]) -> Any:
+    """A validator for ``schema`` (the draft it names, else 2020-12), made once: ``$ref`` s
+    resolve inside the schema only (an empty registry: nothing is fetched). Raises
+    ``ValueError`` for a schema that is not valid."""
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except SchemaError as exc:
+        raise ValueError(exc.message) from exc
+    return cls(schema, registry=Registry())
 
 
 def json_schema_problems(validator: Any, value: Mapping[str, Any]) -> str:
