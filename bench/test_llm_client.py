@@ -31,7 +31,7 @@ def _fastcrew(base_url: str, n: int, concurrency: int):
         messages = BODY["messages"]
 
         async def one() -> None:
-            resp = await llm.acall(messages)
+            resp = await llm.achat(messages)
             assert resp.content
 
         await gather_bounded(n, concurrency, one)

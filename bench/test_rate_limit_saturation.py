@@ -84,7 +84,7 @@ def _fastcrew(base_url: str):
     )
 
     async def call(prompt: str) -> None:
-        await llm.acall(prompt)
+        await llm.achat(prompt)
 
     return call
 
@@ -108,7 +108,7 @@ def _naive(base_url: str):
             while True:
                 async with state["limiter"]:
                     try:
-                        await llm.acall(prompt)
+                        await llm.achat(prompt)
                         return
                     except errors.RateLimitError as exc:
                         delay = exc.retry_after or 1.0

@@ -90,7 +90,7 @@ def _fastcrew(charge: Charge):
         llm = _llm(base_url, RateLimit(rpm=RPM, tpm=TPM, charge=charge), 50)
 
         async def call(prompt: str, max_tokens: int) -> None:
-            resp = await llm.acall(prompt, max_tokens=max_tokens)
+            resp = await llm.achat(prompt, max_tokens=max_tokens)
             charged.tokens += resp.usage.prompt_tokens + max_tokens
 
         return call
@@ -112,7 +112,7 @@ def _naive(base_url: str, charged: Charged):
             while True:
                 await state["limiter"].acquire(len(prompt) // 4 + max_tokens)
                 try:
-                    resp = await llm.acall(prompt, max_tokens=max_tokens)
+                    resp = await llm.achat(prompt, max_tokens=max_tokens)
                 except errors.RateLimitError as exc:
                     await asyncio.sleep(exc.retry_after or 1.0)
                     continue

@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     "Agent": "fastcrew.runtime",
     "AuthenticationError": "fastcrew.errors",
     "BadRequestError": "fastcrew.errors",
+    "BaseLLM": "fastcrew.llms",
     "BaseTool": "fastcrew.tools",
     "BatchConfig": "fastcrew.batch",
     "BatchResult": "fastcrew.batch",
@@ -120,6 +121,7 @@ if TYPE_CHECKING:
     )
     from .limits import RateLimit, RateLimitSnapshot, RetryPolicy
     from .llm import LLM, ChatDelta, ChatResponse, ChatStream, Usage
+    from .llms import BaseLLM
     from .runtime import (
         Agent,
         ConditionalTask,

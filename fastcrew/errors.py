@@ -3,7 +3,7 @@
 ::
 
     FastCrewError
-    ├── ConfigurationError          a bad option or setup: the message says what to fix
+    ├── ConfigurationError          a bad option or setup: the message says what to fix (ValueError)
     │   ├── LLMConfigurationError   no endpoint for a model: its base URL or API key is missing
     │   ├── UnsupportedFeatureError  a CrewAI feature fastcrew does not run yet (tools, ...)
     │   ├── ProjectConfigError      a @CrewBase project's YAML is missing or wrong (file, entry)
@@ -81,8 +81,29 @@ def _rebuild(cls: type[Exception], message: str, state: dict[str, object]) -> Ex
     return err
 
 
-class ConfigurationError(FastCrewError):
-    """The setup is incomplete or wrong; the message says what to do."""
+class ConfigurationError(FastCrewError, ValueError):
+    """The setup is incomplete or wrong; the message says what to do.
+
+    Also a ``ValueError``, as CrewAI's validation errors are (pydantic's ``ValidationError``
+    is one), so ``except ValueError`` written for CrewAI catches it.
+    """
+
+
+def unwrap_validation_error(exc: Exception) -> Exception:
+    """The fastcrew error a pydantic ``ValidationError`` wraps, else ``exc`` itself.
+
+    Pydantic wraps every ``ValueError`` a validator raises, so a ``ConfigurationError`` (a
+    ``ValueError``) raised while a model validates would reach the caller as a
+    ``ValidationError``: models call this in ``__init__`` to raise the error itself.
+    """
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return exc
+    for item in errors():
+        found = (item.get("ctx") or {}).get("error")
+        if isinstance(found, FastCrewError):
+            return found
+    return exc
 
 
 class LLMConfigurationError(ConfigurationError):
@@ -115,11 +136,11 @@ class ProjectConfigError(ConfigurationError):
         self.key = key
 
 
-class ToolDefinitionError(ConfigurationError, ValueError):
+class ToolDefinitionError(ConfigurationError):
     """A tool is defined wrongly (``@tool`` on a function without a docstring, a parameter type
     pydantic cannot describe, a ``BaseTool`` without ``_run`` / ``_arun``).
 
-    Also a ``ValueError``, as CrewAI raises one. ``tool`` is the tool's (or function's) name.
+    ``tool`` is the tool's (or function's) name.
     """
 
     def __init__(self, message: str, *, tool: str | None = None) -> None:

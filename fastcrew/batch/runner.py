@@ -268,7 +268,7 @@ class RowRunner:
         overrides = {k: v for k, v in body.items() if k not in skip}
         try:
             llm = self._llm(body.get("model"))
-            resp = await llm.acall(
+            resp = await llm.achat(
                 body["messages"], response_format=body.get("response_format"), **overrides
             )
         except QuotaExhaustedError:

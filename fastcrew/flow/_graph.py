@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -39,45 +39,52 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 MARKS = "_fastcrew_flow_step"
+TRIGGER_PAYLOAD = "crewai_trigger_payload"
 
 
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """What :func:`and_` / :func:`or_` return: ``kind`` is ``"AND"`` or ``"OR"``."""
+Condition = dict[str, Any]
+"""What :func:`and_` / :func:`or_` return, as in CrewAI: ``{"type": "AND" | "OR",
+"conditions": [name or nested condition, ...]}`` (methods are given by name)."""
 
-    kind: str
-    items: tuple[ConditionLike, ...]
-
-
-ConditionLike = str | Callable[..., Any] | Condition | Mapping[str, Any]
+ConditionLike = str | Callable[..., Any] | Mapping[str, Any]
 """What a decorator or and_()/or_() accepts as a condition."""
 
 
 def _item(value: Any, where: str) -> ConditionLike:
-    if isinstance(value, str | Condition | Mapping) or callable(value):
+    if isinstance(value, str | Mapping) or callable(value):
         return value
     raise ConfigurationError(
-        f"{where}: a condition is a method, a method name or label (str), or and_()/or_(), "
-        f"not {type(value).__name__}"
+        f"Invalid condition in {where}: a condition is a method, a method name or label "
+        f"(str), or and_()/or_(), not {type(value).__name__}"
     )
+
+
+def _coerce(value: Any, where: str) -> str | Condition:
+    """A condition of and_()/or_(): a name, or a nested condition dict."""
+    _item(value, where)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return dict(value)
+    return str(value.__name__)
 
 
 def and_(*conditions: ConditionLike) -> Condition:
     """A condition met once every one of ``conditions`` has fired (then it re-arms)."""
     if not conditions:
         raise ConfigurationError("and_() needs at least one condition")
-    return Condition("AND", tuple(_item(c, "and_()") for c in conditions))
+    return {"type": "AND", "conditions": [_coerce(c, "and_()") for c in conditions]}
 
 
 def or_(*conditions: ConditionLike) -> Condition:
     """A condition met by the first of ``conditions`` to fire.
 
-    A listener on ``or_(a, b, ...)`` runs once per round: when ``b`` follows ``a`` it does
-    not run again; a router's decision starts a new round (so loops work).
+    A listener on ``or_(a, b, ...)`` runs once, then again after a method re-runs (a loop)
+    or when a router emits one of its labels in a later wave (see :mod:`fastcrew.flow._run`).
     """
     if not conditions:
         raise ConfigurationError("or_() needs at least one condition")
-    return Condition("OR", tuple(_item(c, "or_()") for c in conditions))
+    return {"type": "OR", "conditions": [_coerce(c, "or_()") for c in conditions]}
 
 
 @dataclass(slots=True)
@@ -87,9 +94,17 @@ class StepMarks:
     start: bool = False
     router: bool = False
     condition: ConditionLike | None = None
+    emit: tuple[str, ...] | None = None
+    """A router's labels, as declared (``@router(emit=...)``); None: not declared."""
 
 
-def _mark(func: F, decorator: str, condition: ConditionLike | None, **flags: bool) -> F:
+def _mark(
+    func: F,
+    decorator: str,
+    condition: ConditionLike | None,
+    emit: tuple[str, ...] | None = None,
+    **flags: bool,
+) -> F:
     if not callable(func):
         raise ConfigurationError(f"@{decorator}() decorates a method, not {type(func).__name__}")
     marks: StepMarks = getattr(func, MARKS, None) or StepMarks()
@@ -100,6 +115,8 @@ def _mark(func: F, decorator: str, condition: ConditionLike | None, **flags: boo
                 f"{func.__name__}: two different trigger conditions from stacked decorators"
             )
         marks.condition = condition
+    if emit is not None:
+        marks.emit = emit
     for name, value in flags.items():
         setattr(marks, name, getattr(marks, name) or value)
     setattr(func, MARKS, marks)
@@ -121,17 +138,27 @@ def start(condition: ConditionLike | None = None) -> Callable[[F], F]:
 def listen(condition: ConditionLike) -> Callable[[F], F]:
     """Run the method when ``condition`` fires: a method, a method name or router label,
     or ``and_(...)`` / ``or_(...)`` (nested freely). A method taking an argument receives
-    the return value of the method (or the router's input, for a label) that fired it."""
+    the return value of the method (for a router label: the label) that fired it."""
     _item(condition, "@listen()")
     return lambda func: _mark(func, "listen", condition)
 
 
-def router(condition: ConditionLike | None = None) -> Callable[[F], F]:
+def router(
+    condition: ConditionLike | None = None, *, emit: Sequence[str] | str | None = None
+) -> Callable[[F], F]:
     """Like :func:`listen`, and the return value is a label: ``@listen("label")`` methods
-    fire on it (an ``Enum`` gives its value, anything else ``str()``; ``None`` fires none)."""
+    fire on it (an ``Enum`` gives its value, anything else ``str()``; ``None`` fires none).
+
+    Without a condition it is stacked with ``@start()`` or ``@listen(...)``. ``emit``: the
+    labels it may return, for :meth:`Flow.flow_definition` (CrewAI's ``emit=``; else read
+    from a ``Literal`` / ``Enum`` return annotation); it does not restrict what runs.
+    """
     if condition is not None:
         _item(condition, "@router()")
-    return lambda func: _mark(func, "router", condition, router=True)
+    labels = None
+    if emit is not None:
+        labels = (emit,) if isinstance(emit, str) else tuple(dict.fromkeys(map(str, emit)))
+    return lambda func: _mark(func, "router", condition, labels, router=True)
 
 
 # -- compiled conditions -------------------------------------------------------------------
@@ -206,9 +233,7 @@ def _compile(cond: ConditionLike, alls: list[All], where: str) -> Node:
         if not cond:
             raise ConfigurationError(f"{where}: an empty name in a condition")
         return Leaf(cond)
-    if isinstance(cond, Condition):
-        kind, items = cond.kind, cond.items
-    elif isinstance(cond, Mapping):  # CrewAI's dict form: {"type": "AND", "conditions": [...]}
+    if isinstance(cond, Mapping):  # CrewAI's dict form: {"type": "AND", "conditions": [...]}
         kind = str(cond.get("type", "OR")).upper()
         items = tuple(cond.get("conditions", cond.get("methods", ())))
         if kind not in ("AND", "OR") or not items:
@@ -244,7 +269,13 @@ class Step:
     leaf: str | None
     """The one name the condition is, when it is that simple (the fast path)."""
     once: bool
-    """A multi-source ``or_`` listener: fires once per round."""
+    """A multi-source ``or_`` listener: fires once until re-armed (see ``_run``)."""
+    trigger: bool = False
+    """A start method with a ``crewai_trigger_payload`` parameter: at kickoff it receives
+    ``inputs["crewai_trigger_payload"]`` (CrewAI's trigger payload)."""
+    slots: tuple[int, ...] = ()
+    """The ``and_`` nodes inside an ``or_`` condition: forgotten when the step fires (CrewAI
+    keeps one set of seen events per listener, cleared when it fires)."""
 
 
 @dataclass(slots=True)
@@ -269,6 +300,13 @@ def _takes_arg(func: Callable[..., Any]) -> bool:
     )
 
 
+def _has_param(func: Callable[..., Any], name: str) -> bool:
+    try:
+        return name in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def build_graph(cls: type) -> Graph:
     """Compile the flow methods of ``cls`` (its own and inherited ones)."""
     found: dict[str, tuple[Callable[..., Any], StepMarks]] = {}
@@ -289,7 +327,15 @@ def build_graph(cls: type) -> Graph:
             raise ConfigurationError(
                 f"{where}: @router() needs a condition unless it is a @start()"
             )
+        first_slot = len(alls)
         node = None if marks.condition is None else _compile(marks.condition, alls, where)
+        if node is not None and not marks.start and name in _names(node):
+            shown = marks.condition if isinstance(marks.condition, str | Mapping) else name
+            raise ConfigurationError(
+                f"Invalid flow definition for {flow}: {name} listens to {shown!r}, which "
+                f"names the method itself; its own completion would fire it again, forever. "
+                "Listen to another method or label, or rename the method"
+            )
         for ref in _names(node) if node is not None else ():
             if ref in found:
                 continue
@@ -313,6 +359,8 @@ def build_graph(cls: type) -> Graph:
             node=node,
             leaf=node.name if type(node) is Leaf else None,
             once=type(node) is Any_ and not marks.router,
+            slots=tuple(range(first_slot, len(alls))) if type(node) is Any_ else (),
+            trigger=marks.start and _has_param(func, TRIGGER_PAYLOAD),
         )
     starts = [s for s in steps.values() if s.start]
     unconditional = [s for s in starts if s.node is None]

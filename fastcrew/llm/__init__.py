@@ -3,7 +3,7 @@
 from .client import DEFAULT_TIMEOUT, LLM, ChatStream
 from .meter import UsageMeter, metered
 from .transport import close_session
-from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
+from .types import ChatDelta, ChatResponse, RateLimitSnapshot, ToolCall, Usage
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -12,6 +12,7 @@ __all__ = [
     "ChatResponse",
     "ChatStream",
     "RateLimitSnapshot",
+    "ToolCall",
     "Usage",
     "UsageMeter",
     "close_session",

@@ -13,9 +13,11 @@ from ..core import budget_key, get_runtime
 from ..errors import ConfigurationError, LLMError, QuotaExhaustedError, RateLimitError
 from ..limits import Lease, Limiter, RateLimit, RetryPolicy
 from .meter import record_usage
+from .outcome import call_outcome, is_model_class, openai_tools
 from .providers import display_url, endpoint_url, origin, resolve_endpoint
 from .transport import AiohttpTransport, HttpxTransport, Transport
 from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
+from .usage import TokenCounter, UsageMetrics
 from .wire import (
     Messages,
     error_from_response,
@@ -38,16 +40,32 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_COMPLETION_ESTIMATE = 256
 """Tokens reserved for an answer when max_tokens is unset and no answer has been seen yet."""
 DEFAULT_RETRY = RetryPolicy()
+_MODEL_ENV = ("MODEL", "MODEL_NAME", "OPENAI_MODEL_NAME")
+
+
+class _BodyField:
+    """A CrewAI attribute (``llm.seed``) for a body field kept in ``provider_kwargs``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self if obj is None else obj.provider_kwargs.get(self.name)
 
 
 class LLM:
     """A chat model on an OpenAI-compatible endpoint.
 
-    ``model`` takes CrewAI's strings (``"gpt-4o-mini"``, ``"openai/gpt-4o-mini"``,
+    ``model`` takes CrewAI's strings (``"gpt-4.1-mini"``, ``"openai/gpt-4o-mini"``,
     ``"ollama/llama3.1"``, ``"hosted_vllm/<name>"``); ``base_url`` (alias ``api_base``) points
     it anywhere. Keys and URLs fall back to the provider's env vars (``OPENAI_API_KEY``,
-    ``OPENAI_BASE_URL`` / ``OPENAI_API_BASE``; ``MODEL`` / ``OPENAI_MODEL_NAME`` for the model).
-    Extra keyword arguments (``top_p``, ``stop``, ``seed``, ...) go into every request body.
+    ``OPENAI_BASE_URL`` / ``OPENAI_API_BASE``; ``MODEL`` / ``MODEL_NAME`` /
+    ``OPENAI_MODEL_NAME`` for the model, else CrewAI's default ``gpt-4.1-mini``).
+    ``top_p``, ``stop``, ``seed``, ... and any other keyword argument go into every request.
+
+    :meth:`call` / :meth:`acall` are CrewAI's: they return the text (or the validated model,
+    or a tool's result). :meth:`chat` / :meth:`achat` return the whole :class:`ChatResponse`
+    (usage, finish reason, tool calls, rate-limit headers) or a :class:`ChatStream`.
     Pass ``http_client=httpx.AsyncClient(...)`` to send through httpx instead of aiohttp.
     ``supports_function_calling=False`` makes agents use the ReAct text format for tools
     instead of native tool calls.
@@ -58,6 +76,14 @@ class LLM:
     line or error message.
     """
 
+    seed = _BodyField()
+    n = _BodyField()
+    frequency_penalty = _BodyField()
+    presence_penalty = _BodyField()
+    logprobs = _BodyField()
+    top_logprobs = _BodyField()
+    reasoning_effort = _BodyField()
+
     def __init__(
         self,
         model: str | None = None,
@@ -66,12 +92,17 @@ class LLM:
         api_base: str | None = None,
         api_key: str | None = None,
         temperature: float | None = None,
+        top_p: float | None = None,
         max_tokens: int | None = None,
         max_completion_tokens: int | None = None,
+        stop: str | list[str] | None = None,
+        stream: bool = False,
+        response_format: Any = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
         rate_limit: RateLimit | None = None,
         retry: RetryPolicy | None = None,
+        max_retries: int | None = None,
         supports_function_calling: bool | None = None,
         **provider_kwargs: Any,
     ) -> None:
@@ -79,7 +110,7 @@ class LLM:
         if redirect is None:
             endpoint = resolve_endpoint(model, base_url=base_url or api_base, api_key=api_key)
         else:  # every LLM goes to one endpoint, with its key only: no provider key from env
-            env = {k: v for k, v in os.environ.items() if k in ("MODEL", "OPENAI_MODEL_NAME")}
+            env = {k: v for k, v in os.environ.items() if k in _MODEL_ENV}
             endpoint = resolve_endpoint(
                 model, base_url=redirect.base_url, api_key=redirect.api_key, env=env
             )
@@ -88,18 +119,28 @@ class LLM:
         self.model_name: str = endpoint.model
         self.base_url: str = endpoint.base_url
         self.temperature = temperature
+        self.top_p = top_p
         self.max_tokens = max_tokens
         self.max_completion_tokens = max_completion_tokens
+        self.stop: list[str] = [stop] if isinstance(stop, str) else list(stop or ())
+        self.stream = stream
+        self.response_format = response_format
         if timeout is not None and timeout <= 0:
             raise ConfigurationError("LLM timeout must be a positive number of seconds or None")
         self.timeout: float | None = timeout
+        provider_kwargs.pop("is_litellm", None)  # CrewAI's routing switch: one path here
+        self.callbacks: list[Any] = list(provider_kwargs.pop("callbacks", None) or ())
         self.provider_kwargs: dict[str, Any] = dict(provider_kwargs)
+        self.additional_params = self.provider_kwargs  # CrewAI's name for the extra fields
         self.rate_limit = rate_limit
+        if retry is None and max_retries is not None:  # CrewAI's (the openai SDK's) setting
+            retry = RetryPolicy(max_attempts=max_retries + 1)
         self.retry = retry or DEFAULT_RETRY
         self._function_calling = supports_function_calling
         self._api_key = endpoint.api_key
         self._budget_key = budget_key(self.base_url, self._api_key)  # hashes both
         self._rng: random.Random | None = None  # made on the first retry
+        self._usage = TokenCounter()
         self._url = endpoint_url(self.base_url, "/chat/completions")
         self._headers: dict[str, str] = {
             "Content-Type": "application/json",
@@ -111,10 +152,14 @@ class LLM:
         self._base_body: dict[str, Any] = {"model": self.model_name}
         if temperature is not None:
             self._base_body["temperature"] = temperature
+        if top_p is not None:
+            self._base_body["top_p"] = top_p
         if max_tokens is not None:
             self._base_body["max_tokens"] = max_tokens
         if max_completion_tokens is not None:
             self._base_body["max_completion_tokens"] = max_completion_tokens
+        if self.stop and self.supports_stop_words():
+            self._base_body["stop"] = self.stop
         self._base_body.update(provider_kwargs)
         where = origin(self.base_url)
         self._transport: Transport = (
@@ -134,8 +179,12 @@ class LLM:
             "base_url": self.base_url,
             "api_key": self._api_key,
             "temperature": self.temperature,
+            "top_p": self.top_p,
             "max_tokens": self.max_tokens,
             "max_completion_tokens": self.max_completion_tokens,
+            "stop": self.stop,
+            "stream": self.stream,
+            "response_format": self.response_format,
             "timeout": self.timeout,
             "rate_limit": self.rate_limit,
             "retry": self.retry,
@@ -156,10 +205,27 @@ class LLM:
         """The provider rejected ``tools``: use the ReAct text format from now on."""
         self._function_calling = False
 
+    def supports_stop_words(self) -> bool:
+        """Whether the model takes ``stop`` (CrewAI's rule: not the gpt-5 and o1 families).
+        When it does, ``stop`` is sent with every request; :meth:`call` cuts its text at the
+        first stop word either way."""
+        name = self.model_name.lower()
+        return "gpt-5" not in name and "o1" not in name
+
     @property
     def has_api_key(self) -> bool:
-        """Whether a key is sent (the key itself is never exposed)."""
+        """Whether a key is sent."""
         return self._api_key is not None
+
+    @property
+    def api_key(self) -> str | None:
+        """The key sent (CrewAI's attribute); never part of the repr, a log line or an error."""
+        return self._api_key
+
+    def get_token_usage_summary(self) -> UsageMetrics:
+        """Token usage of every successful call made through this LLM object (CrewAI's
+        ``UsageMetrics``: cumulative, across every agent and crew sharing it)."""
+        return UsageMetrics(**self._usage.summary())
 
     def _body(
         self, messages: Messages, response_format: Any, stream: bool, overrides: Mapping[str, Any]
@@ -175,7 +241,7 @@ class LLM:
         return dumps(body)
 
     @overload
-    async def acall(
+    async def achat(
         self,
         messages: Messages,
         *,
@@ -185,7 +251,7 @@ class LLM:
     ) -> ChatResponse: ...
 
     @overload
-    async def acall(
+    async def achat(
         self,
         messages: Messages,
         *,
@@ -194,7 +260,7 @@ class LLM:
         **overrides: Any,
     ) -> ChatStream: ...
 
-    async def acall(
+    async def achat(
         self,
         messages: Messages,
         *,
@@ -202,13 +268,17 @@ class LLM:
         stream: bool = False,
         **overrides: Any,
     ) -> ChatResponse | ChatStream:
-        """Send one chat completion.
+        """Send one chat completion; the whole answer (fastcrew's API, under CrewAI's
+        :meth:`acall`).
 
         ``messages`` is a string (one user message) or OpenAI message dicts;
-        ``response_format`` a wire dict or a pydantic model class (→ ``json_schema``);
-        ``overrides`` replace body fields for this call. With ``stream=True`` the answer is a
-        :class:`ChatStream` (HTTP errors are raised here, before it is returned).
+        ``response_format`` a wire dict or a pydantic model class (→ ``json_schema``; default:
+        the LLM's own ``response_format``); ``overrides`` replace body fields for this call
+        (``tools``, ``tool_choice``, ``max_tokens``, ...). With ``stream=True`` the answer is
+        a :class:`ChatStream` (HTTP errors are raised here, before it is returned).
         """
+        if response_format is None:
+            response_format = self.response_format
         body = self._body(messages, response_format, stream, overrides)
         limiter = self.limiter()
         # Reserve what the provider charges at admission: the prompt (bytes / 4, settled to
@@ -252,6 +322,7 @@ class LLM:
                 raise
             else:
                 _finish(limiter, lease, resp, attempt - 1)
+                self._usage.add(resp.usage)
                 return resp
             limiter.stats.retries += 1
             if delay:
@@ -280,15 +351,93 @@ class LLM:
                 lease.settle(None)
             else:
                 _finish(limiter, lease, resp, retries)
+                self._usage.add(resp.usage)
 
         return ChatStream(handle, done, self._api_key)
 
-    def call(
+    def chat(
         self, messages: Messages, *, response_format: Any = None, **overrides: Any
     ) -> ChatResponse:
-        """Synchronous :meth:`acall` (not streaming); refuses inside a running event loop."""
+        """Synchronous :meth:`achat` (not streaming); refuses inside a running event loop."""
         return get_runtime().run(
-            self.acall(messages, response_format=response_format, **overrides),
+            self.achat(messages, response_format=response_format, **overrides),
+            api="LLM.chat",
+            async_api="LLM.achat",
+        )
+
+    async def acall(
+        self,
+        messages: Messages,
+        tools: list[dict[str, Any]] | None = None,
+        callbacks: list[Any] | None = None,
+        available_functions: Mapping[str, Callable[..., Any]] | None = None,
+        from_task: Any = None,
+        from_agent: Any = None,
+        response_model: type[Any] | None = None,
+        **overrides: Any,
+    ) -> Any:
+        """CrewAI's ``acall``: the answer's text, as CrewAI returns it.
+
+        ``tools`` are OpenAI tool schemas (or CrewAI's flat ``{"name", "description",
+        "parameters"}``). When the model calls one: without
+        ``available_functions`` the calls are returned (a list of :class:`ToolCall`); with
+        them the first available function runs (``async def`` ones are awaited, plain ones
+        run in the runtime's thread pool) and its result is returned as text. A pydantic
+        ``response_model`` (or the LLM's ``response_format``) returns the validated model.
+        Otherwise the text, cut at the first of the LLM's ``stop`` words. With
+        ``LLM(stream=True)`` the answer is streamed and assembled. ``callbacks``,
+        ``from_task`` and ``from_agent`` are accepted for CrewAI's signature and unused.
+        """
+        del callbacks, from_task, from_agent
+        schema = response_model if is_model_class(response_model) else None
+        strict = schema is not None
+        if schema is None and is_model_class(self.response_format):
+            schema = self.response_format
+        if tools:
+            overrides["tools"] = openai_tools(tools)
+        wire_format = schema if schema is not None else self.response_format
+        if self.stream:
+            stream = await self.achat(
+                messages, response_format=wire_format, stream=True, **overrides
+            )
+            async with stream:
+                async for _ in stream:
+                    pass
+            resp = stream.response
+        else:
+            resp = await self.achat(messages, response_format=wire_format, **overrides)
+        return await call_outcome(
+            resp,
+            available_functions=available_functions,
+            schema=schema,
+            strict=strict,
+            stop=self.stop,
+            streamed=self.stream,
+        )
+
+    def call(
+        self,
+        messages: Messages,
+        tools: list[dict[str, Any]] | None = None,
+        callbacks: list[Any] | None = None,
+        available_functions: Mapping[str, Callable[..., Any]] | None = None,
+        from_task: Any = None,
+        from_agent: Any = None,
+        response_model: type[Any] | None = None,
+        **overrides: Any,
+    ) -> Any:
+        """CrewAI's ``call``: synchronous :meth:`acall`; refuses inside a running loop."""
+        return get_runtime().run(
+            self.acall(
+                messages,
+                tools,
+                callbacks,
+                available_functions,
+                from_task,
+                from_agent,
+                response_model,
+                **overrides,
+            ),
             api="LLM.call",
             async_api="LLM.acall",
         )

@@ -27,7 +27,8 @@ __all__ = [
     "resolve_endpoint",
 ]
 
-DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_MODEL = "gpt-4.1-mini"
+"""CrewAI's default model (``crewai.constants.DEFAULT_LLM_MODEL``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,13 @@ def resolve_endpoint(
     Precedence: explicit arguments, then the provider's env vars, then its default URL.
     """
     env = os.environ if env is None else env
-    model = model or env.get("MODEL") or env.get("OPENAI_MODEL_NAME") or DEFAULT_MODEL
+    model = (
+        model
+        or env.get("MODEL")
+        or env.get("MODEL_NAME")
+        or env.get("OPENAI_MODEL_NAME")
+        or DEFAULT_MODEL
+    )
     prefix, sep, rest = model.partition("/")
     if sep and prefix in _UNSUPPORTED:
         raise ConfigurationError(

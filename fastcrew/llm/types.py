@@ -8,7 +8,7 @@ from typing import Any
 
 from ..limits.snapshot import NO_LIMITS, RateLimitSnapshot
 
-__all__ = ["ChatDelta", "ChatResponse", "RateLimitSnapshot", "Usage"]
+__all__ = ["ChatDelta", "ChatResponse", "RateLimitSnapshot", "ToolCall", "Usage"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -64,3 +64,21 @@ class ChatDelta:
     usage: Usage | None = None
     finish_reason: str | None = None
     tool_calls: tuple[dict[str, Any], ...] | None = None
+
+
+class ToolCall(dict[str, Any]):
+    """An OpenAI tool call (``{"id", "type", "function": {"name", "arguments"}}``) that also
+    reads like the ``openai`` SDK's object: ``call["function"]["name"]`` and
+    ``call.function.name`` both work. What ``LLM.call`` returns for tool calls it does not run.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        if isinstance(value, dict) and not isinstance(value, ToolCall):
+            return ToolCall(value)
+        return value

@@ -6,16 +6,20 @@ memoized per instance: every call on one instance returns the same object (so a 
 ``@crew`` collects ``self.agents`` and ``self.tasks`` (definition order), calls the method
 and attaches the ``@before_kickoff`` / ``@after_kickoff`` hooks to the Crew it returns.
 ``@output_json`` / ``@output_pydantic`` mark pydantic classes a ``tasks.yaml`` may name.
+Methods may be ``async def`` (as in CrewAI): the coroutine is run at once and its result
+memoized.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import functools
 import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..errors import ConfigurationError, ProjectConfigError
+from ..errors import ProjectConfigError
 
 __all__ = [
     "KIND",
@@ -49,6 +53,22 @@ def memo_of(instance: Any) -> dict[Any, Any]:
     return found
 
 
+def awaited_now(result: Any) -> Any:
+    """``result``, or what it gives when it is a coroutine (an ``async def`` method, as
+    CrewAI accepts): run on the runtime's home loop, or — inside a running event loop — to
+    completion in a helper thread."""
+    if not inspect.iscoroutine(result):
+        return result
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        from ..core import get_runtime
+
+        return get_runtime().run(result, api="a @CrewBase method")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, result).result()
+
+
 def _memoized(meth: Callable[..., Any], kind: str, finish: Callable[[Any], Any] | None) -> Any:
     name = meth.__name__
 
@@ -73,15 +93,7 @@ def _memoized(meth: Callable[..., Any], kind: str, finish: Callable[[Any], Any] 
                 return found
             memo[key] = _BUSY
         try:
-            result = meth(self, *args, **kwargs)
-            if inspect.iscoroutine(result):
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-                raise ConfigurationError(
-                    f"@{kind} {type(self).__name__}.{name} is async: fastcrew builds agents, "
-                    "tasks and crews with plain def methods"
-                )
+            result = awaited_now(meth(self, *args, **kwargs))
             if finish is not None:
                 result = finish(result)
         except BaseException:
@@ -135,7 +147,8 @@ def callback(meth: F) -> F:
 
 
 def cache_handler(meth: F) -> F:
-    """Mark a method returning a cache handler (accepted; fastcrew caches no tool results)."""
+    """Mark a method returning a cache handler (accepted and ignored: fastcrew's tool cache is
+    per run, switched on with ``Crew(cache=True)`` / ``Agent(cache=True)``)."""
     return _memoized(meth, "cache_handler", None)
 
 
@@ -173,6 +186,6 @@ def crew(meth: F) -> F:
         from .crew_base import collect, hook_up
 
         collect(self)
-        return hook_up(self, meth(self, *args, **kwargs))
+        return hook_up(self, awaited_now(meth(self, *args, **kwargs)))
 
     return _memoized(build, "crew", None)

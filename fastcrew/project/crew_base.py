@@ -57,7 +57,7 @@ class _Spec:
 
     name: str
     members: dict[str, tuple[str, ...]]
-    paths: dict[str, tuple[str, bool]]  # kind -> (absolute path, set explicitly?)
+    paths: dict[str, tuple[str | None, bool]]  # kind -> (absolute path or None, set explicitly?)
     what: dict[str, str]  # kind -> "agents_config of Name:"
     checked: dict[str, tuple[Any, _Plan]]  # kind -> (parsed document, its plan)
 
@@ -69,7 +69,7 @@ _Plan = tuple[tuple[str, dict[str, Any], tuple[Any, ...], tuple[str, ...]], ...]
 class _Entries(dict[str, Any]):
     """``agents_config`` / ``tasks_config``: entries by name; a missing one names the file."""
 
-    def __init__(self, what: str, path: str, exists: bool, owner: Any) -> None:
+    def __init__(self, what: str, path: str | None, exists: bool, owner: Any) -> None:
         super().__init__()
         self.what = what
         self.path = path
@@ -79,6 +79,11 @@ class _Entries(dict[str, Any]):
         self.resolving: list[str] = []
 
     def __missing__(self, name: str) -> Any:
+        if self.path is None:
+            raise ProjectConfigError(
+                f"{self.what} is None, so it has no entry {name!r}; set it to a YAML file",
+                entry=name,
+            )
         if not self.exists:
             problem = "does not exist, so it has no entries"
         else:
@@ -166,9 +171,12 @@ def _spec_of(cls: type) -> _Spec:
                 del kinds[attr]  # overridden by a plain attribute
     members = {kind: tuple(a for a, k in kinds.items() if k == kind) for kind in _KINDS}
     base = Path(getattr(cls, "base_directory", Path.cwd()))
-    paths: dict[str, tuple[str, bool]] = {}
+    paths: dict[str, tuple[str | None, bool]] = {}
     for kind, (attr, default) in _FILES.items():
         value = getattr(cls, f"original_{attr}_path", default)
+        if value is None:  # no config file for this kind (CrewAI: empty entries)
+            paths[kind] = (None, True)
+            continue
         if not isinstance(value, str | os.PathLike):
             raise ProjectConfigError(
                 f"{attr} of @CrewBase class {cls.__name__} must be a path relative to "
@@ -181,9 +189,11 @@ def _spec_of(cls: type) -> _Spec:
     return spec
 
 
-def _checked(spec: _Spec, cls: type, kind: str) -> tuple[str, bool, _Plan | None]:
+def _checked(spec: _Spec, cls: type, kind: str) -> tuple[str | None, bool, _Plan | None]:
     path, explicit = spec.paths[kind]
     what = spec.what[kind]
+    if path is None:
+        return None, False, None
     try:
         document = load_yaml(path, what)
     except FileNotFoundError:

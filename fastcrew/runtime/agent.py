@@ -2,42 +2,49 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..core import get_runtime
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, unwrap_validation_error
 from ..llm import LLM
 from ..tools import BaseTool
 from ..tools.adapters import ToolAdapters, check_tool
 from . import compat
-from .acting import act, task_toolbox
-from .calls import answer, call_with_timeout
+from .lite import Messages, akickoff, check_agent_guardrail
 from .outputs import LiteAgentOutput
-from .prompts import agent_system_prompt
-from .run_state import Run
-from .trace import trace_for
+
+if TYPE_CHECKING:
+    from .task import Task
 
 __all__ = ["Agent"]
 
 log = logging.getLogger("fastcrew.runtime")
 
-Messages = str | Sequence[Mapping[str, Any]]
-
 
 def resolve_llm(value: Any) -> Any:
     """An LLM from what a user wrote: None or a model string → :class:`LLM`; an object with
-    an async ``acall`` is used as is."""
+    ``achat``, ``acall`` or ``call`` (a CrewAI ``BaseLLM`` subclass) is used as is."""
     if value is None or isinstance(value, str):
         return LLM(value)
-    if not callable(getattr(value, "acall", None)):
+    if not any(callable(getattr(value, name, None)) for name in ("achat", "acall", "call")):
         raise ConfigurationError(
-            f"llm must be a fastcrew LLM, a model string or an object with an async "
-            f"acall(messages, ...) method, not {type(value).__name__}"
+            f"llm must be a fastcrew LLM, a model string, a BaseLLM subclass or an object "
+            f"with a call(messages, ...) or async acall(messages, ...) method, "
+            f"not {type(value).__name__}"
         )
     return value
 
@@ -64,13 +71,13 @@ class Agent(BaseModel):
     """An agent, as in CrewAI: ``Agent(role, goal, backstory, llm=...)``.
 
     ``llm`` is an :class:`~fastcrew.LLM` or a model string (default: ``$MODEL`` /
-    ``$OPENAI_MODEL_NAME`` / ``gpt-4o-mini`` with the provider's env vars). One agent may
+    ``$OPENAI_MODEL_NAME`` / ``gpt-4.1-mini`` with the provider's env vars). One agent may
     serve any number of crews and concurrent runs. ``max_execution_time`` (seconds) cancels a
     task that runs longer. ``max_rpm`` is an extra, narrower cap on this agent's calls across
     all its runs (the shared RPM/TPM budget lives in the LLM client); ``max_retry_limit`` is
     stored for CrewAI compatibility: retries happen once, inside the LLM client.
     ``tools`` (``fastcrew.tools``) are called natively or in the ReAct format, at most
-    ``max_iter`` steps per answer, their results cached per run when ``cache``;
+    ``max_iter`` steps per answer (results cached per run only when opted in: ``cache``);
     ``allow_delegation=True`` adds the coworker tools over the crew's other agents;
     ``allow_code_execution=True`` adds a code interpreter that runs Python in a subprocess.
     """
@@ -92,13 +99,35 @@ class Agent(BaseModel):
     allow_delegation: bool = False
     allow_code_execution: bool = False
     cache: bool = True
+    """Whether this agent takes part in tool-result caching (per run). Opt-in, as in CrewAI
+    1.15: results are cached when the crew has ``cache=True``, or when this agent was given
+    ``cache=True`` explicitly; ``cache=False`` keeps the agent out either way."""
     verbose: bool = False
+    guardrail: Any = None
+    """Checks the answers of direct ``kickoff`` calls (as in CrewAI; tasks use their own): a
+    callable(LiteAgentOutput) -> (ok, value_or_feedback), or criteria in plain language
+    checked by the agent's LLM."""
+    guardrail_max_retries: int = Field(default=3, ge=0)
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            found = unwrap_validation_error(exc)
+            if found is exc:
+                raise
+            raise found from None
 
     @model_validator(mode="before")
     @classmethod
     def _screen(cls, data: Any) -> Any:
         return compat.screen("Agent", _merge_config(data), compat.AGENT, set(cls.model_fields))
+
+    @field_validator("guardrail")
+    @classmethod
+    def _guardrail(cls, value: Any) -> Any:
+        return check_agent_guardrail(value)
 
     @field_validator("llm", mode="before")
     @classmethod
@@ -131,84 +160,78 @@ class Agent(BaseModel):
 
     # -- direct calls (no crew) -----------------------------------------------------------
 
+    async def aexecute_task(
+        self, task: Task, context: str | None = None, tools: Sequence[Any] | None = None
+    ) -> Any:
+        """This agent's answer to ``task``, without a crew, as in CrewAI: the text, or for a
+        task with ``output_pydantic`` / ``output_json`` the validated model.
+
+        ``context`` is text given as earlier results; ``tools`` replace the task's and the
+        agent's for this answer. The task's guardrails, callback and output file are not
+        applied (that is :meth:`Task.execute_sync`); placeholders stay as written.
+        """
+        from .standalone import aexecute, agent_answer
+
+        return agent_answer(task, await aexecute(task, self, context, tools, finish=False))
+
+    def execute_task(
+        self, task: Task, context: str | None = None, tools: Sequence[Any] | None = None
+    ) -> Any:
+        """Synchronous :meth:`aexecute_task` (on the runtime's home loop)."""
+        from .standalone import aexecute, agent_answer, run_sync
+
+        output = run_sync(
+            aexecute(task, self, context, tools, finish=False),
+            "Agent.execute_task",
+            "Agent.aexecute_task",
+        )
+        return agent_answer(task, output)
+
     async def akickoff(
         self,
         messages: Messages | None = None,
         response_format: type[BaseModel] | None = None,
+        input_files: Mapping[str, Any] | None = None,
         *,
         query: str | None = None,
     ) -> LiteAgentOutput:
         """Ask the agent directly: a string or chat messages in, a LiteAgentOutput out.
 
         ``response_format`` (a pydantic model) makes the answer structured: it is validated,
-        with one repair request on failure. ``query=`` is accepted as an alias of a string
-        ``messages``.
+        with one repair request on failure. The agent's ``guardrail`` checks the answer, and
+        a rejection asks again (``guardrail_max_retries``). ``query=`` is accepted as an
+        alias of a string ``messages``; ``input_files`` are not supported yet.
         """
-        if messages is None:
-            messages = query
-        if messages is None:
-            raise TypeError("Agent.kickoff() needs messages: a string or a list of messages")
-        run_ = Run({})
-        conversation: list[dict[str, Any]] = [
-            {"role": "system", "content": agent_system_prompt(self.role, self.goal, self.backstory)}
-        ]
-        if isinstance(messages, str):
-            conversation.append({"role": "user", "content": messages})
-        else:
-            conversation.extend(dict(m) for m in messages)
-        who = (None, self.role)
-        caps = run_.caps_for(self)
-        toolbox = task_toolbox(run_, self, None)
-        trace = trace_for(run_, self)
-        if trace is not None:
-            trace.agent_started(self.role, str(conversation[-1].get("content") or ""))
-            if toolbox is not None:
-                toolbox.trace = trace
-        if toolbox is None:
-            work = answer(run_, self.llm, conversation, response_format, None, who, caps)
-        else:
-            work = act(
-                run_,
-                self.llm,
-                conversation,
-                toolbox,
-                response_format,
-                None,
-                who,
-                caps,
-                self.max_iter,
-            )
-        raw, model, conversation = await call_with_timeout(work, self.max_execution_time, who)
-        if trace is not None:
-            trace.answer(self.role, raw)
-        return LiteAgentOutput(
-            raw=raw,
-            pydantic=model,
-            agent_role=self.role,
-            usage_metrics=run_.usage.model_dump(),
-            messages=conversation,
-        )
+        return await akickoff(self, messages, response_format, query, input_files)
 
     async def kickoff_async(
         self,
         messages: Messages | None = None,
         response_format: type[BaseModel] | None = None,
+        input_files: Mapping[str, Any] | None = None,
         *,
         query: str | None = None,
     ) -> LiteAgentOutput:
         """Same as :meth:`akickoff` (native async: direct agent calls need no thread)."""
-        return await self.akickoff(messages, response_format, query=query)
+        return await self.akickoff(messages, response_format, input_files, query=query)
 
     def kickoff(
         self,
         messages: Messages | None = None,
         response_format: type[BaseModel] | None = None,
+        input_files: Mapping[str, Any] | None = None,
         *,
         query: str | None = None,
-    ) -> LiteAgentOutput:
-        """Synchronous :meth:`akickoff`; refuses inside a running event loop."""
-        return get_runtime().run(
-            self.akickoff(messages, response_format, query=query),
-            api="Agent.kickoff",
-            async_api="Agent.akickoff",
-        )
+    ) -> LiteAgentOutput | Coroutine[Any, Any, LiteAgentOutput]:
+        """Synchronous :meth:`akickoff`, on the runtime's home loop.
+
+        As in CrewAI, called inside a running event loop (an ``async def`` flow method) it
+        returns the coroutine of :meth:`akickoff` instead, to be awaited (a flow awaits a
+        method's returned coroutine).
+        """
+        work = self.akickoff(messages, response_format, input_files, query=query)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return get_runtime().run(work, api="Agent.kickoff", async_api="Agent.akickoff")
+        return work

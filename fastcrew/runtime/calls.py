@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ExecutionTimeoutError, OutputValidationError
 from ..limits import Lease, Limiter
+from ..llm.custom import call_custom, chat_method
 from ..tools.invoke import strip_fences
 from .prompts import repair_prompt
 from .run_state import Meta, Run
@@ -39,18 +40,28 @@ async def call_llm(
 ) -> Any:
     """One LLM call of the run: through the caps, then the LLM's shared budget; streamed
     (text chunks, then one chunk per tool call) when the run streams. ``extra`` goes into
-    the request body (``tools``, ``tool_choice``)."""
+    the request body (``tools``, ``tool_choice``). A fastcrew LLM answers through ``achat``;
+    a CrewAI-style custom LLM through its ``acall`` or, in the thread pool, its ``call``."""
     # Narrower max_rpm caps are taken before the call joins the shared budget's queue.
     # Inside the try: a cancel while waiting for a later cap must still settle earlier ones.
     leases: list[Lease] = []
     try:
         for cap in caps:
             leases.append(await cap.acquire(0))
-        if meta is None or run.emit is None:
-            resp = await llm.acall(messages, response_format=schema, **extra)
+        achat = chat_method(llm)
+        if achat is None:  # a CrewAI-style custom LLM: call / acall (no tool_choice there)
+            tools = None if extra.get("tool_choice") == "none" else extra.get("tools")
+            resp = await call_custom(llm, messages, tools=tools, response_model=schema)
+            if meta is not None and run.emit is not None:
+                if resp.content:
+                    run.emit(meta.chunk(resp.content))
+                for index, call in enumerate(resp.tool_calls or ()):
+                    run.emit(meta.tool_chunk(call, index))
+        elif meta is None or run.emit is None:
+            resp = await achat(messages, response_format=schema, **extra)
         else:
             emit = run.emit
-            stream = await llm.acall(messages, response_format=schema, stream=True, **extra)
+            stream = await achat(messages, response_format=schema, stream=True, **extra)
             async with stream:
                 async for delta in stream:
                     if delta.content:

@@ -7,11 +7,19 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .._loop import ensure_no_running_loop
 from ..core import get_runtime
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, unwrap_validation_error
 from . import compat
 from .agent import Agent, resolve_llm
 from .calls import maybe_await
@@ -29,6 +37,15 @@ from .trace import Trace
 
 __all__ = ["Crew"]
 
+
+def _checked(inputs: Any) -> dict[str, Any]:
+    """Kickoff inputs checked: a ``TypeError`` for a non-mapping (as in CrewAI), then
+    :func:`check_inputs`."""
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise TypeError(f"inputs must be a dict or Mapping, got {type(inputs).__name__}")
+    return check_inputs(inputs)
+
+
 Inputs = Mapping[str, Any] | None
 ManyInputs = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 
@@ -41,7 +58,8 @@ class Crew(BaseModel):
     :class:`CrewStreamingOutput`. ``max_rpm`` is an extra, narrower cap on the calls of all
     this crew's runs together (the shared budget lives in the LLM client). ``task_callback``
     runs after every task, ``before_kickoff_callbacks`` may rewrite the inputs,
-    ``after_kickoff_callbacks`` the output.
+    ``after_kickoff_callbacks`` the output. ``cache=True`` caches the agents' tool results
+    within each run.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
@@ -58,10 +76,22 @@ class Crew(BaseModel):
     after_kickoff_callbacks: list[Callable[[CrewOutput], Any]] = Field(default_factory=list)
     manager_llm: Any = None
     manager_agent: Agent | None = None
+    cache: bool = False
+    """Tool-result caching for this crew's agents, per run (opt-in, as in CrewAI 1.15): an
+    agent with ``cache=False`` stays out; one given ``cache=True`` caches without it."""
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     _manager: Agent | None = PrivateAttr(default=None)
 
     __hash__ = object.__hash__
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:  # a fastcrew error raised while validating: itself
+            found = unwrap_validation_error(exc)
+            if found is exc:
+                raise
+            raise found from None
 
     @model_validator(mode="before")
     @classmethod
@@ -78,7 +108,8 @@ class Crew(BaseModel):
         hierarchical = self.process is Process.hierarchical
         if hierarchical:
             check_manager(self.manager_llm, self.manager_agent, self.agents)
-            self._manager = make_manager(self.manager_llm, self.manager_agent)
+            self._manager = make_manager(self.manager_llm, self.manager_agent, self.verbose)
+            self.manager_agent = self._manager  # as CrewAI: the one made from manager_llm
         if not self.tasks:
             raise ConfigurationError("a crew needs at least one task")
         check_conditional_tasks(self.tasks)
@@ -113,6 +144,17 @@ class Crew(BaseModel):
         """A shallow copy (CrewAI habit; fastcrew runs never need one)."""
         return self.model_copy()
 
+    def fetch_inputs(self) -> set[str]:
+        """The ``{placeholder}`` names the kickoff inputs must fill, as CrewAI finds them:
+        in the tasks' descriptions and expected outputs and the agents' role, goal and
+        backstory."""
+        found: set[str] = set()
+        for task in self.tasks:
+            found |= names(task.description) | names(task.expected_output)
+        for agent in self.agents:
+            found |= names(agent.role) | names(agent.goal) | names(agent.backstory)
+        return found
+
     # -- the one real run ----------------------------------------------------------------
 
     def _preflight(self, inputs: dict[str, Any]) -> None:
@@ -143,11 +185,11 @@ class Crew(BaseModel):
     async def _arun(
         self, inputs: Inputs, emit: Emit | None = None, input_index: int | None = None
     ) -> CrewOutput:
-        values = check_inputs(inputs)
+        values = _checked(inputs)
         for before in self.before_kickoff_callbacks:
             changed = await maybe_await(before(values))
             if changed is not None:
-                values = check_inputs(changed)
+                values = _checked(changed)
         self._preflight(values)
         caps = (get_runtime().cap(self, self.max_rpm),) if self.max_rpm else ()
         state = Run(
@@ -191,7 +233,7 @@ class Crew(BaseModel):
         to iterate with ``async for``.
         """
         if self.stream:
-            check_inputs(inputs)
+            _checked(inputs)
             return CrewStreamingOutput(lambda emit: self._arun(inputs, emit), sync=False)
         return await self._arun(inputs)
 
@@ -203,7 +245,7 @@ class Crew(BaseModel):
         """
         ensure_no_running_loop("Crew.kickoff", "Crew.akickoff")
         if self.stream:
-            check_inputs(inputs)
+            _checked(inputs)
             return CrewStreamingOutput(lambda emit: self._arun(inputs, emit), sync=True)
         return get_runtime().run(self._arun(inputs), api="Crew.kickoff", async_api="Crew.akickoff")
 

@@ -4,9 +4,7 @@ output, guardrails, callbacks, the output file. Per-run state lives in a :class:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -16,6 +14,7 @@ from ..errors import GuardrailError, TaskError
 from ..limits import Limiter
 from .acting import act, task_toolbox
 from .calls import Message, answer, call_with_timeout, maybe_await
+from .output_file import check_rendered_path, file_text, write_file
 from .outputs import OutputFormat, TaskOutput
 from .prompts import (
     guardrail_check_prompt,
@@ -87,56 +86,57 @@ def _accept(output: TaskOutput, value: Any) -> TaskOutput:
     return output
 
 
-def _write_file(path: str, text: str, create: bool) -> None:
-    target = Path(path)
-    if create:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-
-
-def _file_text(output: TaskOutput) -> str:
-    if output.output_format is OutputFormat.JSON and output.json_dict is not None:
-        return json.dumps(output.json_dict, ensure_ascii=False, indent=2)
-    if output.output_format is OutputFormat.PYDANTIC and output.pydantic is not None:
-        return output.pydantic.model_dump_json(indent=2)
-    return output.raw
-
-
 async def run_task(
     run: Run,
     task: Task,
     index: int,
     context: str,
     task_callback: Callable[[TaskOutput], Any] | None = None,
+    *,
+    agent: Agent | None = None,
+    finish: bool = True,
 ) -> TaskOutput:
-    """Run one task for one run and return its output (callbacks and file included)."""
-    agent = run.manager or task.agent
-    assert agent is not None  # the Crew checked this
+    """Run one task for one run and return its output.
+
+    ``agent`` overrides the one that would do it (the manager, else ``task.agent``). With
+    ``finish`` the guardrails, callbacks and ``output_file`` follow the answer; without, the
+    output is the agent's answer alone (``Agent.execute_task``).
+    """
+    agent = agent or run.manager or task.agent
+    assert agent is not None  # the Crew (or the caller) checked this
     inputs = run.inputs
     description = render(task.description, inputs, f"the description of task {index}")
     label = _task_label(task, description)
     expected = render(task.expected_output, inputs, f"the expected_output of task {label!r}")
+    path = None
+    if finish and task.output_file:
+        where = f"the output_file of task {label!r}"
+        path = check_rendered_path(render(task.output_file, inputs, where), task.output_file, where)
     role, system = run.agent_prompt(agent)
     who = (label, role)
     trace = trace_for(run, agent)
     if trace is not None:
         trace.task_started(index + 1, label, role, description)
+    guards = task.guardrail_list() if finish else []
     try:
         output = await call_with_timeout(
-            _attempts(run, task, index, agent, description, expected, context, system, who, trace),
+            _attempts(
+                run, task, index, agent, description, expected, context, system, who, trace, guards
+            ),
             agent.max_execution_time,
             who,
         )
         if trace is not None:
             trace.answer(role, output.raw)
+        if not finish:
+            return output
         if task.callback is not None:
             await maybe_await(task.callback(output))
         if task_callback is not None:
             await maybe_await(task_callback(output))
-        if task.output_file:
-            path = render(task.output_file, inputs, f"the output_file of task {label!r}")
+        if path is not None:
             await get_runtime().run_in_thread(
-                _write_file, path, _file_text(output), task.create_directory is not False
+                write_file, path, file_text(output), task.create_directory is not False
             )
     except Exception as exc:
         if trace is not None:
@@ -160,6 +160,7 @@ async def _attempts(
     system: str,
     who: tuple[str, str],
     trace: Trace | None,
+    guards: Sequence[Guard | str],
 ) -> TaskOutput:
     schema, fmt = task.output_schema()
     prompt = task_prompt(
@@ -188,18 +189,17 @@ async def _attempts(
     toolbox = task_toolbox(run, agent, task)
     if toolbox is not None:
         toolbox.trace = trace
-    guards = task.guardrail_list()
-    retries = 0
-    while True:
+
+    async def attempt(messages: list[Message]) -> TaskOutput:
         if toolbox is None:
             raw, model, messages = await answer(run, llm, messages, schema, meta, who, caps)
         else:
             raw, model, messages = await act(
                 run, llm, messages, toolbox, schema, meta, who, caps, agent.max_iter
             )
-        output = TaskOutput.build(
+        return TaskOutput.build(
             description=description,
-            name=task.name,
+            name=task.name or description,  # as in CrewAI
             expected_output=expected,
             raw=raw,
             agent=who[1],
@@ -209,24 +209,32 @@ async def _attempts(
             messages=messages,
             tool_counts=toolbox.counts if toolbox is not None else (0, 0, 0),
         )
-        feedback = None
-        for guard in guards:
+
+    output = await attempt(messages)
+    conversation = output.messages  # kept: a guardrail may return an output without it
+    numbered = bool(task.guardrails)
+    for i, guard in enumerate(guards):
+        # As in CrewAI: guardrails run in order, each with its own retries; a rejection asks
+        # the agent again and checks that same guardrail's verdict on the new answer.
+        retries = 0
+        while True:
             ok, value = await _check(guard, output, run, llm, who, caps)
-            if not ok:
-                feedback = str(value)
+            if ok:
+                output = _accept(output, value)
                 break
-            output = _accept(output, value)
-        if feedback is None:
-            return output
-        if retries >= task.guardrail_max_retries:
-            raise GuardrailError(
-                f"task {who[0]!r} failed its guardrail after {retries} "
-                f"{'retry' if retries == 1 else 'retries'}: {feedback}",
-                task=who[0],
-                agent=who[1],
-            )
-        retries += 1
-        messages = [*messages, {"role": "user", "content": guardrail_retry_prompt(feedback)}]
+            if retries >= task.guardrail_max_retries:
+                name = f"guardrail {i}" if numbered else "guardrail"
+                raise GuardrailError(
+                    f"Task failed {name} validation after {retries} retries. Last error: "
+                    f"{value} (task {who[0]!r}, agent {who[1]!r})",
+                    task=who[0],
+                    agent=who[1],
+                )
+            retries += 1
+            retry = {"role": "user", "content": guardrail_retry_prompt(str(value))}
+            output = await attempt([*conversation, retry])
+            conversation = output.messages
+    return output
 
 
 def context_text(outputs: Sequence[TaskOutput]) -> str:

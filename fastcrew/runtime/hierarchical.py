@@ -1,10 +1,13 @@
 """The hierarchical process: a manager agent runs every task, delegating to the crew's agents
 with the coworker tools (as in CrewAI).
 
-The manager is ``manager_agent`` when given, else one made from ``manager_llm``; it is built
-once per crew (a template like the rest) and gets the coworker tools over every agent of the
-crew at run time. Validation follows CrewAI: one of ``manager_llm`` / ``manager_agent`` is
-required, a ``manager_agent`` must not be among ``agents`` and must not have tools.
+The manager is ``manager_agent`` when given, else one made from ``manager_llm`` (then kept in
+``crew.manager_agent``, as CrewAI does); it is built once per crew (a template like the rest)
+and gets the coworker tools at run time, per task: over the task's own agent when it has one,
+else over every agent of the crew (as in CrewAI). Validation follows CrewAI: one of
+``manager_llm`` / ``manager_agent`` is required, a ``manager_agent`` must not be among
+``agents`` and must not have tools (CrewAI finds the tools at kickoff; fastcrew at
+construction).
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ def check_manager(manager_llm: Any, manager_agent: Agent | None, agents: list[Ag
             raise ValueError("the manager agent should not be included in the agents list")
         if manager_agent.tools:
             raise ValueError(
-                "the manager agent should not have tools: it gets the coworker tools itself"
+                "Manager agent should not have tools: it gets the coworker tools itself"
             )
 
 
-def make_manager(manager_llm: Any, manager_agent: Agent | None) -> Agent:
-    """The crew's manager: ``manager_agent`` as given, or a new one on ``manager_llm``."""
+def make_manager(manager_llm: Any, manager_agent: Agent | None, verbose: bool = False) -> Agent:
+    """The crew's manager: ``manager_agent`` as given, or a new one on ``manager_llm``
+    (``verbose`` as the crew's)."""
     if manager_agent is not None:
         return manager_agent
     return Agent(
@@ -46,4 +50,5 @@ def make_manager(manager_llm: Any, manager_agent: Agent | None) -> Agent:
         "with complete instructions and context, and does not accept weak work.",
         llm=manager_llm,
         allow_delegation=True,
+        verbose=verbose,
     )

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..llm.usage import UsageMetrics
+
 __all__ = [
     "CrewOutput",
     "LiteAgentOutput",
@@ -24,27 +26,6 @@ class OutputFormat(StrEnum):
     JSON = "json"
     PYDANTIC = "pydantic"
     RAW = "raw"
-
-
-class UsageMetrics(BaseModel):
-    """Token usage of one run: the sum of what the provider reported for its calls."""
-
-    total_tokens: int = 0
-    prompt_tokens: int = 0
-    cached_prompt_tokens: int = 0
-    completion_tokens: int = 0
-    successful_requests: int = 0
-    retries: int = 0
-    """Extra attempts the retry layer made for these calls (not in CrewAI)."""
-
-    def add_usage_metrics(self, other: UsageMetrics) -> None:
-        """Add another run's totals (CrewAI's name)."""
-        self.total_tokens += other.total_tokens
-        self.prompt_tokens += other.prompt_tokens
-        self.cached_prompt_tokens += other.cached_prompt_tokens
-        self.completion_tokens += other.completion_tokens
-        self.successful_requests += other.successful_requests
-        self.retries += other.retries
 
 
 _set = object.__setattr__
@@ -160,7 +141,10 @@ class TaskOutput(_Structured):
     def json(self) -> str | None:  # type: ignore[override]
         """The JSON answer as a string; only for tasks with ``output_json``."""
         if self.output_format is not OutputFormat.JSON:
-            raise ValueError("this task has no JSON output: set output_json on the task to get one")
+            raise ValueError(
+                "Invalid output format requested: this task has no JSON output (set "
+                "output_json on the task to get one)"
+            )
         return json.dumps(self.json_dict)
 
 
@@ -180,7 +164,8 @@ class CrewOutput(_Structured):
         """The final task's JSON answer as a string; only when it has ``output_json``."""
         if not self.tasks_output or self.tasks_output[-1].output_format is not OutputFormat.JSON:
             raise ValueError(
-                "the final task has no JSON output: set output_json on the last task of the crew"
+                "No JSON output found in the final task. Set output_json on the last task of "
+                "the crew to get one."
             )
         return json.dumps(self.json_dict)
 
@@ -193,7 +178,8 @@ class CrewOutput(_Structured):
 
 
 class LiteAgentOutput(BaseModel):
-    """The result of ``Agent.kickoff``: the answer, its parsed model, the usage of the run."""
+    """The result of ``Agent.kickoff``: the answer, its parsed model, the usage of that call
+    (guardrail checks and retries included) and the conversation."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -203,11 +189,16 @@ class LiteAgentOutput(BaseModel):
     usage_metrics: dict[str, Any] | None = None
     messages: list[dict[str, Any]] = Field(default_factory=list)
 
+    @property
+    def token_usage(self) -> UsageMetrics:
+        """``usage_metrics`` as a :class:`UsageMetrics` (as ``CrewOutput.token_usage``)."""
+        if not self.usage_metrics:
+            return UsageMetrics()
+        return UsageMetrics.model_validate(self.usage_metrics)
+
     def to_dict(self) -> dict[str, Any]:
         """The parsed model as a dict (empty without ``response_format``)."""
         return self.pydantic.model_dump() if self.pydantic is not None else {}
 
     def __str__(self) -> str:
-        if self.pydantic is not None:
-            return str(self.pydantic)
-        return self.raw
+        return self.raw  # as in CrewAI, even with a parsed model

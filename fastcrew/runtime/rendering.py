@@ -1,13 +1,17 @@
 """``{placeholder}`` templates: parsed once, rendered per run, never mutated.
 
 A placeholder is ``{name}`` where ``name`` is an identifier (letters, digits, ``_``, ``-``);
-other braces (JSON examples, ``{ }``) are left alone. Values may be str, int, float, bool,
-None, list or dict (lists and dicts are rendered as JSON; None as ``None``, as CrewAI does).
+other braces (JSON examples, ``{ }``) are left alone. CrewAI's rules (1.15):
+
+- no inputs (``None`` or ``{}``): nothing is filled, placeholders stay in the text as written;
+- some inputs: every placeholder must have one, else :class:`InputError` names it;
+- values are str, int, float, bool, None, list or dict, nested lists and dicts holding the
+  same (anything else is an ``InputError``); each is written as ``str(value)``, so a list or
+  dict appears as Python writes it (``['a', 'b']``, ``{'k': None}``), as in CrewAI.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -17,8 +21,8 @@ from ..errors import InputError
 __all__ = ["check_inputs", "names", "placeholders", "render"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_\-]*)\}")
-_ALLOWED_TYPES = (str, int, float, bool, list, dict, type(None))
-_ALLOWED = "str, int, float, bool, None, list or dict"
+_SCALARS = (str, int, float, bool, type(None))
+_ALLOWED = "str, int, float, bool, None, list or dict (lists and dicts holding the same)"
 
 # template text -> literal pieces and variable names, alternating: [lit, var, lit, var, lit]
 _parsed: dict[str, tuple[str, ...]] = {}
@@ -53,12 +57,17 @@ def names(template: str) -> frozenset[str]:
     return found
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, bool | int | float):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False, default=str)
+def _unsupported(value: Any) -> type | None:
+    """The first type in ``value`` (nested lists and dicts included) inputs may not hold."""
+    if isinstance(value, _SCALARS):
+        return None
+    if isinstance(value, list | dict):
+        for item in value.values() if isinstance(value, dict) else value:
+            found = _unsupported(item)
+            if found is not None:
+                return found
+        return None
+    return type(value)
 
 
 def check_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -70,16 +79,24 @@ def check_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
             f"kickoff inputs must be a dict of names to values, not {type(inputs).__name__}"
         )
     for key, value in inputs.items():
-        if not isinstance(value, _ALLOWED_TYPES):
+        bad = _unsupported(value)
+        if bad is not None:
+            where = "has type" if bad is type(value) else "holds a value of type"
             raise InputError(
-                f"input {key!r} has type {type(value).__name__}; kickoff inputs must be {_ALLOWED}",
+                f"input {key!r} {where} {bad.__name__} (unsupported); kickoff inputs must be "
+                f"{_ALLOWED}",
                 variable=str(key),
             )
     return dict(inputs)
 
 
 def render(template: str, inputs: Mapping[str, Any], where: str) -> str:
-    """Fill ``template``'s placeholders from ``inputs``; ``where`` names it in errors."""
+    """Fill ``template``'s placeholders from ``inputs``; ``where`` names it in errors.
+
+    Without inputs the template is returned as written (CrewAI interpolates nothing then).
+    """
+    if not inputs:
+        return template
     parts = _parse(template)
     if len(parts) == 1:
         return template
@@ -95,5 +112,5 @@ def render(template: str, inputs: Mapping[str, Any], where: str) -> str:
                 variable=name,
                 where=where,
             ) from None
-        out[i] = _text(value)
+        out[i] = value if isinstance(value, str) else str(value)
     return "".join(out)

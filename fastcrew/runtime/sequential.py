@@ -52,6 +52,14 @@ async def _skip(task: Task, previous: TaskOutput | None) -> bool:
     )
 
 
+def _crew_callback(task: Task, task_callback: TaskCallback) -> TaskCallback:
+    """The crew's ``task_callback`` for ``task``; None when it is the task's own callback
+    (called once, as in CrewAI)."""
+    if task_callback is not None and task_callback == task.callback:
+        return None
+    return task_callback
+
+
 async def run_sequential(
     tasks: list[Task], run: Run, task_callback: TaskCallback = None
 ) -> list[TaskOutput]:
@@ -66,7 +74,9 @@ async def run_sequential(
             context = (
                 _explicit(task, outputs, index_of) if task.context_given else _context(outputs)
             )
-            outputs.append(await run_task(run, task, i, context, task_callback))
+            outputs.append(
+                await run_task(run, task, i, context, _crew_callback(task, task_callback))
+            )
         return outputs
     return await _with_async(tasks, run, task_callback, index_of)
 
@@ -84,7 +94,7 @@ async def _with_async(
                 for dep in deps:
                     dep.result()  # a failed dependency: its error is already recorded
                 context = _explicit(task, outputs, index_of)
-            out = await run_task(run, task, i, context, task_callback)
+            out = await run_task(run, task, i, context, _crew_callback(task, task_callback))
         except Exception as exc:
             failures.append(exc)
             raise

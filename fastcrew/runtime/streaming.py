@@ -88,7 +88,7 @@ class CrewStreamingOutput(Generic[T]):
         """The run's output; raises until the stream has ended (and re-raises its error)."""
         if not self._completed:
             raise RuntimeError(
-                "the stream has not finished yet: iterate over every chunk before reading .result"
+                "Streaming has not completed yet: iterate over every chunk before reading .result"
             )
         if self._error is not None:
             raise self._error
@@ -97,9 +97,11 @@ class CrewStreamingOutput(Generic[T]):
         return self._result
 
     @property
-    def results(self) -> T:
-        """Alias of :attr:`result` (CrewAI's name for a streamed for-each)."""
-        return self.result
+    def results(self) -> list[Any]:
+        """Every output as a list: a streamed for-each's outputs, else ``[result]``
+        (CrewAI's name for a streamed for-each)."""
+        result = self.result
+        return result if isinstance(result, list) else [result]
 
     @property
     def is_completed(self) -> bool:
@@ -145,6 +147,8 @@ class CrewStreamingOutput(Generic[T]):
         if self._started:
             raise RuntimeError("a streaming output can be iterated only once")
         self._started = True
+        if self._completed:  # closed before iteration began: the run never starts
+            return
         queue: asyncio.Queue[Any] = asyncio.Queue()
         put = queue.put_nowait
         task = asyncio.create_task(self._start(put))

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import hashlib
 import inspect
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from ..errors import unwrap_validation_error
 from ..tools import BaseTool
 from ..tools.adapters import ToolAdapters
 from . import compat
 from .agent import Agent, _merge_config, check_tools
+from .output_file import check_output_file
 from .outputs import OutputFormat, TaskOutput
+from .prompts import task_prompt
 
 __all__ = ["Task"]
 
@@ -75,6 +88,15 @@ class Task(BaseModel):
 
     __hash__ = object.__hash__
 
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            found = unwrap_validation_error(exc)
+            if found is exc:
+                raise
+            raise found from None
+
     @model_validator(mode="before")
     @classmethod
     def _screen(cls, data: Any) -> Any:
@@ -95,6 +117,11 @@ class Task(BaseModel):
     def native_tools(self) -> list[BaseTool]:
         """``tools`` as fastcrew tools (CrewAI and LangChain objects adapted once each)."""
         return self._adapters.tools(self.tools or ())
+
+    @field_validator("output_file")
+    @classmethod
+    def _output_file(cls, value: str | None) -> str | None:
+        return check_output_file(value)
 
     @field_validator("guardrail")
     @classmethod
@@ -125,6 +152,12 @@ class Task(BaseModel):
         return f"Task(name={self.name!r}, description={self.description[:60]!r})"
 
     @property
+    def key(self) -> str:
+        """CrewAI's task key: the md5 of the description and expected output templates."""
+        text = f"{self.description}|{self.expected_output}"
+        return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+    @property
     def context_given(self) -> bool:
         """Whether ``context`` was set explicitly (``None`` given means: no context)."""
         return "context" in self.model_fields_set
@@ -140,14 +173,64 @@ class Task(BaseModel):
         return None, OutputFormat.RAW
 
     def guardrail_list(self) -> list[Guardrail]:
-        """Every guardrail of the task, in the order they are checked."""
-        out: list[Guardrail] = []
-        if self.guardrail is not None:
-            out.append(self.guardrail)
+        """The guardrails checked, in order: ``guardrails`` when it has any (then
+        ``guardrail`` is not used, as in CrewAI), else ``guardrail``."""
         if self.guardrails:
-            out.extend(self.guardrails)
-        return out
+            return list(self.guardrails)
+        return [self.guardrail] if self.guardrail is not None else []
+
+    # -- running it alone (no crew) --------------------------------------------------------
+
+    async def aexecute_sync(
+        self,
+        agent: Agent | None = None,
+        context: str | None = None,
+        tools: Sequence[Any] | None = None,
+    ) -> TaskOutput:
+        """Run this task once, without a crew, natively on the running loop.
+
+        ``agent`` defaults to the task's; ``context`` is text the agent gets as earlier
+        results; ``tools`` replace the task's and the agent's for this run. Guardrails, the
+        callback and ``output_file`` apply; placeholders stay as written (no inputs).
+        """
+        from .standalone import aexecute
+
+        return await aexecute(self, agent, context, tools)
+
+    def execute_sync(
+        self,
+        agent: Agent | None = None,
+        context: str | None = None,
+        tools: Sequence[Any] | None = None,
+    ) -> TaskOutput:
+        """Synchronous :meth:`aexecute_sync` (on the runtime's home loop); refuses inside a
+        running event loop."""
+        from .standalone import aexecute, run_sync
+
+        return run_sync(
+            aexecute(self, agent, context, tools), "Task.execute_sync", "Task.aexecute_sync"
+        )
+
+    def execute_async(
+        self,
+        agent: Agent | None = None,
+        context: str | None = None,
+        tools: Sequence[Any] | None = None,
+    ) -> concurrent.futures.Future[TaskOutput]:
+        """:meth:`execute_sync` started in a thread: a ``concurrent.futures.Future`` at once,
+        as in CrewAI (from async code, prefer ``await task.aexecute_sync(...)``)."""
+        from .standalone import aexecute, in_thread
+
+        return in_thread(aexecute(self, agent, context, tools), "Task.execute_async")
 
     def prompt(self) -> str:
-        """The task's description and expected output, as templates (not rendered)."""
-        return f"{self.description}\n\nDeliver: {self.expected_output}"
+        """The task's user message as fastcrew sends it, without context: the description,
+        the expected output, the Markdown and JSON instructions (templates not rendered)."""
+        schema, _ = self.output_schema()
+        return task_prompt(
+            self.description,
+            self.expected_output,
+            "",
+            markdown=self.markdown,
+            structured=schema.__name__ if schema is not None else None,
+        )

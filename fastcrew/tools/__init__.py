@@ -1,10 +1,12 @@
 """Tools for agents, with CrewAI's names: ``BaseTool``, ``@tool``, ``CodeInterpreterTool``.
 
-``from fastcrew.tools import BaseTool, tool`` replaces ``from crewai.tools import ...``.
+``from fastcrew.tools import BaseTool, tool`` replaces ``from crewai.tools import ...``;
+``CrewStructuredTool`` is CrewAI's structured tool (``BaseTool.to_structured_tool()``).
 
 **The interface of the agent loop** (``fastcrew.runtime.acting`` uses exactly this):
 
-- ``ToolRunState(cache=agent.cache)`` — one per run: the result cache and the counters
+- ``ToolRunState()`` — one per run: the result cache (used by calls made with ``cache=True``:
+  the opt-in, ``fastcrew.runtime.acting.caches``) and the counters
   ``tools_errors`` / ``used_tools`` / ``delegations`` / ``cache_hits``.
 - ``await tool.ainvoke(arguments, state=state, cache=None) -> ToolResult`` — one call:
   ``arguments`` is the model's JSON text (or a mapping). Never raises for bad arguments,
@@ -23,12 +25,14 @@ from .code_interpreter import CodeInterpreterSchema, CodeInterpreterTool, CodeRu
 from .decorator import tool
 from .invoke import ToolResult, ToolRunState
 from .schema import openai_name
+from .structured_tool import CrewStructuredTool
 
 __all__ = [
     "BaseTool",
     "CodeInterpreterSchema",
     "CodeInterpreterTool",
     "CodeRun",
+    "CrewStructuredTool",
     "Tool",
     "ToolResult",
     "ToolRunState",

@@ -6,14 +6,17 @@ A tool is a pydantic model: ``name``, ``description``, ``args_schema`` (derived 
 run in the runtime's thread pool by the agent loop) and/or ``async _arun`` (awaited on the
 run's own loop; preferred when both exist).
 
-Unlike CrewAI, ``description`` stays what you wrote: the ReAct rendering
-(:meth:`BaseTool.react_description`) and the OpenAI spec (:meth:`BaseTool.openai_spec`) are
-built from it on demand instead of rewriting it.
+``description`` stays what you wrote (as in CrewAI 1.15): ``formatted_description``, the
+ReAct rendering (:meth:`BaseTool.react_description`) and the OpenAI spec
+(:meth:`BaseTool.openai_spec`) are built from it on demand. ``result_schema`` (explicit, or a
+pydantic return annotation) makes the agent read the result as that model's JSON
+(:mod:`.results`); ``to_structured_tool()`` gives CrewAI's ``CrewStructuredTool``.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -24,10 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from ..core import get_runtime
 from ..errors import ToolDefinitionError
 from .invoke import result_text
+from .results import format_result, infer_result_schema, prebaked_description
 from .schema import openai_name, parameters_schema, react_block, signature_model
 
 if TYPE_CHECKING:
     from .invoke import ToolResult, ToolRunState
+    from .structured_tool import CrewStructuredTool
 
 __all__ = ["BaseTool", "Tool", "tools_by_wire_name"]
 
@@ -63,6 +68,9 @@ class BaseTool(BaseModel):
     """Executions of this tool object over its lifetime (every run and direct call)."""
     env_vars: list[Any] = Field(default_factory=list)
     """CrewAI's documentation of the environment variables a tool needs (informational)."""
+    result_schema: type[BaseModel] | None = None
+    """What the tool returns (a pydantic model); when not given, the return annotation of
+    ``_run`` (else ``_arun``) or of the ``@tool`` function, if that is a pydantic model."""
 
     _usage_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _spec_key: tuple[Any, ...] | None = PrivateAttr(default=None)
@@ -89,6 +97,8 @@ class BaseTool(BaseModel):
             )
         if self.args_schema is _NoSchema:
             self.args_schema = self._derive_schema()
+        if self.result_schema is None:
+            self.result_schema = infer_result_schema(self._schema_source()[0])
 
     # -- implementation ---------------------------------------------------------------------
 
@@ -137,8 +147,23 @@ class BaseTool(BaseModel):
         return result
 
     def observation(self, value: Any) -> str:
-        """A successful result as the text the model reads (:func:`~.invoke.result_text`)."""
+        """A successful result as the text the model reads: :meth:`format_output_for_agent`
+        when the tool has a ``result_schema`` or overrides it, else
+        :func:`~.invoke.result_text` (JSON for dicts and lists)."""
+        if (
+            self.result_schema is not None
+            or type(self).format_output_for_agent is not BaseTool.format_output_for_agent
+        ):
+            return self.format_output_for_agent(value)
         return result_text(value)
+
+    def format_output_for_agent(self, raw_result: Any) -> str:
+        """CrewAI's hook: ``raw_result`` as the agent's text — with a ``result_schema``, the
+        validated model as JSON (a ``RuntimeWarning`` and ``str()`` when it does not fit);
+        without one, ``str(raw_result)``. Override it to format results yourself."""
+        if self.result_schema is None:
+            return str(raw_result)
+        return format_result(self.name, self.result_schema, raw_result)
 
     # -- usage ------------------------------------------------------------------------------
 
@@ -187,18 +212,21 @@ class BaseTool(BaseModel):
         return await invoke(self, arguments, state, cache)
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
-        """Call the tool directly and synchronously (CrewAI's ``run``).
+        """Call the tool directly and synchronously (CrewAI's ``run``); returns the result as
+        the tool produced it.
 
-        Keyword arguments are validated (a pydantic ``ValidationError`` on bad ones);
-        positional ones go through as they are. An async-only tool runs on the runtime's home
-        loop, so this must not be called inside a running event loop.
+        Keyword arguments are validated (a ``ValueError`` saying "arguments validation
+        failed" on bad ones, before any use is counted; unknown ones dropped); positional ones
+        go through as they are. ``_run`` is used when defined (as in CrewAI); an async-only
+        tool runs on the runtime's home loop, so this must not be called inside a running
+        event loop.
         """
         if not args:
-            kwargs = self.validate_arguments(kwargs)
+            kwargs = self._checked_kwargs(kwargs)
         limit = self._claim_usage()
         if limit is not None:
             return limit
-        if self.is_async:
+        if type(self)._run is BaseTool._run:
             return get_runtime().run(self._arun(*args, **kwargs), api="run", async_api="arun")
         result = self._run(*args, **kwargs)
         if inspect.iscoroutine(result):
@@ -206,9 +234,10 @@ class BaseTool(BaseModel):
         return result
 
     async def arun(self, *args: Any, **kwargs: Any) -> Any:
-        """Call the tool directly from async code (a sync tool runs in the thread pool)."""
+        """Call the tool directly from async code (a sync tool runs in the thread pool;
+        CrewAI raises ``NotImplementedError`` for it). Validation as in :meth:`run`."""
         if not args:
-            kwargs = self.validate_arguments(kwargs)
+            kwargs = self._checked_kwargs(kwargs)
         limit = self._claim_usage()
         if limit is not None:
             return limit
@@ -217,6 +246,18 @@ class BaseTool(BaseModel):
                 return await self._arun(*args, **kwargs)
             return await get_runtime().run_in_thread(self._run, *args, **kwargs)
         return await self._execute(kwargs)
+
+    def _checked_kwargs(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`validate_arguments` for direct calls: CrewAI's ``ValueError`` message."""
+        try:
+            return self.validate_arguments(arguments)
+        except ValueError as exc:
+            schema = self.parameters()
+            raise ValueError(
+                f"Tool {self.name!r} arguments validation failed: {exc}\n"
+                f"Expected arguments: {json.dumps(schema.get('properties', {}))}\n"
+                f"Required: {json.dumps(schema.get('required', []))}"
+            ) from exc
 
     def validate_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """``arguments`` checked against ``args_schema``: the parameters to call with (unknown
@@ -264,6 +305,32 @@ class BaseTool(BaseModel):
     def _parameters_schema(self) -> dict[str, Any]:
         return parameters_schema(self.args_schema)
 
+    @property
+    def formatted_description(self) -> str:
+        """CrewAI's ``Tool Name:`` / ``Tool Arguments:`` / ``Tool Description:`` block: the
+        function name, the argument schema as indented JSON, the authored ``description``
+        (a description that already is such a block is not wrapped twice)."""
+        return (
+            f"Tool Name: {self.wire_name}\n"
+            f"Tool Arguments: {json.dumps(self.parameters(), indent=2)}\n"
+            f"Tool Description: {prebaked_description(self.description)}"
+        )
+
+    def to_structured_tool(self) -> CrewStructuredTool:
+        """This tool as a :class:`~fastcrew.tools.structured_tool.CrewStructuredTool`
+        (CrewAI's); its uses count on this tool too."""
+        from .structured_tool import CrewStructuredTool
+
+        return CrewStructuredTool.of(self)
+
+    @classmethod
+    def from_langchain(cls, tool: Any) -> BaseTool:
+        """A LangChain tool as a fastcrew tool (CrewAI's ``BaseTool.from_langchain``; agents
+        also take LangChain tools as they are)."""
+        from .adapters import adapt_tool
+
+        return adapt_tool(tool, "BaseTool.from_langchain")
+
     def react_description(self) -> str:
         """The ``Tool Name:`` / ``Tool Arguments:`` / ``Tool Description:`` block of a
         ReAct prompt."""
@@ -283,6 +350,9 @@ class Tool(BaseTool):
 
     def _derive_schema(self) -> type[BaseModel]:
         return signature_model(self.func, f"{openai_name(self.name)}_input", tool=self.name)
+
+    def _schema_source(self) -> tuple[Callable[..., Any], bool]:
+        return self.func, False
 
     @property
     def is_async(self) -> bool:

@@ -24,6 +24,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, overload
 
+from pydantic import BaseModel
+
 from ..errors import ToolDefinitionError
 from .base import Tool
 
@@ -36,13 +38,21 @@ def tool(func: Callable[..., Any], /) -> Tool: ...
 
 @overload
 def tool(
-    name: str, /, *, result_as_answer: bool = ..., max_usage_count: int | None = ...
+    name: str,
+    /,
+    *,
+    result_as_answer: bool = ...,
+    max_usage_count: int | None = ...,
+    result_schema: type[BaseModel] | None = ...,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
 @overload
 def tool(
-    *, result_as_answer: bool = ..., max_usage_count: int | None = ...
+    *,
+    result_as_answer: bool = ...,
+    max_usage_count: int | None = ...,
+    result_schema: type[BaseModel] | None = ...,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -50,9 +60,11 @@ def tool(
     *args: Callable[..., Any] | str,
     result_as_answer: bool = False,
     max_usage_count: int | None = None,
+    result_schema: type[BaseModel] | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a :class:`~fastcrew.tools.Tool` from a function: ``@tool``, ``@tool("Name")``,
-    ``@tool(result_as_answer=True)``, ``@tool("Name", max_usage_count=3)``."""
+    ``@tool(result_as_answer=True)``, ``@tool("Name", max_usage_count=3)``,
+    ``@tool("Name", result_schema=Model)`` (else a pydantic return annotation is used)."""
 
     def make(name: str | None) -> Callable[[Callable[..., Any]], Tool]:
         def wrap(fn: Callable[..., Any]) -> Tool:
@@ -74,6 +86,7 @@ def tool(
                 func=fn,
                 result_as_answer=result_as_answer,
                 max_usage_count=max_usage_count,
+                result_schema=result_schema,
             )
 
         return wrap

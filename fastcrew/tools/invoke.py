@@ -80,7 +80,8 @@ class ToolRunState:
 
     def __init__(self, *, cache: bool = True) -> None:
         self.cache = cache
-        """Whether results are cached in this run (CrewAI's ``Agent.cache``, default True)."""
+        """Whether calls without their own ``cache`` use the run's cache (the agent loop always
+        passes the agent's opt-in, ``fastcrew.runtime.acting.caches``)."""
         self.tools_errors = 0
         """Failed calls: bad arguments, an exception, an unknown tool (the loop counts that)."""
         self.delegations = 0

@@ -112,7 +112,7 @@ async def test_result_as_answer_makes_the_tool_result_the_final_answer():
     assert requests == 1  # no further LLM call after the tool answered
 
 
-async def test_a_repeated_call_is_served_from_the_runs_cache():
+async def test_a_repeated_call_runs_again_by_default():
     calls = 0
 
     @tool("Clock")
@@ -124,6 +124,23 @@ async def test_a_repeated_call_is_served_from_the_runs_cache():
 
     async with serve(tool_rounds=3, parallel_calls=1) as sim:
         out = await crew_of(writer(sim_llm(sim.base_url), [clock])).akickoff({"topic": "x"})
+    assert calls == 3  # caching is opt-in (CrewAI 1.15): a live-data tool runs every time
+    assert out.raw.count("NOON") >= 1
+
+
+async def test_a_repeated_call_is_served_from_the_runs_cache_when_opted_in():
+    calls = 0
+
+    @tool("Clock")
+    def clock() -> str:
+        """Tells the time."""
+        nonlocal calls
+        calls += 1
+        return "NOON"
+
+    async with serve(tool_rounds=3, parallel_calls=1) as sim:
+        agent = writer(sim_llm(sim.base_url), [clock], cache=True)
+        out = await crew_of(agent).akickoff({"topic": "x"})
     assert calls == 1  # three identical calls, one execution
     assert out.raw.count("NOON") >= 1
 

@@ -30,7 +30,7 @@ class FourStepFlow(Flow[Progress]):
             os.write(fd, f"{self.state.topic}\n".encode())
             os.close(fd)
             await asyncio.Event().wait()
-        resp = await LLM("gpt-4o-mini").acall(
+        resp = await LLM("gpt-4o-mini").achat(
             [{"role": "user", "content": f"Tell me about {self.state.topic} ({step})"}]
         )
         self.state.answers.append(resp.content)

@@ -82,7 +82,7 @@ def test_a_loop_that_ends_releases_its_state(sim: SpawnedSim):
     llm = LLM("m", base_url=sim.base_url, rate_limit=RateLimit(rpm=None, tpm=None))
     before = runtime.loop_count
     for _ in range(20):
-        asyncio.run(llm.acall("hi"))
+        asyncio.run(llm.achat("hi"))
     assert runtime.loop_count == before
 
 
@@ -179,7 +179,7 @@ def test_a_redirect_sends_every_llm_built_under_it_elsewhere_with_all_its_settin
         )
     assert llm.base_url == "http://127.0.0.1:9/v1"
     assert not llm.has_api_key  # the provider's key is not sent to the redirect target
-    assert (llm.max_completion_tokens, llm.provider_kwargs) == (77, {"top_p": 0.5})
+    assert (llm.max_completion_tokens, llm.top_p) == (77, 0.5)
     assert not llm.supports_function_calling()
     assert runtime.redirect is None
     assert LLM("gpt-4o-mini").base_url != "http://127.0.0.1:9/v1"

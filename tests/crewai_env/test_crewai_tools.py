@@ -331,7 +331,8 @@ def test_a_crewbase_projects_yaml_tools_name_a_crewai_tool(
     assert done.returncode == 0, done.stderr.decode()
     rows = read_rows(out)
     assert [row["status"] for row in rows] == ["ok"] * 20
-    assert all("search_the_internet_with_serper: {" in row["output"]["raw"] for row in rows)
+    for row in rows:
+        assert "search_the_internet_with_serper: {" in row["output"]["raw"], row["output"]["raw"]
     queries = [body["q"] for _, body in web.searches]
     for i in range(20):  # each row's agent searched for its own topic
         assert any(q.startswith(f"Search topic-{i} Deliver: One line") for q in queries)

@@ -54,7 +54,7 @@ class FourSteps(Flow[Steps]):
         if os.environ.get("BLOCK_AT") == step:
             mark("blocked")
             await asyncio.Event().wait()
-        resp = await self.llm.acall(messages)
+        resp = await self.llm.achat(messages)
         self.state.answers.append(f"{step}: {resp.content}")
         return step
 
@@ -64,7 +64,7 @@ class FourSteps(Flow[Steps]):
 
     @listen(step1)
     def step2(self, previous: str) -> str:  # a sync method: runs in a thread
-        resp = self.llm.call(self.prompt("step2"))
+        resp = self.llm.chat(self.prompt("step2"))
         self.state.answers.append(f"step2: {resp.content}")
         return "step2"
 

@@ -14,7 +14,7 @@ FAST_RETRY = RetryPolicy(max_attempts=10, base_delay=0.001, max_delay=0.01)
 async def test_transient_faults_are_retried_until_every_call_succeeds():
     async with serve(seed=3, fail_rate=0.3, malformed_rate=0.1, reset_rate=0.1) as sim:
         llm = LLM("m", base_url=sim.base_url, retry=FAST_RETRY)
-        results = await asyncio.gather(*(llm.acall(f"row {i}") for i in range(60)))
+        results = await asyncio.gather(*(llm.achat(f"row {i}") for i in range(60)))
         stats = sim.stats()
     assert all(f"row {i}" in r.content for i, r in enumerate(results))
     faults = stats["faults"]
@@ -28,7 +28,7 @@ async def test_one_retry_layer_an_always_failing_server_gets_exactly_max_attempt
     async with serve(fail_rate=1.0) as sim:
         llm = LLM("m", base_url=sim.base_url, retry=RetryPolicy(max_attempts=3, base_delay=0))
         with pytest.raises(errors.ServerError):
-            await llm.acall("x")
+            await llm.achat("x")
         assert sim.stats()["requests_total"] == 3  # CrewAI's three layers sent 9
 
 
@@ -37,10 +37,10 @@ async def test_client_errors_are_not_retried():
     async with serve(api_key=key) as sim:
         wrong = LLM("m", base_url=sim.base_url, api_key="sk-wrong-000000000000", retry=FAST_RETRY)
         with pytest.raises(errors.AuthenticationError):
-            await wrong.acall("x")
+            await wrong.achat("x")
         right = LLM("m", base_url=sim.base_url, api_key=key, retry=FAST_RETRY)
         with pytest.raises(errors.BadRequestError):
-            await right.acall([{"content": "no role"}])
+            await right.achat([{"content": "no role"}])
         assert sim.stats()["requests_total"] == 2
 
 
@@ -48,7 +48,7 @@ async def test_429s_pause_and_every_call_eventually_succeeds():
     # A strict provider: 6000 rpm with a 10 ms window (capacity 1), i.e. one call per 10 ms.
     async with serve(rpm=6000, limit_window_s=0.01) as sim:
         llm = LLM("m", base_url=sim.base_url)  # auto limits, learned from the first answers
-        results = await asyncio.gather(*(llm.acall(f"c{i}") for i in range(40)))
+        results = await asyncio.gather(*(llm.achat(f"c{i}") for i in range(40)))
         stats = sim.stats()
     assert len(results) == 40
     assert stats["by_status"]["200"] == 40
@@ -60,7 +60,7 @@ async def test_our_budget_keeps_a_strict_provider_free_of_429s():
     async with serve(rpm=6000, limit_window_s=0.05) as sim:  # capacity 5, 100/s
         limit = RateLimit(rpm=4800, tpm=None, burst=0.05)  # 80 % of it, same window
         llm = LLM("m", base_url=sim.base_url, rate_limit=limit)
-        await asyncio.gather(*(llm.acall(f"c{i}") for i in range(60)))
+        await asyncio.gather(*(llm.achat(f"c{i}") for i in range(60)))
         stats = sim.stats()
     assert stats["by_status"] == {"200": 60}, stats
 
@@ -69,11 +69,11 @@ async def test_quota_exhaustion_stops_calls_at_once():
     async with serve(quota_after=3, latency_ms=20) as sim:
         llm = LLM("m", base_url=sim.base_url, rate_limit=RateLimit(rpm=None, tpm=None))
         for i in range(3):
-            await llm.acall(f"ok {i}")
+            await llm.achat(f"ok {i}")
         with pytest.raises(errors.QuotaExhaustedError):
-            await llm.acall("the one that finds out")
+            await llm.achat("the one that finds out")
         outcomes = await asyncio.gather(
-            *(llm.acall(f"late {i}") for i in range(20)), return_exceptions=True
+            *(llm.achat(f"late {i}") for i in range(20)), return_exceptions=True
         )
         sent = sim.stats()["requests_total"]
     assert sent == 4  # after the first quota answer nothing more was sent
@@ -84,11 +84,11 @@ async def test_quota_exhaustion_stops_calls_at_once():
 async def test_headers_teach_auto_limits_and_stop_429s():
     async with serve(rpm=600, limit_window_s=1) as sim:  # 10/s, capacity 10
         llm = LLM("m", base_url=sim.base_url)  # default: RateLimit("auto", "auto")
-        await llm.acall("learn")
+        await llm.achat("learn")
         limiter = llm.limiter()
         assert limiter.source.budget.requests is not None
         assert limiter.source.budget.requests.rate == pytest.approx(10.0)
-        await asyncio.gather(*(llm.acall(f"c{i}") for i in range(15)))
+        await asyncio.gather(*(llm.achat(f"c{i}") for i in range(15)))
         stats = sim.stats()
     assert stats["by_status"] == {"200": 16}
 
@@ -100,7 +100,7 @@ async def test_the_budget_is_used_to_the_full():
         llm = LLM("m", base_url=sim.base_url, rate_limit=RateLimit(rpm=6000, tpm=None))
         loop = asyncio.get_running_loop()
         start = loop.time()
-        await asyncio.gather(*(llm.acall(f"c{i}") for i in range(300)))
+        await asyncio.gather(*(llm.achat(f"c{i}") for i in range(300)))
         elapsed = loop.time() - start
     # 100 at once (one second's burst), then 100/s after the burst's lag: exactly the limit.
     assert elapsed == pytest.approx(2.0 + DEFAULT_LAG_S, abs=0.02)

@@ -155,15 +155,15 @@ def test_bad_charging_settings_are_named(kwargs, words):
 async def test_the_client_reserves_the_requests_own_answer_limit(sim):
     llm = LLM("m", base_url=sim.base_url, max_completion_tokens=300)
     limiter = llm.limiter()
-    first = await llm.acall("one")  # the simulator's answers are 32 tokens
+    first = await llm.achat("one")  # the simulator's answers are 32 tokens
     assert limiter.stats.withheld_tokens == 300 - first.usage.completion_tokens
-    second = await llm.acall("two", max_tokens=400)  # the larger of the two limits sent
+    second = await llm.achat("two", max_tokens=400)  # the larger of the two limits sent
     assert limiter.stats.withheld_tokens == 700 - first.usage.completion_tokens - 32
     assert second.usage.completion_tokens == 32
     bare = LLM("m", base_url=sim.base_url, api_key="sk-another-budget-0000")
-    await bare.acall("three")  # no limit sent: 256 reserved before any answer was seen
+    await bare.achat("three")  # no limit sent: 256 reserved before any answer was seen
     assert bare.limiter().stats.withheld_tokens == 256 - 32
-    await bare.acall("four")  # then the longest answer seen: nothing left over
+    await bare.achat("four")  # then the longest answer seen: nothing left over
     assert bare.limiter().stats.withheld_tokens == 256 - 32
 
 
@@ -190,7 +190,7 @@ async def _mixed_rows(charge: Charge, rows: int = 300, workers: int = 20) -> tup
         async def worker() -> int:
             done = 0
             for prompt, max_tokens in todo:
-                await llm.acall(prompt, max_tokens=max_tokens)
+                await llm.achat(prompt, max_tokens=max_tokens)
                 done += 1
             return done
 
@@ -203,7 +203,7 @@ async def _mixed_rows(charge: Charge, rows: int = 300, workers: int = 20) -> tup
 async def test_the_simulator_charges_max_tokens_at_admission_and_keeps_it():
     async with serve(tpm=60_000, limit_window_s=1) as sim:  # 1,000 tokens/s, holds 1,000
         llm = LLM("m", base_url=sim.base_url, rate_limit=RateLimit(rpm=None, tpm=None))
-        resp = await llm.acall("short", max_tokens=500)
+        resp = await llm.achat("short", max_tokens=500)
     assert resp.usage.completion_tokens < 50
     left = resp.rate_limits.remaining_tokens
     assert left is not None

@@ -40,7 +40,7 @@ def test_other_providers_keep_the_path_they_are_given():
 async def test_llm_with_the_bare_server_url_reaches_v1_chat_completions(sim: Simulator):
     bare = origin(sim.base_url)  # http://127.0.0.1:PORT, no /v1
     assert not bare.endswith("/v1")
-    response = await LLM("ollama/llama3.1", base_url=bare).acall("Say hi")
+    response = await LLM("ollama/llama3.1", base_url=bare).achat("Say hi")
     assert "Say hi" in str(response)
     assert sim.stats()["requests_total"] == 1
 
@@ -60,5 +60,5 @@ async def test_without_the_v1_rule_the_bare_url_would_miss(sim: Simulator):
     # What `ollama/` used to do with the bare URL: an OpenAI-style client posting to
     # {base}/chat/completions. The simulator (like Ollama) has nothing there.
     with pytest.raises(LLMError):
-        await LLM("hosted_vllm/llama3.1", base_url=origin(sim.base_url)).acall("Say hi")
+        await LLM("hosted_vllm/llama3.1", base_url=origin(sim.base_url)).achat("Say hi")
     assert sim.stats()["requests_total"] == 0

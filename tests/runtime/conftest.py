@@ -28,7 +28,7 @@ def agent(llm: Any, role: str = "Researcher", **kwargs: Any) -> Agent:
 
 
 class Probe:
-    """Wraps an LLM and records calls and cancellations (duck-typed ``acall``)."""
+    """Wraps an LLM and records calls and cancellations (duck-typed ``achat``)."""
 
     def __init__(self, llm: Any) -> None:
         self.llm = llm
@@ -36,10 +36,10 @@ class Probe:
         self.cancelled = 0
         self.finished = 0
 
-    async def acall(self, messages: Any, **kwargs: Any) -> Any:
+    async def achat(self, messages: Any, **kwargs: Any) -> Any:
         self.calls += 1
         try:
-            result = await self.llm.acall(messages, **kwargs)
+            result = await self.llm.achat(messages, **kwargs)
         except asyncio.CancelledError:
             self.cancelled += 1
             raise

@@ -48,7 +48,9 @@ async def test_guardrail_gives_up_after_its_retries(sim, llm):
         guardrail=never,
         guardrail_max_retries=2,
     )
-    with pytest.raises(GuardrailError, match="after 2 retries: never good enough") as info:
+    with pytest.raises(
+        GuardrailError, match=r"validation after 2 retries\. Last error: never good enough"
+    ) as info:
         await Crew(agents=[a], tasks=[task]).akickoff()
     assert (info.value.task, info.value.agent) == ("tides", "Writer")
     assert sim.stats()["requests_total"] == 3

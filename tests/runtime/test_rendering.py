@@ -13,9 +13,10 @@ from .conftest import agent
 def test_render_values_and_leaves_other_braces():
     inputs = {"a": "x", "n": 3, "f": 1.5, "b": True, "l": [1, "two"], "d": {"k": 1}}
     text = '{a} {n} {f} {b} {l} {d} {not a placeholder} {"json": 1} {}'
-    assert render(text, inputs, "t") == (
-        'x 3 1.5 True [1, "two"] {"k": 1} {not a placeholder} {"json": 1} {}'
+    assert render(text, inputs, "t") == (  # str(value), as CrewAI writes them
+        "x 3 1.5 True [1, 'two'] {'k': 1} {not a placeholder} {\"json\": 1} {}"
     )
+    assert render("About {topic}", {}, "t") == "About {topic}"  # no inputs: left as written
     assert placeholders("{a} and {b-c} and {a}") == ["a", "b-c", "a"]
 
 
@@ -25,6 +26,8 @@ def test_missing_and_bad_inputs_are_named():
     assert info.value.variable == "topic"
     with pytest.raises(InputError, match="input 'when' has type object"):
         check_inputs({"when": object()})
+    with pytest.raises(InputError, match="input 'tags' holds a value of type set"):
+        check_inputs({"tags": {"k": [1, {"x": {2}}]}})
     with pytest.raises(InputError, match="must be a dict"):
         check_inputs(["not", "a", "dict"])  # type: ignore[arg-type]
 

@@ -29,7 +29,7 @@ async def test_chunks_are_complete_ordered_and_labelled(llm):
     crew = _two_task_crew(llm)
     streaming = await crew.akickoff({"topic": "owls"})
     assert isinstance(streaming, CrewStreamingOutput)
-    with pytest.raises(RuntimeError, match="not finished yet"):
+    with pytest.raises(RuntimeError, match="Streaming has not completed yet"):
         _ = streaming.result
     chunks = [chunk async for chunk in streaming]
     result = streaming.result

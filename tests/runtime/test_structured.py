@@ -30,7 +30,7 @@ async def test_output_pydantic(sim, llm):
     assert result.tasks_output[0].output_format is OutputFormat.PYDANTIC
     assert json.loads(result.raw) == result.pydantic.model_dump()
     assert str(result) == str(result.pydantic)
-    with pytest.raises(ValueError, match="no JSON output"):
+    with pytest.raises(ValueError, match="No JSON output found in the final task"):
         _ = result.json
     assert sim.stats()["requests_total"] == 1
 

@@ -252,4 +252,4 @@ async def test_an_unusable_schema_reference_is_a_400_not_a_500(sim):
     llm = LLM("m", base_url=sim.base_url, retry=RetryPolicy(max_attempts=1))
     bad = {"type": "json_schema", "json_schema": {"name": "a", "schema": {"$ref": "#/$defs/x"}}}
     with pytest.raises(errors.BadRequestError, match="Invalid schema"):
-        await llm.acall("x", response_format=bad)
+        await llm.achat("x", response_format=bad)

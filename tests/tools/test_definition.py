@@ -108,8 +108,9 @@ def test_base_tool_subclass_with_args_schema() -> None:
     assert t.args_schema is MyToolInput
     assert t.description == "What this tool does. It's vital for effective utilization."
     assert t.run(argument="x") == "Tool's result for x"
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValueError, match="arguments validation failed") as caught:
         t.run(wrong="x")
+    assert isinstance(caught.value.__cause__, ValidationError)  # pydantic's details kept
 
 
 def test_schema_derived_from_run_then_arun() -> None:

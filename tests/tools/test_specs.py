@@ -126,7 +126,7 @@ async def test_simulated_calls_of_our_specs_validate_and_results_reach_the_model
     async with serve(parallel_calls=3) as sim:
         llm = sim_llm(sim.base_url)
         messages: list[dict[str, Any]] = [{"role": "user", "content": "Please use the tools"}]
-        resp = await llm.acall(messages, tools=[t.openai_spec() for t in tools])
+        resp = await llm.achat(messages, tools=[t.openai_spec() for t in tools])
         calls = resp.tool_calls or []
         assert {c["function"]["name"] for c in calls} == set(by_wire)
         state = ToolRunState()
@@ -141,7 +141,7 @@ async def test_simulated_calls_of_our_specs_validate_and_results_reach_the_model
             {"role": "tool", "tool_call_id": c["id"], "content": r.text}
             for c, r in zip(calls, results, strict=True)
         ]
-        final = await llm.acall(messages, tools=[t.openai_spec() for t in tools])
+        final = await llm.achat(messages, tools=[t.openai_spec() for t in tools])
     assert not final.tool_calls
     shipped = next(r.text for r in results if r.text.startswith("shipped"))
     assert shipped[:30] in final.content
@@ -151,7 +151,7 @@ async def test_broken_simulated_arguments_come_back_as_retryable_observations() 
     tools = toolset()
     by_wire = {t.wire_name: t for t in tools}
     async with serve(parallel_calls=3, malformed_args_rate=1.0) as sim:
-        resp = await sim_llm(sim.base_url).acall(
+        resp = await sim_llm(sim.base_url).achat(
             "Use the tools", tools=[t.openai_spec() for t in tools]
         )
     state = ToolRunState()
@@ -183,7 +183,7 @@ async def test_a_react_action_from_the_simulator_runs_through_ainvoke() -> None:
         + "\n\nReply with Thought: / Action: <tool name> / Action Input: <JSON object>."
     )
     async with serve() as sim:
-        resp = await sim_llm(sim.base_url).acall(
+        resp = await sim_llm(sim.base_url).achat(
             [{"role": "system", "content": system}, {"role": "user", "content": "Go"}]
         )
     action = re.search(r"^Action: (.+)$\n^Action Input: (.+)$", resp.content, re.M)

@@ -22,14 +22,15 @@ import os
 import pickle
 import sys
 import threading
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from ...core import get_runtime
-from ...errors import FlowPersistenceError
+from ...errors import ConfigurationError, FlowPersistenceError
 from .._state import jsonable
 from .base import Checkpoint, FlowPersistence, describe
 from .decorators import PersistPlan, plan_of
@@ -119,29 +120,56 @@ def _snapshot(make: Any) -> Checkpoint:
     raise AssertionError("unreachable")
 
 
-async def open_recorder(flow: Any, inputs: Mapping[str, Any] | None, no_input: Any) -> Any:
+async def open_recorder(
+    flow: Any, inputs: Mapping[str, Any] | None, no_input: Any, fork: str | None = None
+) -> Any:
     """The :class:`Recorder` of ``flow``'s kickoff, or None when it has no store; restores a
-    persisted state (``inputs["id"]``, or the bound checkpoint) into ``flow._state``."""
+    persisted state (``inputs["id"]``, or the bound checkpoint) into ``flow._state``.
+
+    ``fork`` (``kickoff(restore_from_state_id=...)``): the state id whose latest saved state
+    seeds this kickoff under a new id (``inputs["id"]`` if given, else a fresh UUID); the
+    kickoff runs from the start methods. An id with no record is ignored, as in CrewAI."""
     cls = type(flow)
     binding: Binding | None = getattr(flow, BINDING, None)
     explicit = flow._persistence
     plan = plan_of(cls)
     if binding is None and explicit is None and plan is None:
+        if fork is not None:
+            raise ConfigurationError(
+                f"{cls.__name__}.kickoff(restore_from_state_id=...) reads a persisted state, "
+                "but the flow has no store: decorate it with @persist or pass "
+                "Flow(persistence=...)"
+            )
         return None
     merge = True
     key: str | None = None
     checkpoint: Checkpoint | None = None
+    new_id: str | None = None
     if binding is not None:
         store: Any = binding.store
         key, checkpoint, merge = binding.key, binding.checkpoint, False
     else:
         store = explicit or (plan.store if plan is not None and plan.store else default_store())
-        if inputs and inputs.get("id") is not None:
-            key = str(inputs["id"])
+        pinned = str(inputs["id"]) if inputs and inputs.get("id") is not None else None
+        if fork is not None:
+            source = await load(store, str(fork), cls.__name__)
+            if source is None:
+                logger.warning(
+                    "%s: no persisted state with id %r to fork (restore_from_state_id); "
+                    "running without it",
+                    cls.__name__,
+                    fork,
+                )
+            else:  # a new run on the source's state: from the start methods, a new id
+                checkpoint = replace(source, finished=True, frame=None)
+                key = new_id = pinned or str(uuid.uuid4())
+        if checkpoint is None and pinned is not None:
+            key = pinned
             checkpoint = await load(store, key, cls.__name__)
     recorder = Recorder(flow, store, key, plan, no_input)
+    recorder.bound = binding is not None
     if checkpoint is not None:
-        recorder.restore(checkpoint, inputs if merge else None)
+        recorder.restore(checkpoint, inputs if merge else None, new_id)
     return recorder
 
 
@@ -149,6 +177,7 @@ class Recorder:
     """The persistence of one kickoff: restore, the frame, the saves (in order)."""
 
     __slots__ = (
+        "bound",
         "done_counts",
         "done_steps",
         "flow",
@@ -173,6 +202,8 @@ class Recorder:
         self.key = key
         self.methods = plan.methods if plan is not None else frozenset()
         self.verbose = plan.verbose if plan is not None else False
+        self.bound = False
+        """Saved under a batch row's key, not the state's id."""
         self.no_input = no_input
         self.pending: dict[int, tuple[str, Any]] = {}
         self.serial = 0
@@ -193,9 +224,11 @@ class Recorder:
             store=describe(self.store),
         )
 
-    def restore(self, checkpoint: Checkpoint, inputs: Mapping[str, Any] | None) -> None:
+    def restore(
+        self, checkpoint: Checkpoint, inputs: Mapping[str, Any] | None, new_id: str | None = None
+    ) -> None:
         """Put the checkpoint's state in the flow (validated by a model state), then the
-        inputs other than ``id`` over it."""
+        inputs other than ``id`` over it; ``new_id`` replaces the state's id (a fork)."""
         spec = type(self.flow)._fastcrew_state
         if spec.model is None:
             state: Any = dict(checkpoint.state)
@@ -211,7 +244,9 @@ class Recorder:
                     f"the persisted state does not fit {spec.model.__name__} ({problems}); did "
                     "the state model change since it was saved? Kick off with a new id"
                 ) from None
-        rest = {k: v for k, v in inputs.items() if k != "id"} if inputs else None
+        rest = {k: v for k, v in inputs.items() if k != "id"} if inputs else {}
+        if new_id is not None:
+            rest["id"] = new_id
         self.flow._state = spec.merge(state, rest) if rest else state
         self.restored = True
         if not checkpoint.finished and checkpoint.frame is not None:
@@ -242,7 +277,7 @@ class Recorder:
                 "saved — kick off with a new id to start over"
             )
         run.seen[:] = seen
-        run.fired.update(fired)
+        run.fired.update(dict.fromkeys(fired, -1))  # fired in an earlier wave
         run.counts.update(counts)
         run.steps = steps
         run.last = last
@@ -325,6 +360,8 @@ class Recorder:
         even if the kickoff is cancelled meanwhile."""
         async with self.lock:
             checkpoint = _snapshot(make)
+            if not self.bound:  # saved under the state's id, even if a method changed it
+                self.key = self.flow.flow_id or self.key
             assert self.key is not None
             write = asyncio.ensure_future(
                 get_runtime().run_in_thread(_save, self.store, self.key, checkpoint)

@@ -17,7 +17,19 @@ if TYPE_CHECKING:
     from ..run_state import Run
     from ..task import Task
 
-__all__ = ["Observation", "Toolbox", "act", "current_run", "task_toolbox"]
+__all__ = ["Observation", "Toolbox", "act", "caches", "current_run", "task_toolbox"]
+
+
+def caches(agent: Agent, crew: Any) -> bool:
+    """Whether ``agent``'s tool results are cached in a run of ``crew`` (None: no crew).
+
+    Opt-in, as in CrewAI 1.15: ``Crew(cache=True)`` turns it on for its agents (and its
+    manager) unless an agent says ``cache=False``; an agent given ``cache=True`` explicitly
+    caches on its own, in any crew or alone.
+    """
+    if not agent.cache:
+        return False
+    return "cache" in agent.model_fields_set or bool(getattr(crew, "cache", False))
 
 
 def task_toolbox(run: Run, agent: Agent, task: Task | None) -> Toolbox | None:
@@ -31,7 +43,9 @@ def task_toolbox(run: Run, agent: Agent, task: Task | None) -> Toolbox | None:
     """
     tools = task.native_tools() if task is not None and task.tools else agent.native_tools()
     if agent is run.manager:
-        tools += _coworker_tools(run, run.agents)
+        # as in CrewAI: a task with its own agent is delegated to that agent only
+        target = task.agent if task is not None else None
+        tools += _coworker_tools(run, [target] if target is not None else run.agents)
     elif agent.allow_delegation:
         coworkers = [a for a in run.agents if a is not agent]
         if coworkers:
@@ -42,7 +56,7 @@ def task_toolbox(run: Run, agent: Agent, task: Task | None) -> Toolbox | None:
         return None
     if run.tool_state is None:
         run.tool_state = ToolRunState()
-    toolbox = Toolbox(tools, run.tool_state, cache=agent.cache)
+    toolbox = Toolbox(tools, run.tool_state, cache=caches(agent, run.crew))
     if agent.mcps:
         toolbox.pending = (agent.mcps, agent)
     return toolbox

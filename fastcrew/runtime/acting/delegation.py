@@ -10,11 +10,11 @@ answers, it does not hand the work on again).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ...tools import BaseTool
+from ...tools import BaseTool, ToolRunState
 from ..calls import answer
 from ..prompts import task_prompt
 from .steps import act, current_run
@@ -47,14 +47,15 @@ _schemas: dict[tuple[str, tuple[str, ...]], type[BaseModel]] = {}
 
 
 def _args_schema(kind: str, roles: tuple[str, ...]) -> type[BaseModel]:
-    """The tool's arguments, ``coworker`` an enum of the coworkers' roles (so a model — or
-    the simulator — picks a real one); one model per set of roles, made once."""
+    """The tool's arguments, ``coworker`` shown to the model as an enum of the coworkers'
+    roles (so a model — or the simulator — picks a real one) but accepted as any text and
+    matched as CrewAI matches it (case, spaces, ``[role]``); one model per set of roles."""
     found = _schemas.get((kind, roles))
     if found is None:
         fields: dict[str, Any] = {}
         for name, text in _ARGS[kind]:
-            hint: Any = Literal[roles] if name == "coworker" and roles else str
-            fields[name] = (hint, Field(description=text))
+            extra: Any = {"enum": list(roles)} if name == "coworker" and roles else None
+            fields[name] = (str, Field(description=text, json_schema_extra=extra))
         found = _schemas[(kind, roles)] = create_model(f"{kind}Args", **fields)
     return found
 
@@ -87,8 +88,10 @@ class _CoworkerTool(BaseTool):
                 f"Choose one of these roles, exactly as written:\n{roles}"
             )
         run = current_run.get()
-        if run is None:
-            raise RuntimeError("coworker tools only run inside an agent's task")
+        if run is None:  # called directly (``tool.run(...)``): a run of its own, as in CrewAI
+            from ..run_state import Run
+
+            run = Run({}, agents=tuple(self.coworkers))
         return await coworker_answer(run, agent, request, context)
 
 
@@ -151,7 +154,11 @@ async def coworker_answer(run: Run, agent: Agent, request: str, context: str) ->
     who = (None, agent.role)
     caps = run.caps_for(agent)
     if agent.tools:
-        toolbox = Toolbox(agent.tools, run.tool_state, cache=agent.cache)
+        from . import caches
+
+        if run.tool_state is None:
+            run.tool_state = ToolRunState()
+        toolbox = Toolbox(agent.native_tools(), run.tool_state, cache=caches(agent, run.crew))
         raw, _, _ = await act(
             run, agent.llm, messages, toolbox, None, None, who, caps, agent.max_iter
         )

@@ -1,0 +1,1 @@
+"""CrewAI's ``crewai.types`` import path (``fastcrew.types.streaming``)."""
