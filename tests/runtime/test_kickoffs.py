@@ -40,8 +40,10 @@ async def test_sync_apis_refuse_inside_a_running_loop(llm):
         crew.kickoff({"topic": "x"})
     with pytest.raises(FastCrewError, match="akickoff_for_each"):
         crew.kickoff_for_each([{"topic": "x"}])
-    with pytest.raises(FastCrewError, match=r"Agent\.akickoff"):
-        crew.agents[0].kickoff("hi")
+    # Agent.kickoff, as in CrewAI, returns its coroutine there instead: await it
+    work = crew.agents[0].kickoff("hi")
+    assert asyncio.iscoroutine(work)
+    assert "hi" in (await work).raw
 
 
 async def test_kickoff_async_runs_kickoff_in_a_thread(llm, monkeypatch):
