@@ -13,13 +13,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from ..core import get_runtime
-from ..errors import ConfigurationError, unwrap_validation_error
+from ..errors import ConfigurationError
 from ..llm import LLM
 from ..tools import BaseTool
 from ..tools.adapters import ToolAdapters, check_tool
@@ -67,7 +66,7 @@ def _merge_config(data: Any) -> Any:
     return data
 
 
-class Agent(BaseModel):
+class Agent(compat.OwnErrors, BaseModel):
     """An agent, as in CrewAI: ``Agent(role, goal, backstory, llm=...)``.
 
     ``llm`` is an :class:`~fastcrew.LLM` or a model string (default: ``$MODEL`` /
@@ -109,15 +108,6 @@ class Agent(BaseModel):
     checked by the agent's LLM."""
     guardrail_max_retries: int = Field(default=3, ge=0)
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            found = unwrap_validation_error(exc)
-            if found is exc:
-                raise
-            raise found from None
 
     @model_validator(mode="before")
     @classmethod

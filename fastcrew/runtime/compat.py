@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import UnsupportedFeatureError
+from pydantic import ValidationError
 
-__all__ = ["AGENT", "CREW", "TASK", "screen"]
+from ..errors import UnsupportedFeatureError, unwrap_validation_error
+
+__all__ = ["AGENT", "CREW", "TASK", "OwnErrors", "screen"]
 
 AGENT: tuple[dict[str, str], frozenset[str]] = (
     {
@@ -133,3 +135,19 @@ def screen(
         if key in ignored or key in unsupported:
             del out[key]
     return out
+
+
+class OwnErrors:
+    """Mixed into ``Agent``, ``Task`` and ``Crew`` (before ``BaseModel``): a fastcrew error
+    raised by a validator reaches the caller as itself, not inside pydantic's
+    ``ValidationError`` (pydantic wraps every ``ValueError``, and ``ConfigurationError`` is
+    one, as CrewAI's validation errors are)."""
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            found = unwrap_validation_error(exc)
+            if found is exc:
+                raise
+            raise found from None

@@ -12,14 +12,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from .._loop import ensure_no_running_loop
 from ..core import get_runtime
-from ..errors import ConfigurationError, unwrap_validation_error
+from ..errors import ConfigurationError
 from . import compat
 from .agent import Agent, resolve_llm
 from .calls import maybe_await
@@ -50,7 +49,7 @@ Inputs = Mapping[str, Any] | None
 ManyInputs = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 
 
-class Crew(BaseModel):
+class Crew(compat.OwnErrors, BaseModel):
     """A crew, as in CrewAI: ``Crew(agents=[...], tasks=[...], process=Process.sequential)``.
 
     A template: a run renders its own prompts and counts its own tokens, so one crew may run
@@ -83,15 +82,6 @@ class Crew(BaseModel):
     _manager: Agent | None = PrivateAttr(default=None)
 
     __hash__ = object.__hash__
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:  # a fastcrew error raised while validating: itself
-            found = unwrap_validation_error(exc)
-            if found is exc:
-                raise
-            raise found from None
 
     @model_validator(mode="before")
     @classmethod

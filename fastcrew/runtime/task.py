@@ -14,12 +14,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from ..errors import unwrap_validation_error
 from ..tools import BaseTool
 from ..tools.adapters import ToolAdapters
 from . import compat
@@ -52,7 +50,7 @@ def _check_guardrail(value: Any) -> Any:
     return value
 
 
-class Task(BaseModel):
+class Task(compat.OwnErrors, BaseModel):
     """A task, as in CrewAI: ``Task(description, expected_output, agent=...)``.
 
     ``{placeholders}`` in ``description``, ``expected_output`` and ``output_file`` are filled
@@ -87,15 +85,6 @@ class Task(BaseModel):
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
 
     __hash__ = object.__hash__
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            found = unwrap_validation_error(exc)
-            if found is exc:
-                raise
-            raise found from None
 
     @model_validator(mode="before")
     @classmethod
