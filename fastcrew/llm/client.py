@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._json import dumps
@@ -15,26 +15,24 @@ from ..limits import Lease, Limiter, RateLimit, RetryPolicy
 from .meter import record_usage
 from .outcome import call_outcome, is_model_class, openai_tools
 from .providers import display_url, endpoint_url, origin, resolve_endpoint
+from .stream import ChatStream
 from .transport import AiohttpTransport, HttpxTransport, Transport
-from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
+from .types import ChatResponse
 from .usage import TokenCounter, UsageMetrics
 from .wire import (
     Messages,
     error_from_response,
-    malformed_response,
-    merge_tool_call_deltas,
     normalize_messages,
     parse_completion,
-    parse_stream_line,
     response_format_to_wire,
 )
 
 if TYPE_CHECKING:
     import httpx
 
-    from .transport import HttpStream
 
 __all__ = ["DEFAULT_COMPLETION_ESTIMATE", "DEFAULT_TIMEOUT", "LLM", "ChatStream"]
+
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_COMPLETION_ESTIMATE = 256
@@ -470,97 +468,3 @@ def _answer_limit(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> int 
 
 def _rebuild_llm(model: str, kwargs: dict[str, Any]) -> LLM:
     return LLM(model, **kwargs)
-
-
-class ChatStream:
-    """A streamed answer: iterate for :class:`ChatDelta` pieces.
-
-    Text deltas come first; the last delta carries ``usage`` and ``finish_reason``. After the
-    stream ends, :attr:`response` holds the whole :class:`ChatResponse`. Use ``async with`` (or
-    call :meth:`aclose`) to release the connection when you stop reading early.
-    """
-
-    def __init__(
-        self,
-        handle: HttpStream,
-        on_done: Callable[[ChatResponse | None], None],
-        secret: str | None = None,
-    ) -> None:
-        self._handle = handle
-        self._on_done: Callable[[ChatResponse | None], None] | None = on_done
-        self._secret = secret
-        self._response: ChatResponse | None = None
-        self._iterator: AsyncIterator[ChatDelta] | None = None
-
-    def __aiter__(self) -> AsyncIterator[ChatDelta]:
-        if self._iterator is None:
-            self._iterator = self._deltas()
-        return self._iterator
-
-    async def __aenter__(self) -> ChatStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Stop reading and release the connection."""
-        self._finish(None)
-        await self._handle.aclose()
-
-    def _finish(self, response: ChatResponse | None) -> None:
-        on_done: Callable[[ChatResponse | None], None] | None = self._on_done
-        self._on_done = None
-        if on_done is not None:
-            on_done(response)
-
-    @property
-    def response(self) -> ChatResponse:
-        """The complete answer; only after the stream has been read to its end."""
-        if self._response is None:
-            raise RuntimeError("the stream has not finished yet; iterate it to the end first")
-        return self._response
-
-    async def _deltas(self) -> AsyncIterator[ChatDelta]:
-        try:
-            async for delta in self._read():
-                yield delta
-        finally:
-            self._finish(self._response)
-
-    async def _read(self) -> AsyncIterator[ChatDelta]:
-        headers = self._handle.headers
-        request_id = headers.get("x-request-id")
-        parts: list[str] = []
-        calls: dict[int, dict[str, Any]] = {}
-        usage: Usage | None = None
-        finish: str | None = None
-        done = False
-        async for line in self._handle.lines():
-            delta = parse_stream_line(line, request_id, self._secret)
-            if delta is True:
-                done = True
-                break
-            if delta is None:
-                continue
-            if delta.usage is not None:
-                usage = delta.usage
-            if delta.finish_reason is not None:
-                finish = delta.finish_reason
-            if delta.tool_calls:
-                merge_tool_call_deltas(calls, delta.tool_calls)
-                yield ChatDelta("", tool_calls=delta.tool_calls)
-            if delta.content:
-                parts.append(delta.content)
-                yield ChatDelta(delta.content)
-        if not done and finish is None:
-            raise malformed_response("stream ended before [DONE]", request_id)
-        self._response = ChatResponse(
-            content="".join(parts),
-            usage=usage or Usage(),
-            finish_reason=finish,
-            request_id=request_id,
-            rate_limits=RateLimitSnapshot.from_headers(headers),
-            tool_calls=[calls[i] for i in sorted(calls)] or None,
-        )
-        yield ChatDelta("", usage=self._response.usage, finish_reason=finish)

@@ -1,0 +1,108 @@
+"""``ChatStream``: a streamed answer, read delta by delta, whole at the end."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
+from .wire import malformed_response, merge_tool_call_deltas, parse_stream_line
+
+if TYPE_CHECKING:
+    from .transport import HttpStream
+
+__all__ = ["ChatStream"]
+
+
+class ChatStream:
+    """A streamed answer: iterate for :class:`ChatDelta` pieces.
+
+    Text deltas come first; the last delta carries ``usage`` and ``finish_reason``. After the
+    stream ends, :attr:`response` holds the whole :class:`ChatResponse`. Use ``async with`` (or
+    call :meth:`aclose`) to release the connection when you stop reading early.
+    """
+
+    def __init__(
+        self,
+        handle: HttpStream,
+        on_done: Callable[[ChatResponse | None], None],
+        secret: str | None = None,
+    ) -> None:
+        self._handle = handle
+        self._on_done: Callable[[ChatResponse | None], None] | None = on_done
+        self._secret = secret
+        self._response: ChatResponse | None = None
+        self._iterator: AsyncIterator[ChatDelta] | None = None
+
+    def __aiter__(self) -> AsyncIterator[ChatDelta]:
+        if self._iterator is None:
+            self._iterator = self._deltas()
+        return self._iterator
+
+    async def __aenter__(self) -> ChatStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection."""
+        self._finish(None)
+        await self._handle.aclose()
+
+    def _finish(self, response: ChatResponse | None) -> None:
+        on_done: Callable[[ChatResponse | None], None] | None = self._on_done
+        self._on_done = None
+        if on_done is not None:
+            on_done(response)
+
+    @property
+    def response(self) -> ChatResponse:
+        """The complete answer; only after the stream has been read to its end."""
+        if self._response is None:
+            raise RuntimeError("the stream has not finished yet; iterate it to the end first")
+        return self._response
+
+    async def _deltas(self) -> AsyncIterator[ChatDelta]:
+        try:
+            async for delta in self._read():
+                yield delta
+        finally:
+            self._finish(self._response)
+
+    async def _read(self) -> AsyncIterator[ChatDelta]:
+        headers = self._handle.headers
+        request_id = headers.get("x-request-id")
+        parts: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        usage: Usage | None = None
+        finish: str | None = None
+        done = False
+        async for line in self._handle.lines():
+            delta = parse_stream_line(line, request_id, self._secret)
+            if delta is True:
+                done = True
+                break
+            if delta is None:
+                continue
+            if delta.usage is not None:
+                usage = delta.usage
+            if delta.finish_reason is not None:
+                finish = delta.finish_reason
+            if delta.tool_calls:
+                merge_tool_call_deltas(calls, delta.tool_calls)
+                yield ChatDelta("", tool_calls=delta.tool_calls)
+            if delta.content:
+                parts.append(delta.content)
+                yield ChatDelta(delta.content)
+        if not done and finish is None:
+            raise malformed_response("stream ended before [DONE]", request_id)
+        self._response = ChatResponse(
+            content="".join(parts),
+            usage=usage or Usage(),
+            finish_reason=finish,
+            request_id=request_id,
+            rate_limits=RateLimitSnapshot.from_headers(headers),
+            tool_calls=[calls[i] for i in sorted(calls)] or None,
+        )
+        yield ChatDelta("", usage=self._response.usage, finish_reason=finish)
