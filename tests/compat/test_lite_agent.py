@@ -56,17 +56,17 @@ from fastcrew.sim import SpawnedSim, spawn
 from fastcrew.tools import BaseTool
 
 
-class WebSearchTool(BaseTool):
+class WebLookup(BaseTool):
     name: str = "search_web"
-    description: str = "Search the web for information about a topic."
+    description: str = "Finds what the web says on a subject."
 
     def _run(self, query: str) -> str:
         return f"Found information about {query}: 21 million people."
 
 
-class CalculatorTool(BaseTool):
+class Arithmetic(BaseTool):
     name: str = "calculate"
-    description: str = "Calculate the result of a mathematical expression."
+    description: str = "Evaluates an arithmetic expression."
 
     def _run(self, expression: str) -> str:
         return f"The result of {expression} is 50"
@@ -101,7 +101,7 @@ def test_agent_kickoff_preserves_parameters(spawned: SpawnedSim, verbose: bool) 
         role="Test Agent",
         goal="Test Goal",
         backstory="Test Backstory",
-        tools=[WebSearchTool(), CalculatorTool()],
+        tools=[WebLookup(), Arithmetic()],
         max_iter=10,
         verbose=verbose,
     )
@@ -109,7 +109,7 @@ def test_agent_kickoff_preserves_parameters(spawned: SpawnedSim, verbose: bool) 
     assert isinstance(result, LiteAgentOutput)
     assert (agent.role, agent.goal) == ("Test Agent", "Test Goal")
     assert agent.backstory == "Test Backstory"
-    assert [type(t) for t in agent.tools] == [WebSearchTool, CalculatorTool]
+    assert [type(t) for t in agent.tools] == [WebLookup, Arithmetic]
     assert (agent.max_iter, agent.verbose) == (10, verbose)
     assert result.raw
 
@@ -119,7 +119,7 @@ def test_lite_agent_with_tools(spawned: SpawnedSim) -> None:
     answer, then checks a ``ToolUsageStartedEvent`` names the tool and the agent)."""
     calls: list[str] = []
 
-    class CountingSearch(WebSearchTool):
+    class CountingSearch(WebLookup):
         def _run(self, query: str) -> str:
             calls.append(query)
             return super()._run(query)
@@ -138,7 +138,7 @@ def test_lite_agent_structured_output(spawned: SpawnedSim) -> None:
         summary: str = Field(description="A brief summary of findings")
         confidence: int = Field(description="Confidence level from 1-100")
 
-    agent = agent_on(sim_llm(spawned.base_url), tools=[WebSearchTool()])
+    agent = agent_on(sim_llm(spawned.base_url), tools=[WebLookup()])
     result = agent.kickoff("What is the population of Tokyo?", response_format=SimpleOutput)
     assert isinstance(result, LiteAgentOutput)
     assert isinstance(result.pydantic, SimpleOutput)
@@ -152,7 +152,7 @@ def test_lite_agent_structured_output(spawned: SpawnedSim) -> None:
 
 
 def test_lite_agent_returns_usage_metrics(spawned: SpawnedSim) -> None:
-    agent = agent_on(sim_llm(spawned.base_url), tools=[WebSearchTool()])
+    agent = agent_on(sim_llm(spawned.base_url), tools=[WebLookup()])
     result = agent.kickoff("What is the population of Tokyo?")
     assert isinstance(result, LiteAgentOutput)
     assert result.usage_metrics is not None
@@ -162,7 +162,7 @@ def test_lite_agent_returns_usage_metrics(spawned: SpawnedSim) -> None:
 
 
 def test_lite_agent_output_includes_messages(spawned: SpawnedSim) -> None:
-    result = agent_on(sim_llm(spawned.base_url), tools=[WebSearchTool()]).kickoff(
+    result = agent_on(sim_llm(spawned.base_url), tools=[WebLookup()]).kickoff(
         "What is the population of Tokyo?"
     )
     assert isinstance(result, LiteAgentOutput)
@@ -173,7 +173,7 @@ def test_lite_agent_output_includes_messages(spawned: SpawnedSim) -> None:
 
 
 async def test_lite_agent_returns_usage_metrics_async(sim: Any) -> None:
-    agent = agent_on(sim_llm(sim.base_url), tools=[WebSearchTool()])
+    agent = agent_on(sim_llm(sim.base_url), tools=[WebLookup()])
     result = await agent.kickoff_async("What is the population of Tokyo?")
     assert isinstance(result, LiteAgentOutput)
     assert "21 million" in result.raw
@@ -459,7 +459,7 @@ def test_lite_agent_inside_flow_with_tools(spawned: SpawnedSim) -> None:
         @start()
         def run_agent_with_tools(self) -> Any:
             agent = agent_on(
-                sim_llm(spawned.base_url), role="Calculator Agent", tools=[CalculatorTool()]
+                sim_llm(spawned.base_url), role="Calculator Agent", tools=[Arithmetic()]
             )
             return agent.kickoff(messages="Calculate 10 * 5")
 

@@ -17,71 +17,71 @@ from fastcrew.tools import BaseTool, tool
 # -- result_schema and format_output_for_agent --------------------------------------------
 
 
-class SearchOutput(BaseModel):
+class Hit(BaseModel):
     query: str
     score: float
 
 
-class SearchResults(RootModel[list[SearchOutput]]):
+class Hits(RootModel[list[Hit]]):
     pass
 
 
-class ExplicitSearchTool(BaseTool):
+class DeclaredLookup(BaseTool):
     name: str = "search"
-    description: str = "Search for a query"
-    result_schema: type[BaseModel] | None = SearchOutput
+    description: str = "Looks a term up in the index"
+    result_schema: type[BaseModel] | None = Hit
 
     def _run(self, query: str) -> dict[str, object]:
-        return {"query": query, "score": 0.8}
+        return {"query": query, "score": 0.81}
 
 
-class InferredSearchTool(BaseTool):
+class AnnotatedLookup(BaseTool):
     name: str = "search"
-    description: str = "Search for a query"
+    description: str = "Looks a term up in the index"
 
-    def _run(self, query: str) -> SearchOutput:
-        return SearchOutput(query=query, score=0.7)
+    def _run(self, query: str) -> Hit:
+        return Hit(query=query, score=0.72)
 
 
-class RootSearchTool(BaseTool):
+class ListLookup(BaseTool):
     name: str = "search"
-    description: str = "Search for a query"
+    description: str = "Looks a term up in the index"
 
-    def _run(self, query: str) -> SearchResults:
-        return SearchResults([SearchOutput(query=query, score=1.0)])
+    def _run(self, query: str) -> Hits:
+        return Hits([Hit(query=query, score=0.93)])
 
 
-class DictAnnotatedSearchTool(BaseTool):
+class DictLookup(BaseTool):
     name: str = "search"
-    description: str = "Search for a query"
+    description: str = "Looks a term up in the index"
 
     def _run(self, query: str) -> dict[str, object]:
-        return {"query": query, "score": 0.5}
+        return {"query": query, "score": 0.55}
 
 
 def _explicit_decorated() -> BaseTool:
-    @tool("search", result_schema=SearchOutput)
+    @tool("search", result_schema=Hit)
     def search(query: str) -> dict[str, object]:
         """Search for a query."""
-        return {"query": query, "score": 0.8}
+        return {"query": query, "score": 0.81}
 
     return search
 
 
 def _inferred_decorated() -> BaseTool:
     @tool("search")
-    def search(query: str) -> SearchOutput:
+    def search(query: str) -> Hit:
         """Search for a query."""
-        return SearchOutput(query=query, score=0.6)
+        return Hit(query=query, score=0.64)
 
     return search
 
 
 def _root_decorated() -> BaseTool:
     @tool("search")
-    def search(query: str) -> SearchResults:
+    def search(query: str) -> Hits:
         """Search for a query."""
-        return SearchResults([SearchOutput(query=query, score=1.0)])
+        return Hits([Hit(query=query, score=0.93)])
 
     return search
 
@@ -89,27 +89,27 @@ def _root_decorated() -> BaseTool:
 @pytest.mark.parametrize(
     ("make", "raw", "payload"),
     [
-        (ExplicitSearchTool, {"query": "crew", "score": 0.8}, {"query": "crew", "score": 0.8}),
+        (DeclaredLookup, {"query": "tides", "score": 0.81}, {"query": "tides", "score": 0.81}),
         (
-            InferredSearchTool,
-            SearchOutput(query="crew", score=0.7),
-            {"query": "crew", "score": 0.7},
+            AnnotatedLookup,
+            Hit(query="tides", score=0.72),
+            {"query": "tides", "score": 0.72},
         ),
         (
-            RootSearchTool,
-            SearchResults([SearchOutput(query="crew", score=1.0)]),
-            [{"query": "crew", "score": 1.0}],
+            ListLookup,
+            Hits([Hit(query="tides", score=0.93)]),
+            [{"query": "tides", "score": 0.93}],
         ),
-        (_explicit_decorated, {"query": "crew", "score": 0.8}, {"query": "crew", "score": 0.8}),
+        (_explicit_decorated, {"query": "tides", "score": 0.81}, {"query": "tides", "score": 0.81}),
         (
             _inferred_decorated,
-            SearchOutput(query="crew", score=0.6),
-            {"query": "crew", "score": 0.6},
+            Hit(query="tides", score=0.64),
+            {"query": "tides", "score": 0.64},
         ),
         (
             _root_decorated,
-            SearchResults([SearchOutput(query="crew", score=1.0)]),
-            [{"query": "crew", "score": 1.0}],
+            Hits([Hit(query="tides", score=0.93)]),
+            [{"query": "tides", "score": 0.93}],
         ),
     ],
     ids=["explicit", "inferred", "root", "decorated-explicit", "decorated-inferred", "dec-root"],
@@ -118,51 +118,51 @@ def test_tools_return_raw_result_and_json_agent_text(
     make: Callable[[], BaseTool], raw: object, payload: object
 ) -> None:
     t = make()
-    result = t.run(query="crew")
+    result = t.run(query="tides")
     assert result == raw
     assert json.loads(t.format_output_for_agent(result)) == payload
     assert json.loads(t.observation(result)) == payload  # what the agent loop sends
 
 
 def test_a_non_pydantic_return_annotation_is_no_schema() -> None:
-    for t in (DictAnnotatedSearchTool(),):
-        raw = t.run(query="crew")
-        assert raw == {"query": "crew", "score": 0.5}
+    for t in (DictLookup(),):
+        raw = t.run(query="tides")
+        assert raw == {"query": "tides", "score": 0.55}
         assert t.format_output_for_agent(raw) == str(raw)
 
     @tool("search")
     def search(query: str) -> dict[str, object]:
         """Search for a query."""
-        return {"query": query, "score": 0.5}
+        return {"query": query, "score": 0.55}
 
-    raw = search.run(query="crew")
+    raw = search.run(query="tides")
     assert search.result_schema is None
     assert search.format_output_for_agent(raw) == str(raw)
 
 
 def test_explicit_result_schema_wins_over_return_annotation() -> None:
-    class AlternateOutput(BaseModel):
+    class OtherShape(BaseModel):
         value: str
 
-    @tool("search", result_schema=AlternateOutput)
-    def search(query: str) -> SearchOutput:
+    @tool("search", result_schema=OtherShape)
+    def search(query: str) -> Hit:
         """Search for a query."""
-        return SearchOutput(query=query, score=0.6)
+        return Hit(query=query, score=0.64)
 
-    raw = search.run(query="crew")
-    with pytest.warns(RuntimeWarning, match="AlternateOutput"):
+    raw = search.run(query="tides")
+    with pytest.warns(RuntimeWarning, match="OtherShape"):
         text = search.format_output_for_agent(raw)
-    assert raw == SearchOutput(query="crew", score=0.6)
+    assert raw == Hit(query="tides", score=0.64)
     assert text == str(raw)
 
 
 def test_invalid_or_unserializable_typed_output_warns() -> None:
-    @tool("search", result_schema=SearchOutput)
+    @tool("search", result_schema=Hit)
     def search(query: str) -> dict[str, object]:
         """Search for a query."""
         return {"query": query, "score": "not-a-float"}
 
-    raw = search.run(query="crew")
+    raw = search.run(query="tides")
     with pytest.warns(RuntimeWarning, match="Failed to validate or serialize") as caught:
         text = search.format_output_for_agent(raw)
     assert text == str(raw)
@@ -186,27 +186,27 @@ def test_invalid_or_unserializable_typed_output_warns() -> None:
 
 
 def test_result_schema_and_custom_formatter_carry_over_to_structured_tool() -> None:
-    structured = ExplicitSearchTool().to_structured_tool()
-    raw = structured.invoke({"query": "crew"})
-    assert raw == {"query": "crew", "score": 0.8}
-    assert json.loads(structured.format_output_for_agent(raw)) == {"query": "crew", "score": 0.8}
+    structured = DeclaredLookup().to_structured_tool()
+    raw = structured.invoke({"query": "tides"})
+    assert raw == {"query": "tides", "score": 0.81}
+    assert json.loads(structured.format_output_for_agent(raw)) == {"query": "tides", "score": 0.81}
 
     class MarkdownSearchTool(BaseTool):
         name: str = "markdown_search"
         description: str = "Search for information"
-        result_schema: type[BaseModel] | None = SearchOutput
+        result_schema: type[BaseModel] | None = Hit
 
-        def _run(self, query: str) -> SearchOutput:
-            return SearchOutput(query=query, score=0.8)
+        def _run(self, query: str) -> Hit:
+            return Hit(query=query, score=0.81)
 
         def format_output_for_agent(self, raw_result: object) -> str:
-            found = SearchOutput.model_validate(raw_result)
+            found = Hit.model_validate(raw_result)
             return f"### Search result\n\n- Query: `{found.query}`\n- Score: {found.score}"
 
     structured = MarkdownSearchTool().to_structured_tool()
-    raw = structured.invoke({"query": "crew"})
-    assert raw == SearchOutput(query="crew", score=0.8)
-    expected = "### Search result\n\n- Query: `crew`\n- Score: 0.8"
+    raw = structured.invoke({"query": "tides"})
+    assert raw == Hit(query="tides", score=0.81)
+    expected = "### Search result\n\n- Query: `tides`\n- Score: 0.81"
     assert structured.format_output_for_agent(raw) == expected
     assert structured.observation(raw) == expected
 
