@@ -53,7 +53,7 @@ _EXPORTS: dict[str, str] = {
     "RateLimitError": "fastcrew.errors",
     "RateLimitSnapshot": "fastcrew.limits",
     "RetryPolicy": "fastcrew.limits",
-    "Runtime": "fastcrew.core",
+    "Runtime": "fastcrew.process_runtime",
     "RunningLoopError": "fastcrew.errors",
     "ServerError": "fastcrew.errors",
     "StorageError": "fastcrew.errors",
@@ -80,7 +80,6 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from .batch import BatchConfig, BatchResult, run_batch
-    from .core import Runtime
     from .errors import (
         AuthenticationError,
         BadRequestError,
@@ -122,6 +121,7 @@ if TYPE_CHECKING:
     from .limits import RateLimit, RateLimitSnapshot, RetryPolicy
     from .llm import LLM, ChatDelta, ChatResponse, ChatStream, Usage
     from .llms import BaseLLM
+    from .process_runtime import Runtime
     from .runtime import (
         Agent,
         ConditionalTask,

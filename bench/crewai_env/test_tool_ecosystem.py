@@ -29,8 +29,8 @@ from crewai.tools import tool as crewai_tool
 from langchain_core.tools import StructuredTool
 
 from fastcrew import LLM, Agent, Crew, Task
-from fastcrew.core import get_runtime
 from fastcrew.limits import RateLimit, RetryPolicy
+from fastcrew.process_runtime import get_runtime
 from fastcrew.sim import spawn
 from fastcrew.tools import tool
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from .._loop import run
 from .._options import declared
-from ..core import CapSpec
 from ..errors import ConfigurationError, LLMConfigurationError
+from ..process_runtime import CapSpec
 from .config import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,

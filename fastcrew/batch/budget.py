@@ -4,7 +4,7 @@ Supervisor side, :class:`GlobalBudgets`: one :class:`~fastcrew.limits.LocalBudge
 key (endpoint + key hash) with the run's ``--rpm/--tpm`` (or the LLM's own ``RateLimit``),
 and a FIFO of lease requests per key. Worker side, :class:`LeasedBudget`: the budget source
 every limiter in the worker gets (the budget provider the worker injects into its
-:class:`~fastcrew.core.Runtime`).
+:class:`~fastcrew.process_runtime.Runtime`).
 
 The lease protocol (messages are tuples; see docs/batch.md)::
 
@@ -40,9 +40,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..core import CapSpec
 from ..limits import LocalBudget, RateLimit, RateLimitSnapshot
 from ..limits.config import Limit
+from ..process_runtime import CapSpec
 
 __all__ = ["IDLE_RETURN_S", "MAX_BATCH", "GlobalBudgets", "LeasedBudget", "WorkerBudgets"]
 
@@ -219,9 +219,9 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 class WorkerBudgets:
-    """A worker's end of the lease protocol: the :class:`~fastcrew.core.BudgetProvider` the
-    worker injects into its runtime. Makes :class:`LeasedBudget` s and routes the
-    supervisor's budget messages to them.
+    """A worker's end of the lease protocol: the
+    :class:`~fastcrew.process_runtime.BudgetProvider` the worker injects into its runtime.
+    Makes :class:`LeasedBudget` s and routes the supervisor's budget messages to them.
 
     Made on the worker's main loop, which owns the channel (and is the runtime's home loop,
     so sync ``crew.kickoff()`` calls land there). A budget may still live on another loop — a

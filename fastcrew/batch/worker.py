@@ -39,9 +39,9 @@ from collections import deque
 from typing import Any
 
 from .._loop import run
-from ..core import LLMRedirect, Runtime, get_runtime, set_runtime
 from ..errors import QuotaExhaustedError
 from ..llm.providers import redirect_environment
+from ..process_runtime import LLMRedirect, Runtime, get_runtime, set_runtime
 from .budget import WorkerBudgets
 from .channel import Channel, open_channel
 from .config import WorkerConfig

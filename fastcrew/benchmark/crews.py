@@ -8,8 +8,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..core import get_runtime
 from ..llm import LLM
+from ..process_runtime import get_runtime
 from ..runtime import Agent, Crew, Task
 from ..tools import tool
 from .prompts import AGENT, MODEL, TASK, TOOLS_TASK

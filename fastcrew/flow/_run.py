@@ -17,7 +17,7 @@ import enum
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from ..core import get_runtime
+from ..process_runtime import get_runtime
 from ._graph import TRIGGER_PAYLOAD, FlowLimitError, Graph, Step, fires, label_of
 
 if TYPE_CHECKING:

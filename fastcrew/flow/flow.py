@@ -31,10 +31,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .._failures import first_failure
-from ..core import get_runtime
 from ..errors import ConfigurationError, InputError, UnsupportedFeatureError
 from ..llm.meter import UsageMeter, metered, metrics_of
 from ..llm.usage import UsageMetrics
+from ..process_runtime import get_runtime
 from ._graph import (
     TRIGGER_PAYLOAD,
     FlowError,

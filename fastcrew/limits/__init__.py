@@ -1,6 +1,7 @@
 """Rate limits: token buckets, fair FIFO admission against a budget source, one retry layer.
 
-Which limiter and budget a call uses is the process runtime's business (``fastcrew.core``).
+Which limiter and budget a call uses is the process runtime's business
+(``fastcrew.process_runtime``).
 """
 
 from .bucket import TokenBucket

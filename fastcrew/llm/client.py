@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._json import dumps
-from ..core import budget_key, get_runtime
 from ..errors import ConfigurationError, LLMError, QuotaExhaustedError, RateLimitError
 from ..limits import Lease, Limiter, RateLimit, RetryPolicy
+from ..process_runtime import budget_key, get_runtime
 from .meter import record_usage
 from .outcome import call_outcome, is_model_class, openai_tools
 from .providers import display_url, endpoint_url, origin, resolve_endpoint

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._json import dumps
-from ..core import get_runtime
+from ..process_runtime import get_runtime
 from .client import LLM
 from .types import ChatResponse, Usage
 

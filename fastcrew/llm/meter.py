@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from ..core import UsageMeter, get_runtime
+from ..process_runtime import UsageMeter, get_runtime
 from .types import ChatResponse
 from .usage import UsageMetrics
 

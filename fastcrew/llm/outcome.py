@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .._json import loads
-from ..core import get_runtime
+from ..process_runtime import get_runtime
 from ..tools.invoke import strip_fences
 from .types import ChatResponse, ToolCall
 

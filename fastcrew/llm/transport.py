@@ -1,9 +1,9 @@
 """HTTP transports for the LLM client: aiohttp (default, the hot path) and httpx (opt-in).
 
 The default transport keeps one ``aiohttp.ClientSession`` per event loop in the process
-:class:`~fastcrew.core.Runtime`'s loop state (keep-alive pool with no connection cap of its
-own: concurrency is bounded by the caller's gate). The runtime closes it when the loop shuts
-its async generators down, which ``asyncio.run`` and ``asyncio.Runner`` do, so no "Unclosed
+:class:`~fastcrew.process_runtime.Runtime`'s loop state (keep-alive pool with no connection
+cap of its own: concurrency is bounded by the caller's gate). The runtime closes it when the
+loop shuts its async generators down, which ``asyncio.run`` and ``asyncio.Runner`` do, so no "Unclosed
 client session" warnings are left behind.
 
 This module is the one boundary where aiohttp / httpx exceptions become fastcrew errors.
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 
-from ..core import get_runtime
 from ..errors import LLMConnectionError, LLMError, LLMTimeoutError
+from ..process_runtime import get_runtime
 
 if TYPE_CHECKING:
     import httpx

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..core import get_runtime
 from ..llm import LLM
 from ..llm.outcome import apply_stop_words
+from ..process_runtime import get_runtime
 
 __all__ = ["DEFAULT_CONTEXT_WINDOW_SIZE", "DEFAULT_SUPPORTS_STOP_WORDS", "BaseLLM"]
 

@@ -4,7 +4,7 @@ A :class:`Server` (one per :meth:`~config._Server.transport_key` in a runtime) o
 session on first use — the transport and ``ClientSession`` held open by one background
 task (``_sdk.hold``) — lists its tools once, and serves every call of every run through
 that session (the SDK multiplexes requests). Every method runs on the home loop; callers
-elsewhere go through :meth:`~fastcrew.core.Runtime.on_home_loop`.
+elsewhere go through :meth:`~fastcrew.process_runtime.Runtime.on_home_loop`.
 
 When the transport ends (a stdio server killed, an HTTP server gone), the calls in flight
 fail with :class:`~fastcrew.mcp.errors.MCPConnectionError`, the session is torn down and
@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from ..core import Runtime, get_runtime
+from ..process_runtime import Runtime, get_runtime
 from ..tools.json_schema import compile_schema, json_schema_problems
 from .config import MCPServerConfig
 from .errors import MCPConnectionError, MCPError, MCPTimeoutError, MCPToolError

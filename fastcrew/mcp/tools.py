@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import PrivateAttr
 
-from ..core import get_runtime
 from ..errors import ToolDefinitionError
+from ..process_runtime import get_runtime
 from ..tools import BaseTool
 from ..tools.json_schema import JsonSchemaTool
 from .config import MCPServerConfig

@@ -62,7 +62,7 @@ def awaited_now(result: Any) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        from ..core import get_runtime
+        from ..process_runtime import get_runtime
 
         return get_runtime().run(result, api="a @CrewBase method")
     with concurrent.futures.ThreadPoolExecutor(1) as pool:

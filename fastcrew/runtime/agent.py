@@ -17,9 +17,9 @@ from pydantic import (
     model_validator,
 )
 
-from ..core import get_runtime
 from ..errors import ConfigurationError
 from ..llm import LLM
+from ..process_runtime import get_runtime
 from ..tools import BaseTool
 from ..tools.adapters import ToolAdapters, check_tool
 from . import compat

@@ -17,8 +17,8 @@ from pydantic import (
 )
 
 from .._loop import ensure_no_running_loop
-from ..core import get_runtime
 from ..errors import ConfigurationError
+from ..process_runtime import get_runtime
 from . import compat
 from .agent import Agent, resolve_llm
 from .calls import maybe_await

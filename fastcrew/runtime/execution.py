@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ..core import get_runtime
 from ..errors import GuardrailError, TaskError
 from ..limits import Limiter
+from ..process_runtime import get_runtime
 from .acting import act, task_toolbox
 from .calls import Message, answer, call_with_timeout, maybe_await
 from .output_file import check_rendered_path, file_text, write_file

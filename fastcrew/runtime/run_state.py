@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..core import UsageMeter, get_runtime
 from ..limits import Limiter
 from ..llm.types import ChatResponse
+from ..process_runtime import UsageMeter, get_runtime
 from .outputs import UsageMetrics, fast_model
 from .prompts import agent_system_prompt
 from .rendering import render

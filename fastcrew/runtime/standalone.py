@@ -14,8 +14,8 @@ import threading
 from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..core import get_runtime
 from ..errors import ConfigurationError
+from ..process_runtime import get_runtime
 from ..tools.adapters import ToolAdapters
 from .execution import run_task
 from .outputs import TaskOutput

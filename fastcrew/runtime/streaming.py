@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from ..core import get_runtime
+from ..process_runtime import get_runtime
 
 __all__ = ["CrewStreamingOutput", "Emit", "StreamChunk", "StreamChunkType", "ToolCallChunk"]
 

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from ..core import get_runtime
 from ..errors import ToolDefinitionError
+from ..process_runtime import get_runtime
 from .invoke import result_text
 from .results import format_result, infer_result_schema, prebaked_description
 from .schema import openai_name, parameters_schema, react_block, signature_model

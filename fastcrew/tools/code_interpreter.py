@@ -39,7 +39,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..core import get_runtime
+from ..process_runtime import get_runtime
 from .base import BaseTool
 
 __all__ = ["CodeInterpreterSchema", "CodeInterpreterTool", "CodeRun", "run_python"]

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, PrivateAttr
 
-from ..core import get_runtime
 from ..errors import ToolDefinitionError
+from ..process_runtime import get_runtime
 from .base import BaseTool, Tool
 from .invoke import parse_arguments
 

@@ -10,7 +10,7 @@ import time
 from runtime.conftest import sim_llm
 
 from fastcrew import Agent, Crew, Task
-from fastcrew.core import get_runtime
+from fastcrew.process_runtime import get_runtime
 from fastcrew.sim import serve
 from fastcrew.tools import tool
 

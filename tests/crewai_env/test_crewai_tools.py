@@ -19,7 +19,7 @@ import pytest
 from batch.helpers import batch_cmd, read_rows, write_inputs
 
 from fastcrew import Crew, CrewOutput
-from fastcrew.core import get_runtime
+from fastcrew.process_runtime import get_runtime
 from fastcrew.sim import SpawnedSim
 from fastcrew.tools.adapters import CrewAITool
 

@@ -198,7 +198,7 @@ def test_closing_the_runtime_closes_the_sessions() -> None:
     code = (
         f"import asyncio, sys; sys.path.insert(0, {here!r})\n"
         "from mcp_helpers import alive, server_pid, stdio, tools_of\n"
-        "from fastcrew.core import get_runtime\n"
+        "from fastcrew.process_runtime import get_runtime\n"
         "async def main():\n"
         "    return await server_pid((await tools_of([stdio()]))['pid'])\n"
         "pid = asyncio.run(main())\n"

@@ -76,7 +76,7 @@ async def test_retries_are_counted_in_usage():
 
 
 async def test_a_call_cancelled_while_waiting_for_a_cap_settles_the_caps_it_holds():
-    from fastcrew.core import get_runtime
+    from fastcrew.process_runtime import get_runtime
 
     async with serve() as sim:
         capped = agent(sim_llm(sim.base_url), max_rpm=60)  # 1/s, burst 1

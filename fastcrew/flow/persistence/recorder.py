@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ...core import get_runtime
 from ...errors import ConfigurationError, FlowPersistenceError
+from ...process_runtime import get_runtime
 from .._state import jsonable
 from .base import Checkpoint, FlowPersistence, describe
 from .decorators import PersistPlan, plan_of

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from ...core import get_runtime
+from ...process_runtime import get_runtime
 from ..base import BaseTool
 from .source import ForeignTool, base_class
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ...core import get_runtime
+from ...process_runtime import get_runtime
 from ..base import BaseTool
 from ..json_schema import JsonSchemaTool
 from .source import ForeignTool, base_class

@@ -1,4 +1,5 @@
-"""Where a process's budgets come from: the provider a :class:`~fastcrew.core.Runtime` asks.
+"""Where a process's budgets come from: the provider a
+:class:`~fastcrew.process_runtime.Runtime` asks.
 
 Two kinds of budget exist:
 
@@ -8,7 +9,7 @@ Two kinds of budget exist:
   requests-per-minute limit on the calls of one owner.
 
 The runtime keeps one :class:`~fastcrew.limits.Limiter` (the FIFO queue) per event loop and
-budget; the provider hands out the *amounts* behind them. :class:`LocalBudgets`, the default,
+budget; the provider hands out the *amounts* behind them. :class:`ProcessBudgets`, the default,
 keeps one set of buckets per budget for the whole process — shared by every loop through a
 lock — so a ``kickoff()`` on the runtime's background loop and an ``akickoff()`` on the
 caller's loop spend from the same minute. A batch worker injects a provider whose sources
@@ -26,7 +27,7 @@ from typing import Protocol
 from ..limits import BudgetSource, LocalBudget, RateLimit, RateLimitSnapshot
 from ..limits.source import DEFAULT_LAG_S, LimitKind
 
-__all__ = ["BudgetProvider", "CapSpec", "LocalBudgets", "SharedBudget", "budget_key"]
+__all__ = ["BudgetProvider", "CapSpec", "ProcessBudgets", "SharedBudget", "budget_key"]
 
 
 def budget_key(base_url: str, api_key: str | None) -> str:
@@ -131,7 +132,7 @@ class SharedBudget:
             self.budget.observe(snapshot, now)
 
 
-class LocalBudgets:
+class ProcessBudgets:
     """The default provider: one process-wide set of buckets per endpoint budget.
 
     The first explicit :class:`RateLimit` for a key replaces the default one (LLMs built

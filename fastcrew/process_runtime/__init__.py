@@ -1,6 +1,6 @@
 """The process runtime: home loop, budgets, per-loop resources and the sync-work thread pool."""
 
-from .budgets import BudgetProvider, CapSpec, LocalBudgets, SharedBudget, budget_key
+from .budgets import BudgetProvider, CapSpec, ProcessBudgets, SharedBudget, budget_key
 from .runtime import (
     DEFAULT_MAX_THREADS,
     LLMRedirect,
@@ -16,8 +16,8 @@ __all__ = [
     "BudgetProvider",
     "CapSpec",
     "LLMRedirect",
-    "LocalBudgets",
     "LoopState",
+    "ProcessBudgets",
     "Runtime",
     "SharedBudget",
     "UsageMeter",

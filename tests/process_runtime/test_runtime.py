@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fastcrew import LLM, Agent, Crew, RateLimit, RetryPolicy, RunningLoopError, Task
-from fastcrew.core import Runtime, get_runtime
+from fastcrew.process_runtime import Runtime, get_runtime
 from fastcrew.sim import SpawnedSim, spawn
 
 FLOWS = str(Path(__file__).parents[1] / "batch" / "flows.py")

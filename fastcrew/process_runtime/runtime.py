@@ -6,9 +6,9 @@ A process has one runtime (:func:`get_runtime`, made on first use). It owns
   streams) run their coroutines on — a background thread by default, a batch worker's main
   loop when it adopts one — so sync calls share one HTTP session and one budget and no event
   loop is made per call;
-- the **budgets**: a :class:`~fastcrew.core.budgets.BudgetProvider` (process-local buckets by
-  default; a batch worker injects one that leases the supervisor's global budget), one
-  :class:`~fastcrew.limits.Limiter` per loop and budget on top of it, and the ``max_rpm`` caps;
+- the **budgets**: a :class:`~fastcrew.process_runtime.budgets.BudgetProvider`
+  (process-local buckets by default; a batch worker injects one that leases the supervisor's
+  global budget), one   :class:`~fastcrew.limits.Limiter` per loop and budget on top of it, and the ``max_rpm`` caps;
 - **per-loop resources** (the aiohttp session): made on first use on each loop, released when
   that loop shuts down (``asyncio.run`` and ``asyncio.Runner`` do) or closes;
 - a sized **thread pool** for sync tools and sync flow methods.
@@ -31,7 +31,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from .._loop import LoopKind, ensure_no_running_loop
 from ..limits import BudgetSource, Limiter, RateLimit
-from .budgets import BudgetProvider, CapSpec, LocalBudgets
+from .budgets import BudgetProvider, CapSpec, ProcessBudgets
 from .home import HomeLoop
 from .usage import UsageMeter
 
@@ -92,7 +92,7 @@ class LoopState:
 class Runtime:
     """The process's fastcrew runtime (see the module docstring).
 
-    ``budgets``: where budget amounts come from (default :class:`LocalBudgets`);
+    ``budgets``: where budget amounts come from (default :class:`ProcessBudgets`);
     ``max_threads``: the sync-work thread pool's size; ``loop``: the kind of the home loop
     thread; ``default_rate_limit``: the limit of LLMs created without one; ``redirect``:
     where every LLM built from now on is sent, whatever endpoint it names (an
@@ -110,7 +110,7 @@ class Runtime:
     ) -> None:
         if max_threads < 1:
             raise ValueError("max_threads must be at least 1")
-        self.budgets: BudgetProvider = budgets or LocalBudgets()
+        self.budgets: BudgetProvider = budgets or ProcessBudgets()
         self.max_threads = max_threads
         self.default_rate_limit = default_rate_limit or RateLimit()
         self.redirect = redirect
