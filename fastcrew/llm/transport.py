@@ -3,8 +3,8 @@
 The default transport keeps one ``aiohttp.ClientSession`` per event loop in the process
 :class:`~fastcrew.process_runtime.Runtime`'s loop state (keep-alive pool with no connection
 cap of its own: concurrency is bounded by the caller's gate). The runtime closes it when the
-loop shuts its async generators down, which ``asyncio.run`` and ``asyncio.Runner`` do, so no "Unclosed
-client session" warnings are left behind.
+loop shuts its async generators down, which ``asyncio.run`` and ``asyncio.Runner`` do, so no
+"Unclosed client session" warnings are left behind.
 
 This module is the one boundary where aiohttp / httpx exceptions become fastcrew errors.
 """

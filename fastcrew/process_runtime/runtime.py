@@ -8,7 +8,8 @@ A process has one runtime (:func:`get_runtime`, made on first use). It owns
   loop is made per call;
 - the **budgets**: a :class:`~fastcrew.process_runtime.budgets.BudgetProvider`
   (process-local buckets by default; a batch worker injects one that leases the supervisor's
-  global budget), one   :class:`~fastcrew.limits.Limiter` per loop and budget on top of it, and the ``max_rpm`` caps;
+  global budget), one :class:`~fastcrew.limits.Limiter` per loop and budget on top of it, and
+  the ``max_rpm`` caps;
 - **per-loop resources** (the aiohttp session): made on first use on each loop, released when
   that loop shuts down (``asyncio.run`` and ``asyncio.Runner`` do) or closes;
 - a sized **thread pool** for sync tools and sync flow methods.
