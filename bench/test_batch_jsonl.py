@@ -11,8 +11,8 @@ import os
 import random
 import time
 
-from fastcrew.batch.journal import Journal, header, record, scan
-from fastcrew.batch.writer import OrderedWriter
+from fastcrew.batch.storage.journal import Journal, header, record, scan
+from fastcrew.batch.storage.ordered_writer import OrderedWriter
 
 ROWS = 100_000
 CHUNK = 16

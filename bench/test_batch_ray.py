@@ -31,7 +31,8 @@ import pytest
 from batch_common import ONE_TASK_CREW, RESEARCH_CREW, children_cpu, write_topics
 
 from fastcrew import run_batch
-from fastcrew.batch.budget import GlobalBudgets
+from fastcrew.batch.supervisor.budget import GlobalBudgets
+from fastcrew.batch.wire.messages import Want
 from fastcrew.sim import spawn
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
@@ -212,7 +213,7 @@ def test_global_budget_grant_rate(benchmark, report):
             limit = (10**9, None, 1.0)
             started = time.perf_counter()
             for i in range(grants):
-                budgets.handle(i % workers, ("want", 1, "key", 1, limit, 0, 1))
+                budgets.handle(i % workers, Want(1, "key", 1, limit, 0, 1))
                 if i % 64 == 63:
                     sent.clear()
             elapsed = time.perf_counter() - started

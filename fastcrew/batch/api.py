@@ -26,16 +26,16 @@ from .config import (
     WorkerConfig,
 )
 from .defaults import resolve
-from .inputs import LineReader, input_identity, open_input
-from .ordered_writer import storage_error
-from .plan import Plan, make_plan
-from .pool import ProcessPool
 from .progress import Progress, Snapshot
 from .signals import StopSignals
 from .startup import slowest
+from .storage.inputs import LineReader, input_identity, open_input
+from .storage.output import storage_error
+from .storage.plan import Plan, make_plan
 from .summary import format_summary, share, write_summary
-from .supervisor import Supervisor
-from .worker_process import EarlyWorkers
+from .supervisor.pool import ProcessPool
+from .supervisor.supervisor import Supervisor
+from .supervisor.worker_process import EarlyWorkers
 
 __all__ = ["SIMULATED_BANNER", "run_batch"]
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from .config import Backend, BatchConfig
 from .crewspec import check_crew_spec, check_flow_spec
-from .inputs import STDIN
+from .storage.inputs import STDIN
 
 __all__ = ["default_specs", "resolve"]
 

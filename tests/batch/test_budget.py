@@ -13,13 +13,10 @@ from typing import Any
 
 import pytest
 
-from fastcrew.batch.budget import (
-    IDLE_RETURN_S,
-    MAX_BATCH,
-    GlobalBudgets,
-    LeasedBudget,
-    WorkerBudgets,
-)
+from fastcrew.batch.supervisor.budget import GlobalBudgets
+from fastcrew.batch.wire.lease import IDLE_RETURN_S, MAX_BATCH
+from fastcrew.batch.wire.messages import Give, Grant, Want
+from fastcrew.batch.worker.budget import LeasedBudget, WorkerBudgets
 from fastcrew.errors import RateLimitError
 from fastcrew.limits import Limiter, RateLimit, RateLimitSnapshot
 from fastcrew.limits.source import DEFAULT_LAG_S
@@ -34,8 +31,8 @@ class Net:
 
     def __init__(self, n: int, *, rpm: int | None = None, tpm: int | None = None) -> None:
         loop = self.loop = asyncio.get_running_loop()
-        self.sent: list[tuple[int, tuple[Any, ...]]] = []
-        self.received: list[tuple[int, tuple[Any, ...]]] = []
+        self.sent: list[tuple[int, Any]] = []
+        self.received: list[tuple[int, Any]] = []
         self.glob = GlobalBudgets(self._to_worker, loop, rpm=rpm, tpm=tpm)
         self.workers: list[WorkerBudgets] = []
         for i in range(n):
@@ -43,13 +40,13 @@ class Net:
             self.glob.add_worker(i)
 
     def _to_supervisor(self, i: int):
-        def send(message: tuple[Any, ...]) -> None:
+        def send(message: Any) -> None:
             self.sent.append((i, message))
             self.loop.call_soon(self.glob.handle, i, message)
 
         return send
 
-    def _to_worker(self, i: int, message: tuple[Any, ...]) -> None:
+    def _to_worker(self, i: int, message: Any) -> None:
         self.received.append((i, message))
         self.loop.call_soon(self.workers[i].handle, message)
 
@@ -105,7 +102,7 @@ async def test_aggregate_rate_across_workers_within_two_percent():
     shares = [len(per) for per in admitted]
     assert min(shares) >= 0.8 * max(shares)  # FIFO across workers: nobody starves
     # A binding limit is granted one request at a time (no worker hoards a batch).
-    requests = [m[3] for _, m in net.received if m[0] == "grant"]
+    requests = [m.requests for _, m in net.received if isinstance(m, Grant)]
     assert sum(requests) == len(times)
     assert requests[-200:] == [1] * 200
     # ... and no worker keeps more than two calls' worth for a batch that cannot come.
@@ -118,13 +115,13 @@ async def test_a_hot_budget_with_room_to_spare_leases_in_batches_and_gives_back_
     limiters = [net.limiter(i) for i in range(2)]
     admitted = await drive(limiters, 1.0, pause=0.001)
     calls = sum(len(per) for per in admitted)
-    wants = [m for _, m in net.sent if m[0] == "want"]
-    assert max(m[5] for m in wants) == MAX_BATCH - 1  # doubled up to the cap
+    wants = [m for _, m in net.sent if isinstance(m, Want)]
+    assert max(m.more for m in wants) == MAX_BATCH - 1  # doubled up to the cap
     assert len(wants) * 8 < calls  # one round trip serves many calls (was one per call)
     await asyncio.sleep(IDLE_RETURN_S * 2)  # idle: every unused request goes back
     assert all(b.requests == 0 for w in net.workers for b in w.budgets.values())
     state = net.glob.keys[KEY]
-    given = sum(m[2] for _, m in net.sent if m[0] == "give")
+    given = sum(m.requests for _, m in net.sent if isinstance(m, Give))
     assert state.granted_requests - given == calls
 
 
@@ -164,9 +161,9 @@ async def test_an_idle_worker_gives_its_slice_back():
     await asyncio.sleep(IDLE_RETURN_S * 2)
     assert budget.tokens == 0
     assert budget.requests == 0
-    gives = [m for i, m in net.sent if i == 0 and m[0] == "give"]
+    gives = [m for i, m in net.sent if i == 0 and isinstance(m, Give)]
     assert gives
-    assert sum(m[3] for m in gives) == 40
+    assert sum(m.tokens for m in gives) == 40
 
 
 async def test_a_call_that_used_more_than_it_reserved_is_charged_at_once():
@@ -185,12 +182,12 @@ async def test_auto_limits_learned_from_headers_turn_leases_on_everywhere():
     net = Net(2)  # rpm/tpm "auto": nothing to lease until the provider tells us its limits
     first, second = net.limiter(0), net.limiter(1)
     (await first.acquire(1)).settle(1)
-    assert not [m for _, m in net.sent if m[0] == "want"]
+    assert not [m for _, m in net.sent if isinstance(m, Want)]
     first.observe(RateLimitSnapshot(limit_requests=600, remaining_requests=600))
     await asyncio.sleep(0.01)
     assert all(b.limited for w in net.workers for b in w.budgets.values())
     (await second.acquire(1)).settle(1)
-    assert [m for i, m in net.sent if i == 1 and m[0] == "want"]
+    assert [m for i, m in net.sent if i == 1 and isinstance(m, Want)]
 
 
 async def test_a_removed_worker_loses_its_place_in_the_queue():

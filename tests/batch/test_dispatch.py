@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from fastcrew import StorageError
-from fastcrew.batch.dispatcher import Dispatcher
-from fastcrew.batch.inputs import RawRow, row_digest
-from fastcrew.batch.journal import Journal, header, scan
-from fastcrew.batch.messages import RowTask
-from fastcrew.batch.ordered_writer import OrderedOutput
 from fastcrew.batch.signals import StopSignals
-from fastcrew.batch.writer import OrderedWriter
+from fastcrew.batch.storage.inputs import RawRow, row_digest
+from fastcrew.batch.storage.journal import Journal, header, scan
+from fastcrew.batch.storage.ordered_writer import OrderedWriter
+from fastcrew.batch.storage.output import OrderedOutput
+from fastcrew.batch.supervisor.dispatcher import Dispatcher
+from fastcrew.batch.supervisor.events import RowTask
 
 
 def raw_rows(n: int, start: int = 0) -> list[RawRow]:

@@ -11,7 +11,7 @@ import pytest
 
 import fastcrew.batch.api as batch_api
 from fastcrew import run_batch
-from fastcrew.batch.worker_process import EarlyWorkers
+from fastcrew.batch.supervisor.worker_process import EarlyWorkers
 from fastcrew.sim import SpawnedSim, spawn
 
 from .helpers import CREW, assert_exactly_once_in_order, read_rows, write_inputs

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from fastcrew.batch.config import BatchConfig
-from fastcrew.batch.inputs import LineReader, input_identity, open_input, row_digest
-from fastcrew.batch.journal import Journal, JournalError, compact, header, record, scan
-from fastcrew.batch.plan import make_plan
 from fastcrew.batch.rows import LineError, is_error_row, parse_line
-from fastcrew.batch.writer import BaseFilePrior, JournalPrior, OrderedWriter
+from fastcrew.batch.storage.inputs import LineReader, input_identity, open_input, row_digest
+from fastcrew.batch.storage.journal import Journal, JournalError, compact, header, record, scan
+from fastcrew.batch.storage.ordered_writer import BaseFilePrior, JournalPrior, OrderedWriter
+from fastcrew.batch.storage.plan import make_plan
 from fastcrew.errors import ConfigurationError
 
 
@@ -237,7 +237,7 @@ def test_the_supervisor_side_stays_light():
     import sys
 
     code = (
-        "import sys, fastcrew.cli, fastcrew.batch.api, fastcrew.batch.supervisor; "
+        "import sys, fastcrew.cli, fastcrew.batch.api, fastcrew.batch.supervisor.supervisor; "
         "heavy = {'pydantic', 'aiohttp', 'httpx', 'rich', 'fastcrew.runtime'} & set(sys.modules); "
         "print(sorted(heavy))"
     )

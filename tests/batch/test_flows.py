@@ -183,7 +183,7 @@ def test_a_row_whose_output_cannot_be_serialised_becomes_an_error_row():
     # so the supervisor waited for it forever.
     from fastcrew.batch.config import WorkerConfig
     from fastcrew.batch.rows import ERROR
-    from fastcrew.batch.runner import RowRunner
+    from fastcrew.batch.worker.runner import RowRunner
 
     config = WorkerConfig(
         crew=None,
@@ -201,9 +201,9 @@ def test_a_row_whose_output_cannot_be_serialised_becomes_an_error_row():
         max_line_bytes=1 << 20,
     )
     runner = RowRunner(config)
-    kind, row, usage = asyncio.run(runner.run(3, 4, b'{"id": "x"}', 1))
-    assert (kind, usage) == (ERROR, (0, 0))
-    parsed = json.loads(row)
+    result = asyncio.run(runner.run(3, 4, b'{"id": "x"}', 1))
+    assert (result.index, result.kind, result.requests, result.tokens) == (3, ERROR, 0, 0)
+    parsed = json.loads(result.row)
     assert (parsed["index"], parsed["id"], parsed["status"]) == (3, "x", "error")
     assert parsed["error"]["type"] == "TypeError"
     assert parsed["error"]["line"] == 4

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from fastcrew.batch.config import WorkerConfig
-from fastcrew.batch.messages import WorkerUp
-from fastcrew.batch.runner import RowRunner
 from fastcrew.batch.startup import new_packages, process_age_s, slowest, total_s
 from fastcrew.batch.summary import format_startup
-from fastcrew.batch.worker_process import decode
+from fastcrew.batch.supervisor.events import WorkerUp
+from fastcrew.batch.supervisor.worker_process import decode
+from fastcrew.batch.wire.messages import Hello
+from fastcrew.batch.worker.runner import RowRunner
 from fastcrew.sim import SpawnedSim, spawn
 
 from .helpers import batch_cmd, read_rows, write_inputs
@@ -179,8 +180,8 @@ def test_process_age_counts_from_the_process_start():
 def test_hello_carries_the_breakdown_and_the_slowest_worker_is_reported():
     fast = {"python_s": 0.4, "waited_s": 3.0, "import_s": 0.1, "build_s": 0.1, "imported": []}
     slow = {"python_s": None, "waited_s": 0.0, "import_s": 4.6, "build_s": 0.2, "imported": ["a"]}
-    assert decode(1, ("hello", 42, slow)) == WorkerUp(1, 42, slow)
-    assert decode(1, ("hello", 42)) == WorkerUp(1, 42, None)
+    assert decode(1, Hello(42, slow)) == WorkerUp(1, 42, slow)
+    assert decode(1, Hello(42, None)) == WorkerUp(1, 42, None)
     entry = slowest([fast, slow], "flow")
     assert entry == {**slow, "total_s": 4.8, "kind": "flow", "workers": 2}
     # no python figure (a Ray actor's thread): that part is left out

@@ -28,15 +28,15 @@ NOT_IN_A_CREW_WORKER = (
 
 _CODE = """
 import json, sys
-import fastcrew.batch.worker
+import fastcrew.batch.worker.main
 from fastcrew.batch.config import WorkerConfig
-from fastcrew.batch.runner import RowRunner
+from fastcrew.batch.worker.runner import RowRunner
 config = WorkerConfig(
     crew=sys.argv[1], concurrency=1, chunk_size=1, loop="asyncio", rpm=None, tpm=None,
     model=None, base_url="http://127.0.0.1:9/v1", api_key="sk-test", simulated=False,
     timeout=None, max_line_bytes=1 << 20,
 )
-fastcrew.batch.worker._environment(config)  # as the worker does, then it builds the runner
+fastcrew.batch.worker.main._environment(config)  # as the worker does, then it builds the runner
 runner = RowRunner(config)
 assert runner.crew is not None
 print(json.dumps(sorted(sys.modules)))

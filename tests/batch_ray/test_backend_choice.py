@@ -55,7 +55,8 @@ def test_the_local_backend_never_imports_ray(tmp_path: Path):
     done = python(
         "import sys\n"
         + "from fastcrew import run_batch\n"
-        + "import fastcrew.cli, fastcrew.batch.supervisor, fastcrew.batch.pool\n"
+        + "import fastcrew.cli, fastcrew.batch.supervisor.supervisor\n"
+        + "import fastcrew.batch.supervisor.pool\n"
         + f"r = run_batch({str(inputs)!r}, crew={CREW!r}, simulate=True, workers=1, quiet=True)\n"
         + "print(r.status, 'ray' in sys.modules, r.summary['backend'])\n",
         tmp_path,

@@ -6,7 +6,7 @@ a socket, exactly as a local worker runs on the socket its supervisor passed it:
 
 - **direct** (the default): the actor connects to the driver's listener (``connect``) and
   sends its one-time ``ticket`` first; from then on the bytes are the local backend's
-  (:class:`~fastcrew.batch.channel.Channel` framing) and Ray carries nothing per message;
+  (:class:`~fastcrew.batch.wire.channel.Channel` framing) and Ray carries nothing per message;
 - **relay** (a Ray Client driver, ``ray://``, which cluster nodes cannot reach): the worker
   gets one end of a ``socketpair`` and the actor relays its bytes over Ray calls —
   ``push(seq, data)`` towards the worker (``seq`` orders pushes: Ray does not promise
@@ -33,7 +33,7 @@ POLL_BYTES = 1 << 20
 def _serve_worker(sock: socket.socket) -> None:
     """The worker's thread: what ``worker_main`` does after its signal set-up (signals
     belong to the actor process's main thread, which Ray owns)."""
-    from ..worker import serve
+    from ..worker.main import serve
 
     try:
         serve(sock)  # a SystemExit (the driver gone before the config) ends the thread quietly

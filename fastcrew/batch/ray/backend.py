@@ -3,8 +3,8 @@
 The supervisor in the driver is the local one — dispatch, journal, ordered writer, reorder
 window, the global budget (``GlobalBudgets``: the same lease state machine), signals — and so
 is the pool's logic (:class:`~fastcrew.batch.ray.pool.RayPool` is a
-:class:`~fastcrew.batch.pool.ProcessPool`); only the launcher differs: a slot's worker is a
-Ray actor running the same worker code, on a socket the pool serves as it serves a local
+:class:`~fastcrew.batch.supervisor.pool.ProcessPool`); only the launcher differs: a slot's
+worker is a Ray actor running the same worker code, on a socket the pool serves as it serves a local
 worker's socketpair. Output, journal and summary are therefore the same files, and a run
 started on one backend resumes on the other.
 """

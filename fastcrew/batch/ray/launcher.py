@@ -1,5 +1,5 @@
 """Starting a batch worker as a Ray actor: the Ray backend's
-:data:`~fastcrew.batch.worker_process.Launcher`.
+:data:`~fastcrew.batch.supervisor.worker_process.Launcher`.
 
 :meth:`ActorLauncher.launch` places a :class:`~fastcrew.batch.ray.actor.WorkerActor`
 (round-robin over the cluster's nodes, one CPU each) and returns its handle and the driver's

@@ -1,6 +1,6 @@
-"""The Ray backend's worker pool: the local :class:`~fastcrew.batch.pool.ProcessPool` (slots,
-replacement of the dead up to ``max_restarts``, ping/pong liveness) over actors started by an
-:class:`~fastcrew.batch.ray.launcher.ActorLauncher`, counting finished rows per node."""
+"""The Ray backend's worker pool: the local :class:`~fastcrew.batch.supervisor.pool.ProcessPool`
+(slots, replacement of the dead up to ``max_restarts``, ping/pong liveness) over actors started by
+an :class:`~fastcrew.batch.ray.launcher.ActorLauncher`, counting finished rows per node."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections import Counter
 from typing import Any
 
 from ..config import WorkerConfig
-from ..messages import RowsFinished, WorkerEvent
-from ..pool import ProcessPool, Sink
+from ..supervisor.events import RowsFinished, WorkerEvent
+from ..supervisor.pool import ProcessPool, Sink
 from .launcher import ActorLauncher
 
 __all__ = ["RayPool"]

@@ -2,11 +2,12 @@
 
 The worker is a fresh interpreter (``python -m fastcrew.batch.worker FD``, spawn semantics;
 see docs/batch.md) holding one end of a socketpair. :meth:`WorkerProcess.serve` sends it its
-config, then turns every tuple it sends (the protocol in :mod:`~fastcrew.batch.worker`) into
-a typed :data:`~fastcrew.batch.messages.WorkerEvent` for the sink, until the socket closes.
+config, then turns every message it sends (:mod:`~fastcrew.batch.wire.messages`) into a
+:data:`~fastcrew.batch.supervisor.events.WorkerEvent` (the message and its slot) for the sink,
+until the socket closes.
 The commands going the other way are methods (:meth:`send_rows`, :meth:`ping`, ...).
 :func:`decode` is the wire → event mapping, shared by any backend that speaks the same
-protocol over another :class:`~fastcrew.batch.channel.Channel` (e.g. Ray actors).
+protocol over another :class:`~fastcrew.batch.wire.channel.Channel` (e.g. Ray actors).
 """
 
 from __future__ import annotations
@@ -19,13 +20,29 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from .channel import Channel, open_channel
-from .config import WorkerConfig
-from .messages import (
+from ..config import WorkerConfig
+from ..wire.channel import Channel, open_channel
+from ..wire.messages import (
+    Configure,
+    Done,
+    Fatal,
+    Give,
+    Hello,
+    Observe,
+    Pause,
+    Pong,
+    Quota,
+    Ready,
+    Rows,
+    Started,
+    Unfinished,
+    Want,
+    WireRow,
+)
+from .events import (
     BudgetMessage,
     QuotaExhausted,
     RoomFor,
-    RowResult,
     RowsFinished,
     RowsReturned,
     RowsStarted,
@@ -47,41 +64,41 @@ __all__ = [
 ]
 
 Sink = Callable[[WorkerEvent], None]
-_BUDGET = frozenset({"want", "give", "pause", "observe"})
 EXIT_WAIT_S = 5.0
 """How long a worker whose socket closed may take to exit before it is killed."""
 
 
-def decode(slot: int, message: tuple[Any, ...]) -> WorkerEvent | None:
+def decode(slot: int, message: Any) -> WorkerEvent | None:
     """A worker's wire message as a typed event (None for one this side does not know)."""
-    kind = message[0]
-    if kind == "done":
-        return RowsFinished(
-            slot,
-            [RowResult(index, k, row, usage[0], usage[1]) for index, k, row, usage in message[1]],
-        )
-    if kind == "ready":
-        return RoomFor(slot, message[1])
-    if kind == "started":
-        return RowsStarted(slot, message[1])
-    if kind in _BUDGET:
-        return BudgetMessage(slot, message)
-    if kind == "pong":
-        return WorkerStats(slot, message[2])
-    if kind == "unfinished":
-        return RowsReturned(slot, message[1])
-    if kind == "hello":
-        return WorkerUp(slot, message[1], message[2] if len(message) > 2 else None)
-    if kind == "fatal":
-        return WorkerFailedToStart(slot, message[1], message[2])
-    if kind == "quota":
-        return QuotaExhausted(slot, message[1])
+    match message:
+        case Done(results):
+            return RowsFinished(slot, results)
+        case Ready(rows):
+            return RoomFor(slot, rows)
+        case Started(indices):
+            return RowsStarted(slot, indices)
+        case Want() | Give() | Pause() | Observe():
+            return BudgetMessage(slot, message)
+        case Pong(_, stats):
+            return WorkerStats(slot, stats)
+        case Unfinished(indices):
+            return RowsReturned(slot, indices)
+        case Hello(pid, startup):
+            return WorkerUp(slot, pid, startup)
+        case Fatal(error, text):
+            return WorkerFailedToStart(slot, error, text)
+        case Quota(text):
+            return QuotaExhausted(slot, text)
     return None
 
 
-def encode_rows(tasks: list[RowTask]) -> tuple[Any, ...]:
-    """The ``rows`` command for a chunk."""
-    return ("rows", [(t.row.index, t.row.line, t.row.raw, t.attempts) for t in tasks])
+def encode_rows(tasks: list[RowTask]) -> Rows:
+    """The :class:`~fastcrew.batch.wire.messages.Rows` command for a chunk."""
+    rows = []
+    for t in tasks:
+        assert t.row.raw is not None  # an oversize row is answered by the supervisor itself
+        rows.append(WireRow(t.row.index, t.row.line, t.row.raw, t.attempts))
+    return Rows(rows)
 
 
 class WorkerHandle(Protocol):
@@ -206,7 +223,7 @@ class WorkerProcess:
         assert sock is not None
         loop = asyncio.get_running_loop()
         channel = self.channel = await open_channel(sock)
-        channel.send(("config", self.config))
+        channel.send(Configure(self.config))
         self.last_seen = loop.time()
         slot = self.slot
         try:
@@ -226,8 +243,9 @@ class WorkerProcess:
 
     # -- commands ------------------------------------------------------------------------
 
-    def send(self, message: tuple[Any, ...]) -> None:
-        """Queue one wire message (dropped once the channel is closed)."""
+    def send(self, message: Any) -> None:
+        """Queue one message of :mod:`~fastcrew.batch.wire.messages` (dropped once the
+        channel is closed)."""
         if self.channel is not None:
             self.channel.send(message)
 

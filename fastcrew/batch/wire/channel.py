@@ -1,4 +1,5 @@
-"""Supervisor ↔ worker messages over a socketpair: 4-byte length + pickled tuple.
+"""Supervisor ↔ worker messages over a socketpair: 4-byte length + a pickled message
+(:mod:`~fastcrew.batch.wire.messages`).
 
 Both ends run an event loop, so a channel is a pair of asyncio streams. ``send`` never
 blocks (it queues in the transport); the row traffic awaits :meth:`Channel.drain` so a slow
@@ -25,7 +26,7 @@ class Channel:
         self._writer = writer
         self.closed = False
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: Any) -> None:
         """Queue one message (dropped silently once the channel is closed)."""
         if self.closed or self._writer.is_closing():
             return
@@ -40,7 +41,7 @@ class Channel:
             except ConnectionError:
                 self.closed = True
 
-    async def recv(self) -> tuple[Any, ...] | None:
+    async def recv(self) -> Any | None:
         """The next message, or None when the peer has gone."""
         try:
             header = await self._reader.readexactly(_HEADER)

@@ -2,13 +2,13 @@
 
 It wires the parts, each testable on its own:
 
-- :class:`~fastcrew.batch.dispatcher.Dispatcher` — chunks within the reorder window, rows
+- :class:`~fastcrew.batch.supervisor.dispatcher.Dispatcher` — chunks within the reorder window, rows
   re-queued from a dead worker, re-paid rows counted (pure);
-- :class:`~fastcrew.batch.ordered_writer.OrderedOutput` — the journal, then the output in
+- :class:`~fastcrew.batch.storage.output.OrderedOutput` — the journal, then the output in
   order; a write failure is a :class:`~fastcrew.errors.StorageError` (no processes);
-- a :class:`~fastcrew.batch.pool.WorkerPool` — the workers (local processes by default),
-  reporting typed events (:mod:`~fastcrew.batch.messages`) to :meth:`Supervisor._on_event`;
-- :class:`~fastcrew.batch.budget.GlobalBudgets` — the run's RPM/TPM, leased to workers.
+- a :class:`~fastcrew.batch.supervisor.pool.WorkerPool` — the workers (local processes by default),
+  reporting typed events (:mod:`~fastcrew.batch.supervisor.events`) to :meth:`Supervisor._on_event`;
+- :class:`~fastcrew.batch.supervisor.budget.GlobalBudgets` — the run's RPM/TPM, leased to workers.
 
 Every task of the run (the pool and its workers, the input reader, the progress ticker, a
 drain deadline) is a child of one ``asyncio.TaskGroup``: an error in any of them stops the
@@ -25,17 +25,21 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from .._failures import leaves
-from .._json import loads
-from ..errors import ConfigurationError, InputReadError, LLMConfigurationError, StorageError
+from ..._failures import leaves
+from ..._json import loads
+from ...errors import ConfigurationError, InputReadError, LLMConfigurationError, StorageError
+from ..config import BatchConfig
+from ..rows import BAD, OK, oversize_row
+from ..signals import StopSignals
+from ..storage.inputs import LineReader, RawRow
+from ..storage.journal import Journal, JournalState
+from ..storage.ordered_writer import OrderedWriter
+from ..storage.output import OrderedOutput
+from ..wire.messages import Limited
 from .budget import GlobalBudgets
-from .config import BatchConfig
 from .counters import Counters
 from .dispatcher import Dispatcher
-from .feed import InputFeed
-from .inputs import LineReader, RawRow
-from .journal import Journal, JournalState
-from .messages import (
+from .events import (
     BudgetMessage,
     QuotaExhausted,
     RoomFor,
@@ -49,11 +53,8 @@ from .messages import (
     WorkerStats,
     WorkerUp,
 )
-from .ordered_writer import OrderedOutput
+from .feed import InputFeed
 from .pool import STARTUP_TIMEOUT_S, WorkerPool
-from .rows import BAD, OK, oversize_row
-from .signals import StopSignals
-from .writer import OrderedWriter
 
 __all__ = ["Counters", "Supervisor"]
 
@@ -311,7 +312,7 @@ class Supervisor:
         budgets.add_worker(event.slot)
         for key, state in budgets.keys.items():
             if state.limited:
-                self.pool.send(event.slot, ("limited", key, True))
+                self.pool.send(event.slot, Limited(key))
         self._up = True
         self._startup.set()
 

@@ -1,6 +1,6 @@
 """The supervisor's input side: rows read in blocks off the loop, read errors named.
 
-The reader (:class:`~fastcrew.batch.inputs.LineReader`) blocks, so each block is read in a
+The reader (:class:`~fastcrew.batch.storage.inputs.LineReader`) blocks, so each block is read in a
 thread. A resumed stdin stream is checked first: every row the journal finished must have
 the same digest, before anything is dispatched.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
-from ..errors import ConfigurationError, InputReadError
-from .inputs import LineReader, RawRow
-from .journal import JournalState
+from ...errors import ConfigurationError, InputReadError
+from ..storage.inputs import LineReader, RawRow
+from ..storage.journal import JournalState
 
 __all__ = ["READ_ROWS", "InputFeed"]
 

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from typing import IO, NamedTuple, cast
 
-from .config import DEFAULT_MAX_LINE_BYTES
+from ..config import DEFAULT_MAX_LINE_BYTES
 
 __all__ = [
     "STDIN",

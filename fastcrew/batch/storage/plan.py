@@ -22,13 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .._json import loads
-from ..errors import ConfigurationError
-from .config import BatchConfig
+from ..._json import loads
+from ...errors import ConfigurationError
+from ..config import BatchConfig
+from ..rows import is_error_row
 from .inputs import STDIN, InputIdentity
 from .journal import OK, Journal, JournalError, JournalState, compact, header, scan, sync_dir
-from .rows import is_error_row
-from .writer import BaseFilePrior, JournalPrior, OrderedWriter
+from .ordered_writer import BaseFilePrior, JournalPrior, OrderedWriter
 
 __all__ = ["Plan", "make_plan", "remove_flow_store", "remove_outputs"]
 

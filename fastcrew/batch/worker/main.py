@@ -4,22 +4,8 @@ Started by the supervisor as a fresh interpreter (``python -m fastcrew.batch.wor
 spawn semantics) with one end of a socketpair; the first message is its pickled
 :class:`~fastcrew.batch.config.WorkerConfig`. Everything heavy is built here, in the child.
 SIGINT is ignored (Ctrl-C reaches the whole process group; the supervisor decides).
-Protocol (tuples over the :class:`~fastcrew.batch.channel.Channel`)::
-
-    ← ("config", WorkerConfig)                             first, read before the loop starts
-    → ("hello", pid, startup) | ("fatal", type, message)  once the crew is built (startup:
-                                                           the start-up phases, startup.py)
-    ← ("rows", [(index, line, raw, attempts), ...])        work, only after we asked
-    → ("ready", n)                                         room for n more rows
-    → ("started", [index, ...])                            about to run these rows (sent
-                                                           before any of their LLM calls)
-    → ("done", [(index, kind, row, (requests, tokens))])   finished rows (serialised)
-    → ("unfinished", [index, ...])                         rows given back unfinished
-    → ("quota", message)                                   the provider's quota is gone
-    ← ("ping", seq)  → ("pong", seq, stats)                liveness, every second
-    ← ("drain",)                                           finish running rows, start none
-    ← ("stop",)                                            cancel everything and exit
-    ← budget messages (see budget.py)
+The protocol is in :mod:`~fastcrew.batch.wire.messages`; the lease messages go to the
+worker's :class:`~fastcrew.batch.worker.budget.WorkerBudgets`.
 
 If the supervisor disappears (its end of the socket closes), the worker exits. If it goes
 silent (stopped with SIGSTOP, suspended), the worker keeps running its rows and waits for it
@@ -38,19 +24,37 @@ import sys
 from collections import deque
 from typing import Any
 
-from .._loop import run
-from ..errors import QuotaExhaustedError
-from ..llm.providers import redirect_environment
-from ..process_runtime import LLMRedirect, Runtime, get_runtime, set_runtime
+from ..._loop import run
+from ...errors import QuotaExhaustedError
+from ...llm.providers import redirect_environment
+from ...process_runtime import LLMRedirect, Runtime, get_runtime, set_runtime
+from ..config import WorkerConfig
+from ..startup import process_age_s, timed
+from ..wire.channel import Channel, open_channel
+from ..wire.messages import (
+    Configure,
+    Done,
+    Drain,
+    Fatal,
+    Grant,
+    Hello,
+    Limited,
+    Pause,
+    Ping,
+    Pong,
+    Quota,
+    Ready,
+    RowResult,
+    Rows,
+    Started,
+    Stop,
+    Unfinished,
+    WireRow,
+)
 from .budget import WorkerBudgets
-from .channel import Channel, open_channel
-from .config import WorkerConfig
 from .runner import RowRunner
-from .startup import process_age_s, timed
 
 __all__ = ["serve", "worker_main"]
-
-_BUDGET_MESSAGES = frozenset({"grant", "pause", "limited"})
 
 
 def _environment(config: WorkerConfig) -> None:
@@ -89,9 +93,9 @@ def _read_config(sock: socket.socket) -> WorkerConfig:
         return data
 
     size = int.from_bytes(exactly(4), "big")
-    kind, config = pickle.loads(exactly(size))
-    assert kind == "config"
-    return config
+    message = pickle.loads(exactly(size))
+    assert isinstance(message, Configure)
+    return message.config
 
 
 def worker_main(fd: int) -> None:
@@ -139,11 +143,11 @@ async def _serve(config: WorkerConfig, sock: socket.socket, startup: dict[str, A
     try:
         runner = RowRunner(config)
     except Exception as exc:
-        channel.send(("fatal", type(exc).__name__, str(exc)))
+        channel.send(Fatal(type(exc).__name__, str(exc)))
         await channel.drain()
         channel.close()
         return
-    channel.send(("hello", os.getpid(), {**startup, **runner.startup}))
+    channel.send(Hello(os.getpid(), {**startup, **runner.startup}))
     await Worker(config, channel, runner, budgets).serve()
 
 
@@ -157,11 +161,11 @@ class Worker:
         self.channel = channel
         self.runner = runner
         self.budgets = budgets
-        self.queue: deque[tuple[int, int, bytes, int]] = deque()
+        self.queue: deque[WireRow] = deque()
         self.tasks: set[asyncio.Task[None]] = set()
         self.asked = False
         self.draining = False
-        self.outbox: list[tuple[int, int, bytes, tuple[int, int]]] = []
+        self.outbox: list[RowResult] = []
         self.unfinished: list[int] = []
         self._flush_scheduled = False
         self.quota_reported = False
@@ -184,19 +188,19 @@ class Worker:
                 if message is None:
                     return
                 self.last_heard = self._loop.time()
-                kind = message[0]
-                if kind == "rows":
-                    self.asked = False
-                    self.queue.extend(message[1])
-                    self._fill()
-                elif kind in _BUDGET_MESSAGES:
-                    self.budgets.handle(message)
-                elif kind == "ping":
-                    self.channel.send(("pong", message[1], self._stats()))
-                elif kind == "drain":
-                    self._drain()
-                elif kind == "stop":
-                    return
+                match message:
+                    case Rows(rows):
+                        self.asked = False
+                        self.queue.extend(rows)
+                        self._fill()
+                    case Grant() | Pause() | Limited():
+                        self.budgets.handle(message)
+                    case Ping(seq):
+                        self.channel.send(Pong(seq, self._stats()))
+                    case Drain():
+                        self._drain()
+                    case Stop():
+                        return
         except asyncio.CancelledError:
             if not self.abandoned:
                 raise
@@ -210,7 +214,7 @@ class Worker:
                 await asyncio.wait(self.tasks)
             self.budgets.release_all()
             self._flush()
-            self.channel.send(("pong", -1, self._stats()))
+            self.channel.send(Pong(-1, self._stats()))
             await self.channel.drain()
             self.channel.close()
 
@@ -256,7 +260,7 @@ class Worker:
         room = config.concurrency + config.chunk_size - len(self.tasks) - len(self.queue)
         if room * 2 >= config.chunk_size:
             self.asked = True
-            self.channel.send(("ready", room))
+            self.channel.send(Ready(room))
 
     def _fill(self) -> None:
         limit = self.config.concurrency
@@ -278,15 +282,15 @@ class Worker:
 
     async def _row(self, index: int, line: int, raw: bytes, attempts: int) -> None:
         try:
-            kind, row, usage = await self.runner.run(index, line, raw, attempts)
+            result = await self.runner.run(index, line, raw, attempts)
         except QuotaExhaustedError as exc:
             self.unfinished.append(index)
             if not self.quota_reported:
                 self.quota_reported = True
-                self.channel.send(("quota", str(exc)))
+                self.channel.send(Quota(str(exc)))
         else:
             self.rows_done += 1
-            self.outbox.append((index, kind, row, usage))
+            self.outbox.append(result)
         self._schedule_flush()
         self.tasks.discard(asyncio.current_task())
         self._fill()
@@ -300,15 +304,11 @@ class Worker:
         self._flush_scheduled = False
         # Finished rows first: a row is started only once an earlier one freed its slot.
         if self.outbox:
-            self.channel.send(("done", self.outbox))
+            self.channel.send(Done(self.outbox))
             self.outbox = []
         if self.started:
-            self.channel.send(("started", self.started))
+            self.channel.send(Started(self.started))
             self.started = []
         if self.unfinished:
-            self.channel.send(("unfinished", self.unfinished))
+            self.channel.send(Unfinished(self.unfinished))
             self.unfinished = []
-
-
-if __name__ == "__main__":
-    worker_main(int(sys.argv[1]))

@@ -1,11 +1,10 @@
 """Typed messages between the batch supervisor's parts.
 
-A worker pool (the local processes of :mod:`~fastcrew.batch.pool`, or another backend) turns
-what its workers say into these :data:`WorkerEvent` objects and hands them to the
+A worker pool (the local processes of :mod:`~fastcrew.batch.supervisor.pool`, or another
+backend) turns what its workers say into these :data:`WorkerEvent` objects and hands them to the
 supervisor's sink, one at a time, on the supervisor's loop; the supervisor answers with
-:class:`RowTask` chunks and commands (drain, stop). The wire protocol between a process and
-its worker stays the tuples of :mod:`~fastcrew.batch.worker` (cheap to pickle); only the pool
-sees them.
+:class:`RowTask` chunks and commands (drain, stop). Events carry the worker's slot; the wire
+messages themselves (:mod:`~fastcrew.batch.wire.messages`) are the pool's business.
 """
 
 from __future__ import annotations
@@ -13,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .inputs import RawRow
+from ..storage.inputs import RawRow
+from ..wire.messages import Give, Observe, Pause, RowResult, Want
 
 __all__ = [
     "BudgetMessage",
     "QuotaExhausted",
     "RoomFor",
-    "RowResult",
     "RowTask",
     "RowsFinished",
     "RowsReturned",
@@ -46,18 +45,6 @@ class RowTask:
     def index(self) -> int:
         """The row's position in the input."""
         return self.row.index
-
-
-@dataclass(slots=True, frozen=True)
-class RowResult:
-    """A finished row as a worker serialised it: kind (``rows.OK``/``ERROR``/``BAD``),
-    the output row's bytes, and what it cost."""
-
-    index: int
-    kind: int
-    row: bytes
-    requests: int
-    tokens: int
 
 
 @dataclass(slots=True, frozen=True)
@@ -129,10 +116,10 @@ class WorkerStats:
 
 @dataclass(slots=True, frozen=True)
 class BudgetMessage:
-    """A lease-protocol message for :class:`~fastcrew.batch.budget.GlobalBudgets`."""
+    """A lease-protocol message for :class:`~fastcrew.batch.supervisor.budget.GlobalBudgets`."""
 
     slot: int
-    message: tuple[Any, ...]
+    message: Want | Give | Pause | Observe
 
 
 @dataclass(slots=True, frozen=True)

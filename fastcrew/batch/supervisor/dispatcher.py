@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from .inputs import RawRow
-from .messages import RowTask
+from ..storage.inputs import RawRow
+from .events import RowTask
 
 __all__ = ["Dispatcher", "Lost", "OutputHead"]
 

@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, QuotaExhaustedError
-from ..llm import LLM, UsageMeter, metered
-from ..runtime import Crew, CrewOutput, CrewStreamingOutput
-from .config import WorkerConfig
-from .crewspec import build_crew, import_crew
-from .rows import (
+from ...errors import InputError, QuotaExhaustedError
+from ...llm import LLM, UsageMeter, metered
+from ...runtime import Crew, CrewOutput, CrewStreamingOutput
+from ..config import WorkerConfig
+from ..crewspec import build_crew, import_crew
+from ..rows import (
     BAD,
     BATCH_URL,
     ERROR,
@@ -32,14 +32,15 @@ from .rows import (
     parse_line,
     usage_dict,
 )
-from .startup import new_packages, timed
+from ..startup import new_packages, timed
+from ..wire.messages import RowResult
 
 if TYPE_CHECKING:  # a crew batch never imports flows (sqlite3 and all): ~25 % of a worker's start
-    from ..flow import Flow, SQLiteFlowPersistence
+    from ...flow import Flow, SQLiteFlowPersistence
 
 __all__ = ["RowRunner", "crew_output", "row_state_id"]
 
-RowResult = tuple[int, bytes, tuple[int, int]]
+Outcome = tuple[int, bytes, tuple[int, int]]
 """(kind, serialised row, (LLM requests, tokens))."""
 
 
@@ -127,15 +128,15 @@ class RowRunner:
 
     def _import_flow(self) -> Any:
         """The flow engine (its first use in a worker) and the ``--flow`` module's import."""
-        from ..flow.rows import import_flow
+        from ...flow.rows import import_flow
 
         assert self.config.flow is not None
         return import_flow(self.config.flow)
 
     def _build_flow(self, target: Any) -> type[Flow[Any]]:
         """The checked Flow class; its row store opened if the class uses ``@persist``."""
-        from ..flow import SQLiteFlowPersistence, as_flow_class
-        from ..flow.persistence.recorder import is_persisted
+        from ...flow import SQLiteFlowPersistence, as_flow_class
+        from ...flow.persistence.recorder import is_persisted
 
         assert self.config.flow is not None
         flow = as_flow_class(target, self.config.flow)
@@ -153,11 +154,12 @@ class RowRunner:
         return llm
 
     async def run(self, index: int, line: int, raw: bytes, attempts: int) -> RowResult:
-        """One row → (kind, row bytes, (requests, tokens)). Raises QuotaExhaustedError (the
-        row stays unfinished) and CancelledError; any other failure, even one building the
-        row (an output JSON cannot hold), is an error row: a row is never lost."""
+        """One row → its :class:`~fastcrew.batch.wire.messages.RowResult`. Raises
+        QuotaExhaustedError (the row stays unfinished) and CancelledError; any other failure,
+        even one building the row (an output JSON cannot hold), is an error row: a row is
+        never lost."""
         try:
-            return await self._run(index, line, raw, attempts)
+            kind, row, (requests, tokens) = await self._run(index, line, raw, attempts)
         except QuotaExhaustedError:
             raise
         except Exception as exc:
@@ -167,10 +169,13 @@ class RowRunner:
                 obj = None
             type_, message, extra = error_info(exc)
             if obj is not None and is_openai_line(obj):
-                return ERROR, openai_error_row(index, obj.get("custom_id"), exc), (0, 0)
-            return ERROR, error_row(index, obj, type_, message, line, attempts, extra), (0, 0)
+                row = openai_error_row(index, obj.get("custom_id"), exc)
+            else:
+                row = error_row(index, obj, type_, message, line, attempts, extra)
+            return RowResult(index, ERROR, row, 0, 0)
+        return RowResult(index, kind, row, requests, tokens)
 
-    async def _run(self, index: int, line: int, raw: bytes, attempts: int) -> RowResult:
+    async def _run(self, index: int, line: int, raw: bytes, attempts: int) -> Outcome:
         started = time.perf_counter()
         try:
             obj = parse_line(raw)
@@ -231,7 +236,7 @@ class RowRunner:
             return await work
 
     async def _run_flow(self, index: int, raw: bytes, inputs: dict[str, Any]) -> dict[str, Any]:
-        from ..flow import arun_flow
+        from ...flow import arun_flow
 
         assert self.flow is not None
         row_id = row_state_id(index, raw)
@@ -250,7 +255,7 @@ class RowRunner:
             out = out.result
         return out
 
-    async def _openai(self, index: int, obj: dict[str, Any], attempts: int) -> RowResult:
+    async def _openai(self, index: int, obj: dict[str, Any], attempts: int) -> Outcome:
         custom_id = obj.get("custom_id")
         body = obj.get("body")
         method = str(obj.get("method", "POST")).upper()

@@ -1,12 +1,11 @@
 """Where finished rows go: the journal first, then the output in input order.
 
-:class:`OrderedOutput` puts the journal (:mod:`~fastcrew.batch.journal`) and the reorder
-buffer (:class:`~fastcrew.batch.writer.OrderedWriter`) behind one call, :meth:`record`, and
-names storage failures: an ``OSError`` from either file (disk full, a file-size limit, the
-file gone, no permission) becomes a :class:`~fastcrew.errors.StorageError` naming the file
-and the errno, which stops the run (resumable: the journal holds every row recorded before).
-No processes, no event loop: tested on its own.
-"""
+:class:`OrderedOutput` puts the journal (:mod:`~fastcrew.batch.storage.journal`) and the reorder
+buffer (:class:`~fastcrew.batch.storage.ordered_writer.OrderedWriter`) behind one call,
+:meth:`record`, and names storage failures: an ``OSError`` from either file (disk full, a file-size
+limit, the file gone, no permission) becomes a :class:`~fastcrew.errors.StorageError` naming the
+file and the errno, which stops the run (resumable: the journal holds every row recorded before). No
+processes, no event loop: tested on its own."""
 
 from __future__ import annotations
 
@@ -14,9 +13,9 @@ import errno as errnos
 import os
 from collections.abc import Iterable
 
-from ..errors import StorageError
+from ...errors import StorageError
 from .journal import Journal, record
-from .writer import OrderedWriter
+from .ordered_writer import OrderedWriter
 
 __all__ = ["OrderedOutput", "storage_error"]
 

@@ -1,12 +1,11 @@
 """Worker pools: the :class:`WorkerPool` interface a backend implements, and the local one.
 
-A pool owns the workers — starting them, watching them, replacing the dead — and nothing
-about rows: it reports what its workers say as typed events
-(:mod:`~fastcrew.batch.messages`) to the supervisor's sink, and carries the supervisor's
-commands to them. :class:`ProcessPool` runs each worker as a local process
-(:class:`~fastcrew.batch.worker_process.WorkerProcess`): fixed slots, a fresh process in a
-slot whose worker died (at most ``max_restarts`` times per slot), and ping/pong liveness.
-What another backend (e.g. Ray actors) must provide is written in docs/batch.md.
+A pool owns the workers — starting them, watching them, replacing the dead — and nothing about rows:
+it reports what its workers say as typed events (:mod:`~fastcrew.batch.supervisor.events`) to the
+supervisor's sink, and carries the supervisor's commands to them. :class:`ProcessPool` runs each
+worker as a local process (:class:`~fastcrew.batch.supervisor.worker_process.WorkerProcess`): fixed
+slots, a fresh process in a slot whose worker died (at most ``max_restarts`` times per slot), and
+ping/pong liveness. What another backend (e.g. Ray actors) must provide is written in docs/batch.md.
 """
 
 from __future__ import annotations
@@ -14,8 +13,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol, Self
 
-from .config import BatchConfig, WorkerConfig
-from .messages import RowTask, WorkerExited, WorkerFailedToStart, WorkerHung
+from ..config import BatchConfig, WorkerConfig
+from ..wire.messages import Drain, Ping, Stop
+from .events import RowTask, WorkerExited, WorkerFailedToStart, WorkerHung
 from .worker_process import Launcher, Sink, WorkerProcess, launch_local
 
 __all__ = ["STARTUP_TIMEOUT_S", "STOP_WAIT_S", "ProcessPool", "Sink", "WorkerPool"]
@@ -187,7 +187,7 @@ class ProcessPool:
                     self._sink(WorkerHung(worker.slot, worker.pid, silent))
                     worker.kill()
                 else:
-                    worker.send(("ping", seq))
+                    worker.send(Ping(seq))
 
     # -- commands ------------------------------------------------------------------------
 
@@ -204,7 +204,7 @@ class ProcessPool:
     def drain(self) -> None:
         for worker in self.workers:
             if worker is not None:
-                worker.send(("drain",))
+                worker.send(Drain())
 
     def stop_replacing(self) -> None:
         self.replacing = False
@@ -224,7 +224,7 @@ class ProcessPool:
             if worker is None or not worker.alive:
                 continue
             if worker.hello:
-                worker.send(("stop",))
+                worker.send(Stop())
             else:
                 worker.kill()  # still building its crew: it holds no rows
         pending = [task for task in self._tasks.values() if not task.done()]

@@ -26,7 +26,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._json import JSONDecodeError, dumps, loads
+from ..._json import JSONDecodeError, dumps, loads
 
 __all__ = ["VERSION", "Journal", "JournalError", "JournalState", "compact", "scan", "write_all"]
 
