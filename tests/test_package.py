@@ -143,3 +143,11 @@ def test_error_hierarchy_is_drawn_in_the_docstring():
     for name in fastcrew.errors.__all__:
         assert name in doc, f"{name} missing from the hierarchy drawing"
         assert issubclass(getattr(fastcrew.errors, name), fastcrew.errors.FastCrewError)
+
+
+def test_the_package_ships_its_py_typed_marker():
+    """PEP 561: without ``py.typed`` in the wheel, users' type checkers ignore our hints."""
+    root = Path(fastcrew.__file__).parent
+    assert (root / "py.typed").is_file()
+    project = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["fastcrew"]
