@@ -19,7 +19,8 @@
     ├── FlowError                   a flow could not run as asked (a second concurrent kickoff)
     │   ├── FlowLimitError          max_steps / max_method_calls exceeded (also a RecursionError)
     │   └── FlowPersistenceError    a flow state could not be saved or restored (store, state id)
-    └── LLMError                    a chat-completion call failed (status, request_id)
+    └── LLMError                    a chat-completion call failed (status, request_id, error,
+                                    body, attempts)
         ├── AuthenticationError     401 / 403: wrong or missing API key
         ├── BadRequestError         400 / 404 / 422: the request itself is wrong
         ├── QuotaExhaustedError     429 ``insufficient_quota``: stop, this is not a rate limit
@@ -35,6 +36,8 @@ message and our own words only.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "AuthenticationError",
@@ -240,16 +243,32 @@ class FlowPersistenceError(FlowError):
 
 
 class LLMError(FastCrewError):
-    """A chat-completion call failed."""
+    """A chat-completion call failed.
+
+    From a provider's 4xx/5xx answer: ``status``, ``request_id`` (its ``x-request-id``),
+    ``error`` (the body's ``error`` object as sent: type, code, param, message; None when the
+    body was not JSON) and ``body`` (the raw body, at most 64 KiB) — all with the API key
+    redacted. ``attempts``: how many attempts the call made in all (set by the client when it
+    gives up; None when the error did not come from a call).
+    """
 
     retryable: bool = False
 
     def __init__(
-        self, message: str, *, status: int | None = None, request_id: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        error: dict[str, Any] | None = None,
+        body: bytes | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.request_id = request_id
+        self.error = error
+        self.body = body
+        self.attempts: int | None = None
 
 
 class AuthenticationError(LLMError):
@@ -281,8 +300,10 @@ class RateLimitError(LLMError):
         request_id: str | None = None,
         retry_after: float | None = None,
         limit: str | None = None,
+        error: dict[str, Any] | None = None,
+        body: bytes | None = None,
     ) -> None:
-        super().__init__(message, status=status, request_id=request_id)
+        super().__init__(message, status=status, request_id=request_id, error=error, body=body)
         self.retry_after = retry_after
         self.limit = limit
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._json import dumps
 from ..errors import ConfigurationError, LLMError, QuotaExhaustedError, RateLimitError
 from ..limits import Lease, Limiter, RateLimit, RetryPolicy
 from ..process_runtime import budget_key, get_runtime
-from .meter import record_usage
-from .outcome import call_outcome, is_model_class, openai_tools
+from .crewai_calls import CrewAICalls
+from .meter import record_retries, record_usage
 from .providers import display_url, endpoint_url, origin, resolve_endpoint
 from .stream import ChatStream
 from .transport import AiohttpTransport, HttpxTransport, Transport
@@ -51,7 +51,7 @@ class _BodyField:
         return self if obj is None else obj.provider_kwargs.get(self.name)
 
 
-class LLM:
+class LLM(CrewAICalls):
     """A chat model on an OpenAI-compatible endpoint.
 
     ``model`` takes CrewAI's strings (``"gpt-4.1-mini"``, ``"openai/gpt-4o-mini"``,
@@ -191,25 +191,6 @@ class LLM:
         }
         return (_rebuild_llm, (self.model, kwargs))
 
-    def supports_function_calling(self) -> bool:
-        """Whether agents use native tool calls (OpenAI ``tools``) with this model.
-
-        True unless ``LLM(..., supports_function_calling=False)`` was given or the provider
-        rejected a request with ``tools`` (then agents fall back to the ReAct text format).
-        """
-        return self._function_calling is not False
-
-    def refuse_function_calling(self) -> None:
-        """The provider rejected ``tools``: use the ReAct text format from now on."""
-        self._function_calling = False
-
-    def supports_stop_words(self) -> bool:
-        """Whether the model takes ``stop`` (CrewAI's rule: not the gpt-5 and o1 families).
-        When it does, ``stop`` is sent with every request; :meth:`call` cuts its text at the
-        first stop word either way."""
-        name = self.model_name.lower()
-        return "gpt-5" not in name and "o1" not in name
-
     @property
     def has_api_key(self) -> bool:
         """Whether a key is sent."""
@@ -289,42 +270,50 @@ class LLM:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.max_elapsed
         attempt = 0
-        while True:
-            attempt += 1
-            lease = await limiter.acquire(estimate, completion=allowance)
-            try:
-                if stream:
-                    return await self._open_stream(body, limiter, lease, attempt - 1)
-                resp = await self._post(body)
-            except RateLimitError as exc:
-                lease.refuse()
-                wait = limiter.rate_limited(exc)  # every caller now waits out the pause
-                if attempt >= policy.max_attempts or loop.time() + wait > deadline:
+        try:
+            while True:
+                if attempt:  # every attempt after the first, whatever failed before it
+                    limiter.stats.retries += 1
+                attempt += 1
+                lease = await limiter.acquire(estimate, completion=allowance)
+                try:
+                    if stream:
+                        return await self._open_stream(body, limiter, lease, attempt - 1)
+                    resp = await self._post(body)
+                except RateLimitError as exc:
+                    lease.refuse()
+                    wait = limiter.rate_limited(exc)  # every caller now waits out the pause
+                    if attempt >= policy.max_attempts or loop.time() + wait > deadline:
+                        raise
+                    delay = 0.0
+                except QuotaExhaustedError as exc:
+                    lease.refuse()
+                    limiter.exhaust(exc)
                     raise
-                delay = 0.0
-            except QuotaExhaustedError as exc:
-                lease.refuse()
-                limiter.exhaust(exc)
-                raise
-            except LLMError as exc:
-                lease.settle(None)
-                if not exc.retryable or attempt >= policy.max_attempts:
+                except LLMError as exc:
+                    lease.settle(None)
+                    if not exc.retryable or attempt >= policy.max_attempts:
+                        raise
+                    if self._rng is None:
+                        self._rng = random.Random()
+                    delay = policy.backoff(attempt, self._rng)
+                    if loop.time() + delay > deadline:
+                        raise
+                except BaseException:
+                    lease.settle(None)
                     raise
-                if self._rng is None:
-                    self._rng = random.Random()
-                delay = policy.backoff(attempt, self._rng)
-                if loop.time() + delay > deadline:
-                    raise
-            except BaseException:
-                lease.settle(None)
-                raise
-            else:
-                _finish(limiter, lease, resp, attempt - 1)
-                self._usage.add(resp.usage)
-                return resp
-            limiter.stats.retries += 1
-            if delay:
-                await asyncio.sleep(delay)
+                else:
+                    _finish(limiter, lease, resp, attempt - 1)
+                    self._usage.add(resp.usage)
+                    return resp
+                if delay:
+                    await asyncio.sleep(delay)
+        except BaseException as exc:
+            # A failed call's retries count too (a successful one's come with its response).
+            if isinstance(exc, LLMError):
+                exc.attempts = attempt
+            record_retries(attempt - 1)
+            raise
 
     def limiter(self) -> Limiter:
         """The running loop's limiter for this LLM's budget (endpoint and key)."""
@@ -347,6 +336,7 @@ class LLM:
         def done(resp: ChatResponse | None) -> None:
             if resp is None:
                 lease.settle(None)
+                record_retries(retries)
             else:
                 _finish(limiter, lease, resp, retries)
                 self._usage.add(resp.usage)
@@ -361,83 +351,6 @@ class LLM:
             self.achat(messages, response_format=response_format, **overrides),
             api="LLM.chat",
             async_api="LLM.achat",
-        )
-
-    async def acall(
-        self,
-        messages: Messages,
-        tools: list[dict[str, Any]] | None = None,
-        callbacks: list[Any] | None = None,
-        available_functions: Mapping[str, Callable[..., Any]] | None = None,
-        from_task: Any = None,
-        from_agent: Any = None,
-        response_model: type[Any] | None = None,
-        **overrides: Any,
-    ) -> Any:
-        """CrewAI's ``acall``: the answer's text, as CrewAI returns it.
-
-        ``tools`` are OpenAI tool schemas (or CrewAI's flat ``{"name", "description",
-        "parameters"}``). When the model calls one: without
-        ``available_functions`` the calls are returned (a list of :class:`ToolCall`); with
-        them the first available function runs (``async def`` ones are awaited, plain ones
-        run in the runtime's thread pool) and its result is returned as text. A pydantic
-        ``response_model`` (or the LLM's ``response_format``) returns the validated model.
-        Otherwise the text, cut at the first of the LLM's ``stop`` words. With
-        ``LLM(stream=True)`` the answer is streamed and assembled. ``callbacks``,
-        ``from_task`` and ``from_agent`` are accepted for CrewAI's signature and unused.
-        """
-        del callbacks, from_task, from_agent
-        schema = response_model if is_model_class(response_model) else None
-        strict = schema is not None
-        if schema is None and is_model_class(self.response_format):
-            schema = self.response_format
-        if tools:
-            overrides["tools"] = openai_tools(tools)
-        wire_format = schema if schema is not None else self.response_format
-        if self.stream:
-            stream = await self.achat(
-                messages, response_format=wire_format, stream=True, **overrides
-            )
-            async with stream:
-                async for _ in stream:
-                    pass
-            resp = stream.response
-        else:
-            resp = await self.achat(messages, response_format=wire_format, **overrides)
-        return await call_outcome(
-            resp,
-            available_functions=available_functions,
-            schema=schema,
-            strict=strict,
-            stop=self.stop,
-            streamed=self.stream,
-        )
-
-    def call(
-        self,
-        messages: Messages,
-        tools: list[dict[str, Any]] | None = None,
-        callbacks: list[Any] | None = None,
-        available_functions: Mapping[str, Callable[..., Any]] | None = None,
-        from_task: Any = None,
-        from_agent: Any = None,
-        response_model: type[Any] | None = None,
-        **overrides: Any,
-    ) -> Any:
-        """CrewAI's ``call``: synchronous :meth:`acall`; refuses inside a running loop."""
-        return get_runtime().run(
-            self.acall(
-                messages,
-                tools,
-                callbacks,
-                available_functions,
-                from_task,
-                from_agent,
-                response_model,
-                **overrides,
-            ),
-            api="LLM.call",
-            async_api="LLM.acall",
         )
 
 

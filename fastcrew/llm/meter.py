@@ -24,7 +24,7 @@ from ..process_runtime import UsageMeter, get_runtime
 from .types import ChatResponse
 from .usage import UsageMetrics
 
-__all__ = ["UsageMeter", "metered", "metrics_of", "record_usage"]
+__all__ = ["UsageMeter", "metered", "metrics_of", "record_retries", "record_usage"]
 
 
 _meters: ContextVar[tuple[UsageMeter, ...]] = ContextVar("fastcrew_usage_meters", default=())
@@ -60,3 +60,13 @@ def metrics_of(meter: UsageMeter) -> UsageMetrics:
         successful_requests=meter.requests,
         retries=meter.retries,
     )
+
+
+def record_retries(retries: int) -> None:
+    """Count the retries of a call that failed (a successful call's come with its
+    response): in the process total and in every meter open in the current context."""
+    if retries <= 0:
+        return
+    get_runtime().usage.retries += retries
+    for meter in _meters.get():
+        meter.retries += retries

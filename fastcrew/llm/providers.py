@@ -122,12 +122,26 @@ def _first_env(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, source: str = "base_url") -> str:
+    """The URL without a trailing slash, or a :class:`ConfigurationError` naming ``source``
+    (the argument or env var it came from) and what to fix; it never echoes credentials."""
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigurationError(
+            f"{source} has an invalid port; give one like 'http://127.0.0.1:8000/v1'."
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
-            f"base_url {origin(url)!r} is not an http(s) URL; "
+            f"{source} {origin(url)!r} is not an http(s) URL; "
             "give one like 'http://127.0.0.1:8000/v1'."
+        )
+    if parts.username is not None or parts.password is not None:
+        raise LLMConfigurationError(
+            f"{source} {display_url(url)!r} contains credentials: base_url must not contain "
+            "user:password@. Put the key in api_key= (or --api-key / the provider's API key "
+            "env var) and give the URL without them."
         )
     return urlunsplit(parts._replace(path=parts.path.rstrip("/")))
 
@@ -159,7 +173,9 @@ def resolve_endpoint(
 ) -> Endpoint:
     """Resolve a CrewAI model string plus explicit settings and env vars to an endpoint.
 
-    Precedence: explicit arguments, then the provider's env vars, then its default URL.
+    Precedence: explicit arguments, then the provider's env vars, then its default URL. A
+    base URL (from anywhere) with ``user:password@`` in it is refused: the key goes in
+    ``api_key``.
     """
     env = os.environ if env is None else env
     model = (
@@ -178,13 +194,17 @@ def resolve_endpoint(
     provider = PROVIDERS.get(prefix) if sep else None
     name = rest if provider else model
     provider = provider or _OPENAI
-    url = base_url or _first_env(env, provider.base_env) or provider.base_url
+    source = "base_url"
+    url = base_url
+    if not url:
+        source = next((name for name in provider.base_env if env.get(name)), "base_url")
+        url = env.get(source) or provider.base_url
     if not url:
         raise LLMConfigurationError(
             f"model {model!r} needs a base URL: pass LLM(..., base_url=...) "
             f"or set {' / '.join(provider.base_env)}."
         )
-    url = _check_url(url)
+    url = _check_url(url, source)
     if provider.api_path and not urlsplit(url).path.endswith(provider.api_path):
         url = endpoint_url(url, provider.api_path)
     key = api_key or _first_env(env, provider.key_env)

@@ -41,7 +41,12 @@ _NO_USAGE = Usage()
 
 @dataclass(slots=True)
 class ChatResponse:
-    """One complete chat-completion answer."""
+    """One complete chat-completion answer.
+
+    ``request_id`` is the provider's ``x-request-id`` header; ``raw`` its response body
+    exactly as it came (bytes, not re-encoded), for non-streamed answers — None for a stream;
+    ``retries`` the attempts the call made after its first.
+    """
 
     content: str
     usage: Usage = _NO_USAGE
@@ -52,6 +57,7 @@ class ChatResponse:
     rate_limits: RateLimitSnapshot = NO_LIMITS
     retries: int = 0
     tool_calls: list[dict[str, Any]] | None = field(default=None, repr=False)
+    raw: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True, frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from time import time
 from typing import Any, Literal
 
@@ -33,12 +34,15 @@ __all__ = [
     "parse_completion",
     "parse_stream_line",
     "redact",
+    "redact_bytes",
     "response_format_to_wire",
 ]
 
 Messages = str | Sequence[Mapping[str, Any]]
 
 _MAX_MESSAGE = 500
+MAX_ERROR_BODY = 64 * 1024
+"""An error's ``body`` keeps at most this many bytes of the provider's answer."""
 _KEY_LIKE = re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-*]{6,}")
 _schema_cache: dict[type, dict[str, Any]] = {}
 
@@ -71,11 +75,56 @@ def response_format_to_wire(response_format: Any) -> Any:
     )
 
 
+MIN_FREE_KEY = 8
+"""Keys at least this long are redacted wherever they appear; shorter ones only as a whole
+token (a short key like ``k`` would otherwise eat letters out of prose)."""
+_KEY_CHAR = r"A-Za-z0-9_\-"
+_KEY_LIKE_BYTES = re.compile(_KEY_LIKE.pattern.encode())
+
+
+@lru_cache(maxsize=32)
+def _short_key(secret: str) -> tuple[re.Pattern[str], re.Pattern[bytes]]:
+    """A short key as a whole token: in text, and in a body's (UTF-8) bytes."""
+    pattern = f"(?<![{_KEY_CHAR}]){re.escape(secret)}(?![{_KEY_CHAR}])"
+    return re.compile(pattern), re.compile(pattern.encode())
+
+
 def redact(text: str, secret: str | None) -> str:
-    """Remove the API key (and anything shaped like one) from ``text``."""
+    """Remove the API key (and anything shaped like one) from ``text``.
+
+    The rule: a key of :data:`MIN_FREE_KEY` (8) characters or more is replaced by ``***``
+    wherever it appears, even glued to other characters (a long random key never occurs in
+    prose by chance, and an echoed key must not survive as part of a longer word). A shorter
+    key is replaced only where it stands as a whole token — not next to a letter, digit,
+    ``_`` or ``-`` — so key ``k`` hides ``"key k"`` but leaves ``"check"`` alone. Then
+    anything shaped like a provider key (``sk-…``, ``pk-…``, ``rk-…``) becomes ``sk-***``.
+    """
     if secret:
-        text = text.replace(secret, "***")
+        if len(secret) >= MIN_FREE_KEY:
+            text = text.replace(secret, "***")
+        else:
+            text = _short_key(secret)[0].sub("***", text)
     return _KEY_LIKE.sub(r"\1-***", text)
+
+
+def redact_bytes(data: bytes, secret: str | None) -> bytes:
+    """:func:`redact` for a raw body (the same rule, on its bytes)."""
+    if secret:
+        if len(secret) >= MIN_FREE_KEY:
+            data = data.replace(secret.encode(), b"***")
+        else:
+            data = _short_key(secret)[1].sub(b"***", data)
+    return _KEY_LIKE_BYTES.sub(rb"\1-***", data)
+
+
+def _redact_value(value: Any, secret: str | None) -> Any:
+    if isinstance(value, str):
+        return redact(value, secret)
+    if isinstance(value, dict):
+        return {k: _redact_value(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v, secret) for v in value]
+    return value
 
 
 def malformed_response(
@@ -109,6 +158,7 @@ def parse_completion(body: bytes, headers: Mapping[str, str]) -> ChatResponse:
         request_id=request_id,
         rate_limits=RateLimitSnapshot.from_headers(headers),
         tool_calls=message.get("tool_calls"),
+        raw=body,
     )
 
 
@@ -197,20 +247,21 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return None
 
 
-def _error_fields(body: bytes) -> tuple[str, str | None, str | None]:
-    """(message, type, code) from an OpenAI-style error body, tolerant of anything else."""
-    try:
-        data = loads(body)
-    except JSONDecodeError:
-        text = body[:_MAX_MESSAGE].decode("utf-8", "replace").strip()
-        return text or "(empty body)", None, None
+def _error_fields(data: Any, body: bytes) -> tuple[str, dict[str, Any] | None]:
+    """(message, the provider's ``error`` object) from an error body (``data``: the decoded
+    JSON, ``_NOT_JSON`` if it was not JSON), tolerant of anything."""
+    if data is _NOT_JSON:
+        text = body[: 4 * _MAX_MESSAGE].decode("utf-8", "replace").strip()
+        return text or "(empty body)", None
     err = data.get("error") if isinstance(data, dict) else None
     if isinstance(err, str):
-        return err, None, None
+        return err, {"message": err}
     if not isinstance(err, dict):
-        return str(data)[:_MAX_MESSAGE], None, None
-    code = err.get("code")
-    return str(err.get("message") or "(no message)"), err.get("type"), code and str(code)
+        return str(data)[: 4 * _MAX_MESSAGE], None
+    return str(err.get("message") or "(no message)"), err
+
+
+_NOT_JSON = object()
 
 
 def error_from_response(
@@ -219,17 +270,33 @@ def error_from_response(
     headers: Mapping[str, str],
     secret: str | None,
 ) -> LLMError:
-    """Map a non-2xx answer to the matching :class:`~fastcrew.errors.LLMError`."""
-    message, kind, code = _error_fields(body)
+    """Map a non-2xx answer to the matching :class:`~fastcrew.errors.LLMError`.
+
+    The error keeps the provider's own answer: ``status``, ``request_id``, ``error`` (its
+    error object) and ``body`` (at most :data:`MAX_ERROR_BODY` bytes), redacted like the
+    message (:func:`redact`).
+    """
+    try:
+        data = loads(body)
+    except JSONDecodeError:
+        data = _NOT_JSON
+    message, provider_error = _error_fields(data, body)
     message = redact(message, secret)[:_MAX_MESSAGE]
-    request_id = headers.get("x-request-id")
+    kind = provider_error.get("type") if provider_error else None
+    code = provider_error.get("code") if provider_error else None
+    fields: dict[str, Any] = {
+        "status": status,
+        "request_id": headers.get("x-request-id"),
+        "error": _redact_value(provider_error, secret),
+        "body": redact_bytes(body, secret)[:MAX_ERROR_BODY],
+    }
     text = f"LLM provider answered {status}: {message}"
     if status == 429:
         if "insufficient_quota" in (kind, code):
-            return QuotaExhaustedError(text, status=status, request_id=request_id)
+            return QuotaExhaustedError(text, **fields)
         if message.startswith("Request too large"):
             # Larger than the provider's whole bucket: no wait will ever let it through.
-            return BadRequestError(text, status=status, request_id=request_id)
+            return BadRequestError(text, **fields)
         limit = kind if kind in ("requests", "tokens") else None
         snap = RateLimitSnapshot.from_headers(headers)
         if limit is None:
@@ -240,13 +307,11 @@ def error_from_response(
         retry_after = _retry_after(headers)
         if retry_after is None and limit is not None:
             retry_after = snap.reset_requests if limit == "requests" else snap.reset_tokens
-        return RateLimitError(
-            text, status=status, request_id=request_id, retry_after=retry_after, limit=limit
-        )
+        return RateLimitError(text, retry_after=retry_after, limit=limit, **fields)
     if status in (401, 403):
-        return AuthenticationError(text, status=status, request_id=request_id)
+        return AuthenticationError(text, **fields)
     if status == 408:
-        return LLMTimeoutError(text, status=status, request_id=request_id)
+        return LLMTimeoutError(text, **fields)
     if status >= 500:
-        return ServerError(text, status=status, request_id=request_id)
-    return BadRequestError(text, status=status, request_id=request_id)
+        return ServerError(text, **fields)
+    return BadRequestError(text, **fields)

@@ -38,7 +38,7 @@ __all__ = ["Holder", "call_tool", "hold", "is_connection_lost", "list_tools", "r
 
 CLOSE_TIMEOUT = 5.0
 """Seconds a session gets to shut down (a stdio server: stdin closed, then SIGTERM)."""
-_CHILD = str(Path(__file__).with_name("_child.py"))
+_CHILD = str(Path(__file__).parent.parent / "_child.py")  # fastcrew/_child.py
 _SESSION_TERMINATED = 32600  # the streamable HTTP client's code for a 404 on a session
 _CONNECTION_CLOSED = getattr(types, "CONNECTION_CLOSED", -32000)
 

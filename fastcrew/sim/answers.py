@@ -23,6 +23,7 @@ describes (``json_prompt.py``), else is ``{"answer": <that sentence>, "digest": 
 (``react.py``). If the answer has more tokens than the request's
 ``max_tokens`` / ``max_completion_tokens``, it is cut to ``4 * max_tokens`` characters and
 ``finish_reason`` is ``"length"`` (a cut JSON answer is invalid JSON, as with a real model).
+With ``n > 1``, choice ``i > 0`` adds ``i`` to the digest's input: its own deterministic answer.
 """
 
 from __future__ import annotations
@@ -127,13 +128,16 @@ class AnswerMaker:
         random.Random(f"{seed}:words").shuffle(words)
         self.words = words
 
-    def digest(self, request: ChatRequest) -> str:
-        """Hex digest of everything the answer may depend on."""
+    def digest(self, request: ChatRequest, choice: int = 0) -> str:
+        """Hex digest of everything the answer may depend on (and the choice's index, when
+        it is not 0: choice 0 is the same answer whatever ``n`` is)."""
         fmt = request.response_format if request.format_kind != "text" else None
         key: list[Any] = [self.seed, request.model, request.max_tokens, request.messages, fmt]
         if request.tools is not None:
             tools = [[t.name, t.description, t.parameters] for t in request.tools]
             key += [tools, request.tool_choice, request.parallel_tool_calls]
+        if choice:
+            key.append(["choice", choice])
         return hashlib.blake2b(dumps_canonical(key), digest_size=16).hexdigest()
 
     def echo(self, request: ChatRequest) -> str:
@@ -148,9 +152,17 @@ class AnswerMaker:
                 return collapsed[: self.echo_chars]
             size *= 4
 
-    def answer(self, request: ChatRequest) -> Answer:
-        """The full answer to ``request``."""
-        digest = self.digest(request)
+    def answers(self, request: ChatRequest) -> list[Answer]:
+        """The ``request.n`` choices' answers; all carry choice 0's ``id``."""
+        first = self.answer(request)
+        others = [self.answer(request, i) for i in range(1, request.n)]
+        for other in others:
+            other.id = first.id
+        return [first, *others]
+
+    def answer(self, request: ChatRequest, choice: int = 0) -> Answer:
+        """The full answer to ``request`` (its choice number ``choice``)."""
+        digest = self.digest(request, choice)
         echo = self.echo(request)
         results = new_tool_results(request.messages) if request.tools is not None else 0
         if request.tools:

@@ -2,7 +2,7 @@
 
 The config is frozen and picklable (it crosses process boundaries in ``spawn``) and its repr
 masks the API key. ``to_cli_args`` turns it back into ``fastcrew sim`` options; the key is
-never put on a command line (``spawn`` passes it in ``FASTCREW_SIM_API_KEY``).
+never put on a command line (``spawn`` passes the config on the child's stdin).
 """
 
 from __future__ import annotations

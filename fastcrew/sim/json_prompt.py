@@ -13,7 +13,9 @@ pattern found wins, tried in this order over all those messages:
 3. **A JSON example**: any other JSON object with at least one key — the answer has the same
    keys, each value of the same JSON type as the example's.
 4. **A list of keys**: a line with the word keys / fields / properties / attributes followed by
-   a colon and names separated by commas / "and" / "or" (quotes and backticks allowed), or,
+   a colon and names separated by commas / "and" / "or" / ", and" (quotes and backticks
+   allowed; the list ends at the line's first sentence end — "keys: a, b. Be concise." — or
+   at the first words that are not a name — "keys: a, b and nothing else"), or,
    when nothing follows the colon, by the lines under it that each start with a name
    (``- name``, ``* `name`: …``, ``1. name``, ``name (what it holds),``).
 
@@ -43,7 +45,9 @@ _BULLET = re.compile(
     r"^[ \t]*(?:(?:[-*•]|\d+[.)])[ \t]+)?[`\"']?([A-Za-z_][\w-]{0,63})[`\"']?[ \t]*(?:[:(,=-]|$)"
 )
 _IDENT = re.compile(r"[A-Za-z_][\w-]{0,63}")
-_SEPARATORS = re.compile(r"\s*,\s*|\s+and\s+|\s+or\s+|\s*;\s*")
+_SEPARATORS = re.compile(r"\s*,\s*(?:and|or)\s+|\s*,\s*|\s+and\s+|\s+or\s+|\s*;\s*")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_NAME_TOKEN = re.compile(r"([`\"']?)([A-Za-z_][\w-]{0,63})\1\s*(.*)", re.DOTALL)
 _PY_TYPES = {
     "str": {"type": "string"},
     "string": {"type": "string"},
@@ -140,12 +144,23 @@ def _example_schema(value: Any) -> dict[str, Any]:
 
 
 def _key_names(line: str) -> list[str]:
+    """The names of a key list's line: up to its first sentence end; a name may be followed by
+    a parenthesis (kept going) or by punctuation and words (the list ends there); a phrase of
+    several words ends the list without being a name."""
+    end = _SENTENCE_END.search(line)
+    if end is not None:
+        line = line[: end.start()]
     names: list[str] = []
-    for token in _SEPARATORS.split(line.strip().rstrip(".")):
-        token = token.strip().strip("`\"'").strip()
-        if not _IDENT.fullmatch(token):
+    for token in _SEPARATORS.split(line.strip()):
+        match = _NAME_TOKEN.fullmatch(token.strip())
+        if match is None:
             break
-        names.append(token)
+        rest = match.group(3)
+        if rest[:1].isalnum():  # "nothing else", "first name": words, not a name
+            break
+        names.append(match.group(2))
+        if rest and not (rest.startswith("(") and rest.endswith(")")):
+            break  # "confidence - be brief", "`summary`: a short text"
     return names
 
 

@@ -1,12 +1,22 @@
-"""``spawn``: run ``fastcrew sim`` in a child process (its own core), for benchmarks.
+"""``spawn``: run the simulator in a child process (its own core), for benchmarks and batches.
 
-The child prints ``fastcrew sim listening on http://127.0.0.1:PORT/v1 (simulated LLM)``
-as its first stdout line; we read the URL from it. Stats come over plain HTTP (urllib), so
-nothing async is needed on this side. The API key goes through the environment, never argv.
+The child (``python -m fastcrew.sim.spawned``) reads its config, API key included, from its
+stdin: the key is in neither its command line nor its environment (``FASTCREW_SIM_API_KEY``
+is removed from the environment it inherits). It prints
+``fastcrew sim listening on http://127.0.0.1:PORT/v1 (simulated LLM)`` as its first stdout
+line; we read the URL from it. Stats come over plain HTTP (urllib), so nothing async is
+needed on this side.
+
+On Linux the child is started through ``fastcrew/_child.py``: it is SIGKILLed when the
+*thread* that called ``spawn`` ends, so a ``kill -9`` of the spawning process does not leave
+it running. The simulator must not outlive that thread: ``fastcrew batch`` and ``fastcrew
+bench`` spawn in the caller's thread and close before returning; ``to_thread(spawn)`` is wrong.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import re
 import subprocess
@@ -17,7 +27,8 @@ import urllib.request
 from types import TracebackType
 from typing import IO, Any
 
-from .._json import loads
+from .._child import command
+from .._json import dumps, loads
 from .._loop import LoopKind
 from .config import API_KEY_ENV, SimConfig
 
@@ -41,19 +52,25 @@ class SpawnedSim:
         self, config: SimConfig, *, loop: LoopKind = "uvloop", startup_timeout: float = 20.0
     ) -> None:
         self.config = config
-        args = ["--port", "0", "--loop", loop, *config.to_cli_args()]
-        env = dict(os.environ)
-        if config.api_key is not None:
-            env[API_KEY_ENV] = config.api_key
+        argv = [sys.executable, "-m", "fastcrew.sim.spawned", "--loop", loop]
+        env = {name: value for name, value in os.environ.items() if name != API_KEY_ENV}
+        options = dataclasses.asdict(config)
+        options["port"] = 0
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fastcrew", "sim", *args],
+            command(argv),
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=env,
         )
-        assert self.process.stdout is not None
-        line = _first_line(self.process.stdout, startup_timeout)
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None
+        assert stdout is not None
+        # a child that died at once is reported below, with its stderr
+        with contextlib.suppress(BrokenPipeError), stdin:
+            stdin.write(dumps(options))
+        line = _first_line(stdout, startup_timeout)
         match = _LISTENING.search(line.decode(errors="replace")) if line else None
         if match is None:
             self._stop(timeout=5.0)
@@ -126,7 +143,9 @@ def spawn(
     startup_timeout: float = 20.0,
     **options: Any,
 ) -> SpawnedSim:
-    """Start ``python -m fastcrew sim --port 0 ...`` and wait until it listens."""
+    """Start a simulator in a child process on a free port and wait until it listens.
+
+    The child dies with the thread that calls this (Linux; see the module's docstring)."""
     return SpawnedSim(
         SimConfig.from_options(config, **options), loop=loop, startup_timeout=startup_timeout
     )

@@ -27,6 +27,7 @@ _NULL_CONTENT_ROLES = frozenset({"assistant", "tool", "function"})
 FormatKind = Literal["text", "json_object", "json_schema"]
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CHOICES = ("none", "auto", "required")
+MAX_N = 128  # OpenAI's bound on ``n``
 
 
 class BadRequest(ValueError):
@@ -66,6 +67,7 @@ class ChatRequest:
     tools: tuple[ToolSpec, ...] | None = None
     tool_choice: ToolChoice = "none"
     parallel_tool_calls: bool = True
+    n: int = 1  # choices to answer
 
 
 def message_text(content: Any) -> str:
@@ -93,6 +95,14 @@ def _positive_int(body: dict[str, Any], name: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise BadRequest(f"'{name}' must be a positive integer, got {_show(value)}", name)
+    return value
+
+
+def _check_n(value: Any) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_N:
+        raise BadRequest(f"'n' must be an integer between 1 and {MAX_N}, got {_show(value)}", "n")
     return value
 
 
@@ -308,6 +318,7 @@ def parse_chat_request(body: bytes) -> ChatRequest:
     if options is not None and not isinstance(options, dict):
         raise BadRequest("'stream_options' must be an object", "stream_options")
     tools, tool_choice, parallel = _check_tool_fields(data)
+    n = _check_n(data.get("n"))
     return ChatRequest(
         messages=messages,
         model=model,
@@ -320,4 +331,5 @@ def parse_chat_request(body: bytes) -> ChatRequest:
         tools=tools,
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,
+        n=n,
     )

@@ -3,7 +3,9 @@
 A chat request goes through, in this order: auth (401) → body validation (400) → quota
 (429 ``insufficient_quota``) → rate limits (429 + ``retry-after``) → faults (500, dropped
 connection, stall, malformed 200) → latency → the answer (JSON or SSE). Every response of the
-chat endpoint carries the ``x-ratelimit-*`` headers of the configured limits.
+chat endpoint carries the ``x-ratelimit-*`` headers of the configured limits; every response
+of every path carries an ``x-request-id``. Paths and methods not served answer 404 / 405 with
+OpenAI's JSON error body.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import contextlib
 import hmac
 import math
 import signal
-import time
 from types import TracebackType
 from typing import Any
 
@@ -22,14 +23,16 @@ from aiohttp import web
 from .._json import dumps
 from .._loop import LoopKind
 from .._loop import run as run_loop
+from . import replies
 from .answers import Answer, AnswerMaker, prompt_tokens
 from .buckets import RateLimits, Refusal, format_duration
 from .config import SimConfig
 from .faults import Fault, FaultDice
 from .latency import Latency
+from .replies import REQUEST_ID_HEADER, error_body, invalid_method, invalid_url, new_request_id
 from .request import BadRequest, ChatRequest, parse_chat_request
 from .stats import SimStats
-from .wire import DONE, StreamEvents, completion_body
+from .wire import DONE, StreamEvents, completion_body, models_body
 
 __all__ = ["LISTENING_LINE", "Simulator", "run", "serve"]
 
@@ -38,32 +41,17 @@ SHUTDOWN_GRACE_S = 0.25  # aiohttp waits this twice: for the handler, then after
 MAX_BODY_BYTES = 64 * 1024 * 1024
 LISTEN_BACKLOG = 4096  # 1,000+ clients connecting at once must not wait for SYN retries
 JSON = "application/json"
-
-
-def _error_body(message: str, kind: str, code: str | None, param: str | None = None) -> bytes:
-    return dumps({"error": {"message": message, "type": kind, "param": param, "code": code}})
-
-
-BAD_KEY = _error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
-NO_QUOTA = _error_body(
-    "You exceeded your current quota, please check your plan and billing details.",
-    "insufficient_quota",
-    "insufficient_quota",
-)
-NO_TOOLS = _error_body(
-    "This model does not support tools (function calling); leave out 'tools'.",
-    "invalid_request_error",
-    "tools_not_supported",
-    "tools",
-)
-SERVER_ERROR = _error_body(
-    "The server had an error while processing your request. Sorry about that!",
-    "server_error",
-    None,
-)
-MALFORMED_BODY = b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choices": [{"ind'
-MALFORMED_STREAM = b'data: {"id": "chatcmpl-malformed", "choices": [{"delta": {"cont\n\n'
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+_ROUTES = {  # the served paths and their methods (HEAD is added to GET by aiohttp)
+    "/v1/chat/completions": ("POST",),
+    "/v1/models": ("GET", "HEAD"),
+    "/sim/stats": ("GET", "HEAD"),
+    "/sim/reset": ("POST",),
+}
+
+
+async def _add_request_id(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    response.headers[REQUEST_ID_HEADER] = new_request_id()
 
 
 class Simulator:
@@ -104,19 +92,7 @@ class Simulator:
         host = config.host.strip("[]")
         self._host = "127.0.0.1" if host.lower() == "localhost" else host
         self._port: int | None = None
-        self._models_body = dumps(
-            {
-                "object": "list",
-                "data": [
-                    {
-                        "id": config.model_name,
-                        "object": "model",
-                        "created": int(time.time()),
-                        "owned_by": "fastcrew-sim",
-                    }
-                ],
-            }
-        )
+        self._models_body = models_body(config.model_name)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -129,6 +105,8 @@ class Simulator:
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/sim/stats", self._stats_view)
         app.router.add_post("/sim/reset", self._reset_view)
+        app.router.add_route("*", "/{path:.*}", self._unknown)  # last: after every real route
+        app.on_response_prepare.append(_add_request_id)
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
         )
@@ -228,7 +206,7 @@ class Simulator:
                 "retry-after": str(math.ceil(refusal.retry_after)),
                 "retry-after-ms": str(math.ceil(refusal.retry_after * 1000)),
             }
-        body = _error_body(message, refusal.kind, "rate_limit_exceeded")
+        body = error_body(message, refusal.kind, "rate_limit_exceeded")
         return self._respond(429, body, headers)
 
     # -- handlers --------------------------------------------------------------------------
@@ -251,21 +229,21 @@ class Simulator:
         if self._auth is not None:
             given = request.headers.get("Authorization", "").encode("utf-8", "replace")
             if not hmac.compare_digest(given, self._auth):
-                return self._respond(401, BAD_KEY)
+                return self._respond(401, replies.BAD_KEY)
         try:
             chat = parse_chat_request(await request.read())
         except BadRequest as exc:
-            body = _error_body(exc.message, "invalid_request_error", None, exc.param)
+            body = error_body(exc.message, "invalid_request_error", None, exc.param)
             return self._respond(400, body)
         if chat.tools is not None and self._reject_tools:
-            return self._respond(400, NO_TOOLS)
+            return self._respond(400, replies.NO_TOOLS)
         model = chat.model or config.model_name
         if config.quota_after is not None and stats.admitted_total >= config.quota_after:
             stats.quota_rejected += 1
-            return self._respond(429, NO_QUOTA)
+            return self._respond(429, replies.NO_QUOTA)
         prompt = prompt_tokens(chat.messages, chat.tools)
         if self._limits.enabled:
-            charge = prompt + (chat.max_tokens or config.completion_tokens)
+            charge = prompt + (chat.max_tokens or config.completion_tokens) * chat.n
             refusal = self._limits.admit(charge)
             if refusal is not None:
                 stats.rate_limited[refusal.kind] += 1
@@ -277,31 +255,40 @@ class Simulator:
             return await self._fault(fault, request, chat)
         delay = self._latency.next()
         try:
-            answer = self._answers.answer(chat)
+            answers = self._answers.answers(chat) if chat.n > 1 else [self._answers.answer(chat)]
         except BadRequest as exc:  # an unusable tool parameters schema
-            body = _error_body(exc.message, "invalid_request_error", None, exc.param)
+            body = error_body(exc.message, "invalid_request_error", None, exc.param)
             return self._respond(400, body)
         except (KeyError, ValueError, RecursionError) as exc:  # an unusable json_schema
             message = f"Invalid schema for response_format: {exc!s}"
-            body = _error_body(message, "invalid_request_error", None, "response_format")
+            body = error_body(message, "invalid_request_error", None, "response_format")
             return self._respond(400, body)
         if chat.stream:
             if delay > 0:
                 await asyncio.sleep(delay)
-            return await self._stream(request, chat, answer, model, prompt)
-        if config.tokens_per_s > 0:
-            delay += answer.completion_tokens / config.tokens_per_s
+            return await self._stream(request, chat, answers, model, prompt)
+        if config.tokens_per_s > 0:  # the choices are written side by side: the longest
+            delay += max(a.completion_tokens for a in answers) / config.tokens_per_s
         if delay > 0:
             await asyncio.sleep(delay)
-        stats.answered(prompt, answer)
-        return self._respond(200, completion_body(answer, model, prompt))
+        self._answered(prompt, answers)
+        return self._respond(200, completion_body(answers, model, prompt))
+
+    def _answered(self, prompt: int, answers: list[Answer]) -> None:
+        for i, answer in enumerate(answers):
+            self._stats.answered(prompt if i == 0 else 0, answer)
 
     async def _stream(
-        self, request: web.Request, chat: ChatRequest, answer: Answer, model: str, prompt: int
+        self,
+        request: web.Request,
+        chat: ChatRequest,
+        answers: list[Answer],
+        model: str,
+        prompt: int,
     ) -> web.StreamResponse:
         headers = {**self._limits.headers(), **SSE_HEADERS} if self._limits.enabled else SSE_HEADERS
         response = web.StreamResponse(status=200, headers=headers)
-        events = StreamEvents(answer, model, prompt, chat.include_usage)
+        events = StreamEvents(answers, model, prompt, chat.include_usage)
         first, pieces, tail = events.first, events.pieces, events.tail
         speed = self.config.tokens_per_s
         try:
@@ -322,22 +309,22 @@ class Simulator:
             await response.write_eof()
         except ConnectionError:
             return response  # the client went away mid-stream
-        self._stats.answered(prompt, answer)
+        self._answered(prompt, answers)
         return response
 
     async def _fault(
         self, fault: Fault, request: web.Request, chat: ChatRequest
     ) -> web.StreamResponse:
         if fault == "fail":
-            return self._respond(500, SERVER_ERROR)
+            return self._respond(500, replies.SERVER_ERROR)
         if fault == "malformed":
             if not chat.stream:
-                return self._respond(200, MALFORMED_BODY)
+                return self._respond(200, replies.MALFORMED_BODY)
             response = web.StreamResponse(status=200, headers=SSE_HEADERS)
             try:
                 await response.prepare(request)
                 self._stats.status(200)
-                await response.write(MALFORMED_STREAM + DONE)
+                await response.write(replies.MALFORMED_STREAM + DONE)
                 await response.write_eof()
             except ConnectionError:
                 pass
@@ -347,6 +334,18 @@ class Simulator:
         if request.transport is not None:
             request.transport.abort()
         return web.Response()  # never sent: the connection is gone
+
+    async def _unknown(self, request: web.Request) -> web.Response:
+        method, path = request.method, request.path
+        allowed = _ROUTES.get(path)
+        if allowed is None:
+            return web.Response(status=404, body=invalid_url(method, path), content_type=JSON)
+        return web.Response(
+            status=405,
+            body=invalid_method(method, path),
+            content_type=JSON,
+            headers={"Allow": ", ".join(allowed)},
+        )
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.Response(body=self._models_body, content_type=JSON)

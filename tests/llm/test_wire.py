@@ -1,3 +1,6 @@
+import json
+import pickle
+
 import pytest
 from pydantic import BaseModel
 
@@ -6,10 +9,12 @@ from fastcrew._json import dumps
 from fastcrew.limits.snapshot import RateLimitSnapshot, parse_duration
 from fastcrew.llm.types import ChatDelta
 from fastcrew.llm.wire import (
+    MAX_ERROR_BODY,
     error_from_response,
     parse_completion,
     parse_stream_line,
     redact,
+    redact_bytes,
     response_format_to_wire,
 )
 
@@ -156,3 +161,73 @@ def test_pydantic_response_format_becomes_json_schema():
     assert response_format_to_wire({"type": "json_object"}) == {"type": "json_object"}
     with pytest.raises(TypeError):
         response_format_to_wire(42)
+
+
+# -- issue 20: the provider's own error kept, redacted ---------------------------------------
+
+
+def test_error_keeps_status_error_object_body_and_request_id():
+    body = dumps(
+        {"error": {"message": "bad model", "type": "invalid_request_error", "param": "model",
+                   "code": "model_not_found"}}
+    )  # fmt: skip
+    err = error_from_response(404, body, {"x-request-id": "req-42"}, None)
+    assert (err.status, err.request_id, err.body) == (404, "req-42", body)
+    assert err.error == {
+        "message": "bad model",
+        "type": "invalid_request_error",
+        "param": "model",
+        "code": "model_not_found",
+    }
+    assert str(err) == "LLM provider answered 404: bad model"
+
+
+def test_error_object_is_none_for_a_non_json_body_and_the_body_is_bounded():
+    err = error_from_response(502, b"<html>Bad gateway</html>", {}, None)
+    assert (err.error, err.body) == (None, b"<html>Bad gateway</html>")
+    huge = b"x" * (MAX_ERROR_BODY * 3)
+    assert error_from_response(500, huge, {}, None).body == huge[:MAX_ERROR_BODY]
+    assert error_from_response(400, b'{"error": "plain text"}', {}, None).error == {
+        "message": "plain text"
+    }
+
+
+def test_an_echoed_real_looking_key_is_redacted_everywhere():
+    key = "sk-proj-Zx81kLmQ0pRt5uVw9yAbCdEf"
+    body = dumps(
+        {
+            "error": {
+                "message": f"Incorrect API key provided: {key}. Bearer{key} key={key}x",
+                "type": "invalid_request_error",
+                "param": key,
+                "code": "invalid_api_key",
+            }
+        }
+    )
+    err = error_from_response(401, body, {}, key)
+    assert isinstance(err, errors.AuthenticationError)
+    texts = [str(err), repr(err), repr(err.error), err.body.decode(), repr(pickle.dumps(err))]
+    for text in texts:
+        assert key not in text
+        assert "Zx81kLmQ" not in text
+    assert err.error["code"] == "invalid_api_key"
+    assert err.error["message"].startswith("Incorrect API key provided: ***.")
+    assert json.loads(err.body)["error"] == err.error
+
+
+def test_a_short_key_is_redacted_only_as_a_whole_token():
+    assert redact("please check your plan", "k") == "please check your plan"
+    assert redact("key k is not valid; k.", "k") == "key *** is not valid; ***."
+    assert redact("dev-key1 vs key1", "key1") == "dev-key1 vs ***"
+    assert redact_bytes(b"please check k", "k") == b"please check ***"
+    body = _err(message="please check your plan (key: k)")
+    err = error_from_response(401, body, {}, "k")
+    assert str(err) == "LLM provider answered 401: please check your plan (key: ***)"
+    assert err.error["message"] == "please check your plan (key: ***)"
+    assert b"check your plan (key: ***)" in err.body
+
+
+def test_a_long_key_is_redacted_even_inside_a_word():
+    key = "abcdefgh12345678"
+    assert redact(f"token{key}suffix", key) == "token***suffix"
+    assert redact_bytes(f"x{key}".encode(), key) == b"x***"

@@ -158,3 +158,24 @@ async def test_a_json_code_block_asked_for_in_text_mode(
     UserDetail.model_validate_json(text.removeprefix("```json\n").removesuffix("\n```"))
     plain = await chat(session, sim, messages=messages[:2])  # not asked for: plain text
     assert plain["choices"][0]["message"]["content"].startswith("Simulated answer")
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("Answer as JSON with keys: answer, confidence. Be concise.", ["answer", "confidence"]),
+        ("Reply in JSON. Keys: a, b and c.", ["a", "b", "c"]),
+        ("Use the keys: a, b, and c", ["a", "b", "c"]),
+        ("JSON with keys: answer, confidence! No prose.", ["answer", "confidence"]),
+        ("JSON with keys: answer, confidence - be brief", ["answer", "confidence"]),
+        ("JSON with keys: answer and confidence, nothing else", ["answer", "confidence"]),
+        ("Fields: `name`, 'age' or \"email\"; keep it short.", ["name", "age", "email"]),
+        ("keys: title (a string), summary, score (0 to 1). Thanks.", ["title", "summary", "score"]),
+    ],
+)
+async def test_a_key_list_ends_at_the_sentence_or_the_instructions_after_it(
+    session: aiohttp.ClientSession, sim: Simulator, text: str, keys: list[str]
+) -> None:
+    value = await answer(session, sim, [{"role": "user", "content": text}])
+    assert list(value) == keys
+    assert all(isinstance(v, str) for v in value.values())
