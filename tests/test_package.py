@@ -21,7 +21,7 @@ HEAVY = ("aiohttp", "httpx", "pydantic", "uvloop", "rich", "click", "yaml", "ray
 
 
 ROOT = Path(fastcrew.__file__).resolve().parents[1]
-IMPORT_NAMES = {"pyyaml": "yaml"}
+IMPORT_NAMES = {"pyyaml": "yaml", "genai-prices": "genai_prices"}
 """Distribution names whose import name differs."""
 
 
