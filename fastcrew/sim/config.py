@@ -16,8 +16,12 @@ from .._options import check_options, masked_repr, option
 
 __all__ = [
     "API_KEY_ENV",
+    "DEFAULT_BATCH_DELAY",
+    "DEFAULT_BATCH_MAX_REQUESTS",
     "DEFAULT_COMPLETION_TOKENS",
     "DEFAULT_ECHO_CHARS",
+    "DEFAULT_FILE_MAX_BYTES",
+    "DEFAULT_FILE_STORE_BYTES",
     "DEFAULT_HOST",
     "DEFAULT_JITTER_SIGMA",
     "DEFAULT_LIMIT_WINDOW_S",
@@ -43,6 +47,10 @@ ToolSupport = Literal["native", "reject"]
 API_KEY_ENV = "FASTCREW_SIM_API_KEY"
 
 _RATES = ("fail_rate", "reset_rate", "stall_rate", "malformed_rate")
+DEFAULT_BATCH_DELAY = 2.0
+DEFAULT_BATCH_MAX_REQUESTS = 50_000  # OpenAI's limit per batch
+DEFAULT_FILE_MAX_BYTES = 200 * 1024 * 1024  # OpenAI's limit per batch input file
+DEFAULT_FILE_STORE_BYTES = 2 * 1024 * 1024 * 1024  # all uploads kept in memory, at most
 
 
 def check_loopback(host: str) -> str:
@@ -109,6 +117,23 @@ class SimConfig:
     )
     tool_support: ToolSupport = option(
         "native", help="native answers tools; reject = 400 for requests with tools (ReAct works)."
+    )
+    batch_delay: float = option(
+        DEFAULT_BATCH_DELAY, ge=0, help="Seconds from a batch's creation to its end (0 = at once)."
+    )
+    batch_fail_rate: float = option(
+        0.0, **_RATE, help="Share of batch requests answered 500 (into the error file)."
+    )
+    batch_expire_rate: float = option(0.0, **_RATE, help="Share of batches that expire.")
+    batch_reject_rate: float = option(
+        0.0, **_RATE, help="Share of batches failed at validation (token_limit_exceeded)."
+    )
+    batch_max_requests: int = option(
+        DEFAULT_BATCH_MAX_REQUESTS, ge=1, help="Requests a batch input file may hold."
+    )
+    file_max_bytes: int = option(DEFAULT_FILE_MAX_BYTES, ge=1, help="Size limit of an upload.")
+    file_store_bytes: int = option(
+        DEFAULT_FILE_STORE_BYTES, ge=1, help="Memory all uploaded files may take together."
     )
 
     def __post_init__(self) -> None:

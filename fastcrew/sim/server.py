@@ -15,6 +15,8 @@ import contextlib
 import hmac
 import math
 import signal
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -25,9 +27,12 @@ from .._loop import LoopKind
 from .._loop import run as run_loop
 from . import replies
 from .answers import Answer, AnswerMaker, prompt_tokens
+from .batch_input import BatchRunner
+from .batches import BatchStore
 from .buckets import RateLimits, Refusal, format_duration
 from .config import SimConfig
 from .faults import Fault, FaultDice
+from .files import FileStore
 from .latency import Latency
 from .replies import REQUEST_ID_HEADER, error_body, invalid_method, invalid_url, new_request_id
 from .request import BadRequest, ChatRequest, parse_chat_request
@@ -47,6 +52,8 @@ _ROUTES = {  # the served paths and their methods (HEAD is added to GET by aioht
     "/v1/models": ("GET", "HEAD"),
     "/sim/stats": ("GET", "HEAD"),
     "/sim/reset": ("POST",),
+    "/v1/files": ("GET", "HEAD", "POST"),
+    "/v1/batches": ("GET", "HEAD", "POST"),
 }
 
 
@@ -58,10 +65,17 @@ class Simulator:
     """One simulated OpenAI-compatible server in the current event loop.
 
     Use ``async with Simulator(config) as sim`` (or :func:`serve`); ``sim.base_url`` is
-    ``http://HOST:PORT/v1``.
+    ``http://HOST:PORT/v1``. ``clock`` (Unix seconds, default ``time.time``) drives the
+    Batch API's timeline, so tests can move it by hand.
     """
 
-    def __init__(self, config: SimConfig | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        config: SimConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        **options: Any,
+    ) -> None:
         self.config = config = SimConfig.from_options(config, **options)
         self._answers = AnswerMaker(
             config.seed,
@@ -93,6 +107,9 @@ class Simulator:
         self._host = "127.0.0.1" if host.lower() == "localhost" else host
         self._port: int | None = None
         self._models_body = models_body(config.model_name)
+        self._files = FileStore(config, self._stats, clock, self._auth)
+        runner = BatchRunner(config, self._answers)
+        self._batches = BatchStore(config, self._files, runner, self._stats, clock, self._auth)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -105,6 +122,8 @@ class Simulator:
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/sim/stats", self._stats_view)
         app.router.add_post("/sim/reset", self._reset_view)
+        self._files.register(app.router)
+        self._batches.register(app.router)
         app.router.add_route("*", "/{path:.*}", self._unknown)  # last: after every real route
         app.on_response_prepare.append(_add_request_id)
         runner = web.AppRunner(
@@ -131,6 +150,7 @@ class Simulator:
             return
         self._closing.set()
         await runner.cleanup()
+        await self._batches.close()
         pending = [task for task in self._tasks if not task.done()]
         for task in pending:
             task.cancel()
@@ -165,7 +185,9 @@ class Simulator:
 
     def stats(self) -> dict[str, Any]:
         """A snapshot of the counters (the body of ``GET /sim/stats``)."""
-        return self._stats.snapshot()
+        snapshot = self._stats.snapshot()
+        snapshot["batch"].update(self._batches.live())
+        return snapshot
 
     def reset_stats(self) -> None:
         """Zero the counters and refill the rate-limit buckets (``POST /sim/reset``)."""

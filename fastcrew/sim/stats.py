@@ -1,7 +1,8 @@
 """Counters of the chat endpoint, cheap to update and snapshotted as ``GET /sim/stats``.
 
-Only ``POST /v1/chat/completions`` is counted. ``in_flight`` is live state: a reset keeps it
-and restarts ``peak_in_flight`` from it.
+The top-level counters are ``POST /v1/chat/completions`` only; the Files and Batch APIs are
+counted under ``batch`` (batch requests never reach the chat counters or the rate limits).
+``in_flight`` is live state: a reset keeps it and restarts ``peak_in_flight`` from it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .answers import Answer
 
-__all__ = ["FAULTS", "SimStats"]
+__all__ = ["BATCH_ENDS", "FAULTS", "SimStats"]
 
 FAULTS = ("fail", "reset", "stall", "malformed")
+BATCH_ENDS = ("completed", "failed", "expired", "cancelled")
 
 
 class SimStats:
@@ -42,6 +44,16 @@ class SimStats:
         self.admitted_total = 0
         self.admitted_per_second: list[int] = []
         self.peak_in_flight = self.in_flight
+        self.batch: dict[str, Any] = {
+            "files_uploaded": 0,
+            "file_bytes_uploaded": 0,
+            "batches_created": 0,
+            "batches_finished": dict.fromkeys(BATCH_ENDS, 0),
+            "requests_completed": 0,
+            "requests_failed": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+        }
         self.started_at = time.time()
         self.start = self.clock()
 
@@ -81,6 +93,26 @@ class SimStats:
         if answer.react_action:
             self.react_actions += 1
 
+    def batch_file_uploaded(self, size: int) -> None:
+        """A file of ``size`` bytes was uploaded."""
+        self.batch["files_uploaded"] += 1
+        self.batch["file_bytes_uploaded"] += size
+
+    def batch_created(self) -> None:
+        """A batch was created."""
+        self.batch["batches_created"] += 1
+
+    def batch_finished(
+        self, status: str, completed: int, failed: int, prompt: int, completion: int
+    ) -> None:
+        """A batch reached its final ``status``: its output and error lines, its usage."""
+        batch = self.batch
+        batch["batches_finished"][status] += 1
+        batch["requests_completed"] += completed
+        batch["requests_failed"] += failed
+        batch["prompt_tokens"] += prompt
+        batch["completion_tokens"] += completion
+
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy of every counter."""
         return {
@@ -101,4 +133,5 @@ class SimStats:
             "admitted_per_second": list(self.admitted_per_second),
             "started_at": self.started_at,
             "uptime_s": round(self.clock() - self.start, 6),
+            "batch": {**self.batch, "batches_finished": dict(self.batch["batches_finished"])},
         }
