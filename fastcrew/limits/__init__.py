@@ -7,6 +7,7 @@ Which limiter and budget a call uses is the process runtime's business
 from .bucket import TokenBucket
 from .config import RateLimit, RetryPolicy
 from .limiter import Lease, Limiter, LimiterStats
+from .shared import SharedBudget
 from .snapshot import RateLimitSnapshot
 from .source import BudgetSource, LocalBudget
 
@@ -19,5 +20,6 @@ __all__ = [
     "RateLimit",
     "RateLimitSnapshot",
     "RetryPolicy",
+    "SharedBudget",
     "TokenBucket",
 ]

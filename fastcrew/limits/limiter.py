@@ -7,16 +7,22 @@ answer allowance (``max_tokens``) when admitted, and settles afterwards to what 
 counts — by the budget's :attr:`~fastcrew.limits.RateLimit.charge` model, the unused allowance
 stays charged (``"max_tokens"``, OpenAI's way) or is refunded (``"usage"``). A 429 pauses the
 exceeded bucket for every waiter; quota exhaustion fails every current and future caller.
+
+A :class:`~fastcrew.limits.shared.SharedBudget` is drawn from by one limiter per event loop;
+their queues then merge into one arrival order (see :mod:`fastcrew.limits.shared`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..errors import QuotaExhaustedError, RateLimitError
+from .shared import SharedBudget
 from .snapshot import RateLimitSnapshot
 from .source import BudgetSource, LimitKind
 
@@ -97,7 +103,13 @@ class Limiter:
         self.max_concurrency = max_concurrency
         self.stats = LimiterStats()
         self._loop = loop or asyncio.get_running_loop()
-        self._waiters: deque[tuple[asyncio.Future[Lease], int, int]] = deque()
+        self._waiters: deque[tuple[asyncio.Future[Lease], int, int, int]] = deque()
+        """(future, tokens, answer allowance, arrival stamp) in arrival order."""
+        self._shared: SharedBudget | None = None
+        self._adjust: Callable[[int, int, float], None] = source.adjust
+        self._bind(source)
+        self._wake_pending = False
+        """A pump is queued on our loop by another one (guarded by the shared budget's lock)."""
         self._timer: asyncio.TimerHandle | None = None
         self._exhausted: QuotaExhaustedError | None = None
         self._completion_avg: float | None = None
@@ -109,10 +121,23 @@ class Limiter:
 
     def reconfigure(self, source: BudgetSource, max_concurrency: int | None) -> None:
         """Switch to another budget source and concurrency cap (queued callers keep order)."""
-        self.source = source
+        old, self.source = self._shared, source
+        self._bind(source)
+        if old is not None and old is not self._shared:
+            with old.lock:
+                old.leave(self)
         self.max_concurrency = max_concurrency
         source.set_waker(self._wake)
         self._pump()
+
+    def _bind(self, source: BudgetSource) -> None:
+        """Draw from ``source``: in one arrival order with other loops' limiters when shared."""
+        if isinstance(source, SharedBudget):
+            self._shared = source
+            self._adjust = functools.partial(source.adjust_by, self)
+        else:
+            self._shared = None
+            self._adjust = source.adjust
 
     def now(self) -> float:
         """The limiter's clock: the loop's time (which tests may fast-forward)."""
@@ -161,8 +186,8 @@ class Limiter:
     def _slot_free(self) -> bool:
         return self.max_concurrency is None or self.stats.in_flight < self.max_concurrency
 
-    def _grant(self, tokens: int, completion: int, now: float) -> Lease:
-        self.source.take(tokens, now)
+    def _lease(self, tokens: int, completion: int, now: float) -> Lease:
+        """Count an admission whose tokens were just taken from the source."""
         stats = self.stats
         stats.admitted += 1
         stats.reserved_tokens += tokens
@@ -177,12 +202,22 @@ class Limiter:
         answer allowance); returns the lease to settle afterwards."""
         if self._exhausted is not None:
             raise self._quota_error()
+        shared = self._shared
         if not self._waiters and self._slot_free():
             now = self._loop.time()
-            if now >= self._resume_at and self.source.wait_time(tokens, now) <= 0.0:
-                return self._grant(tokens, completion, now)
+            if shared is None:
+                if now >= self._resume_at and self.source.wait_time(tokens, now) <= 0.0:
+                    self.source.take(tokens, now)
+                    return self._lease(tokens, completion, now)
+                stamp = 0
+            else:  # one lock: nobody from another loop waits ahead, and the budget holds it
+                stamp = shared.try_take(self, tokens, now, self._resume_at)
+                if not stamp:
+                    return self._lease(tokens, completion, now)
+        else:
+            stamp = 0 if shared is None else shared.stamp()
         future: asyncio.Future[Lease] = self._loop.create_future()
-        self._waiters.append((future, tokens, completion))
+        self._waiters.append((future, tokens, completion, stamp))
         self.stats.waited += 1
         if len(self._waiters) == 1:
             self._pump()
@@ -201,10 +236,13 @@ class Limiter:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._shared is not None:
+            self._pump_shared(self._shared)
+            return
         waiters = self._waiters
         now = self._loop.time()
         while waiters:
-            future, tokens, completion = waiters[0]
+            future, tokens, completion, _ = waiters[0]
             if future.done():
                 waiters.popleft()
                 continue
@@ -220,7 +258,46 @@ class Limiter:
                     self._timer = self._loop.call_at(now + wait, self._pump)
                 return
             waiters.popleft()
-            future.set_result(self._grant(tokens, completion, now))
+            self.source.take(tokens, now)
+            future.set_result(self._lease(tokens, completion, now))
+
+    def _pump_shared(self, shared: SharedBudget) -> None:
+        """:meth:`_pump` in the arrival order of every loop drawing from ``shared``: only
+        the front's limiter takes; the others wait to be woken (or check the front's loop is
+        alive every :data:`~fastcrew.limits.shared.FRONT_CHECK_S`)."""
+        waiters = self._waiters
+        now = self._loop.time()
+        with shared.lock:
+            self._wake_pending = False
+            while waiters:
+                future, tokens, completion, stamp = waiters[0]
+                if future.done():
+                    waiters.popleft()
+                    continue
+                if self._exhausted is not None:
+                    waiters.popleft()
+                    future.set_exception(self._quota_error())
+                    continue
+                if not self._slot_free():
+                    break  # a settle wakes us; meanwhile the other loops go first
+                tickets = shared.tickets
+                if tickets and (len(tickets) > 1 or self not in tickets):
+                    check = shared.ahead(self, stamp)
+                    if check:  # another loop's call is ahead: it wakes us when it has gone
+                        self._timer = self._loop.call_at(now + check, self._pump)
+                        return
+                budget = shared.budget
+                wait = max(budget.wait_time(tokens, now), self._resume_at - now)
+                if wait > 0.0:
+                    shared.ahead(self, stamp)  # the front: later calls queue behind it
+                    if wait != math.inf:
+                        self._timer = self._loop.call_at(now + wait, self._pump)
+                    return
+                waiters.popleft()
+                budget.take(tokens, now)
+                future.set_result(self._lease(tokens, completion, now))
+            if shared.tickets:
+                shared.leave(self)
 
     def _settle(self, lease: Lease, actual: int | None, *, refused: bool) -> None:
         stats = self.stats
@@ -228,11 +305,11 @@ class Limiter:
         self._in_flight_tokens -= lease.tokens
         now = self._loop.time()
         if refused:
-            self.source.adjust(1, lease.tokens, now)
+            self._adjust(1, lease.tokens, now)
         elif actual is not None:
             stats.settled_tokens += actual
             if actual != lease.tokens:
-                self.source.adjust(0, lease.tokens - actual, now)
+                self._adjust(0, lease.tokens - actual, now)
         if self._waiters:
             self._pump()
 
@@ -247,7 +324,10 @@ class Limiter:
                     call_tokens=lease.tokens,
                     in_flight_tokens=self._in_flight_tokens,
                 )
-            self.source.observe(snapshot, self._loop.time())
+            if self._shared is not None:
+                self._shared.observe(snapshot, self._loop.time(), self)
+            else:
+                self.source.observe(snapshot, self._loop.time())
             if self._waiters:
                 self._pump()
 

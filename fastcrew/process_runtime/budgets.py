@@ -10,9 +10,10 @@ Two kinds of budget exist:
 
 The runtime keeps one :class:`~fastcrew.limits.Limiter` (the FIFO queue) per event loop and
 budget; the provider hands out the *amounts* behind them. :class:`ProcessBudgets`, the default,
-keeps one set of buckets per budget for the whole process — shared by every loop through a
-lock — so a ``kickoff()`` on the runtime's background loop and an ``akickoff()`` on the
-caller's loop spend from the same minute. A batch worker injects a provider whose sources
+keeps one :class:`~fastcrew.limits.shared.SharedBudget` per budget for the whole process —
+shared by every loop through a lock, in one arrival order — so a ``kickoff()`` on the
+runtime's background loop and an ``akickoff()`` on the caller's loop spend from the same
+minute, first come first served. A batch worker injects a provider whose sources
 lease slices of the supervisor's global budget instead.
 """
 
@@ -20,12 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..limits import BudgetSource, LocalBudget, RateLimit, RateLimitSnapshot
-from ..limits.source import DEFAULT_LAG_S, LimitKind
+from ..limits import BudgetSource, RateLimit
+from ..limits.shared import SharedBudget
 
 __all__ = ["BudgetProvider", "CapSpec", "ProcessBudgets", "SharedBudget", "budget_key"]
 
@@ -78,58 +78,6 @@ class BudgetProvider(Protocol):
         """A source for the ``max_rpm`` cap ``spec``: with ``caps_by_spec`` one per spec
         and loop, otherwise one per owner object (shared by its loops)."""
         ...
-
-
-class SharedBudget:
-    """A :class:`LocalBudget` that limiters on several loops (threads) draw from, each
-    operation under one lock.
-
-    Nothing arrives out of band for a local budget (buckets refill with time), so no waker is
-    kept; a refund made on one loop is seen by the others at their next timer.
-    """
-
-    __slots__ = ("budget", "explicit", "lock")
-
-    def __init__(
-        self, limit: RateLimit, now: float, *, explicit: bool = True, lag: float = DEFAULT_LAG_S
-    ) -> None:
-        self.budget = LocalBudget(limit, now, lag=lag)
-        self.explicit = explicit
-        self.lock = threading.Lock()
-
-    @property
-    def limit(self) -> RateLimit:
-        """The limit in force."""
-        return self.budget.limit
-
-    def replace(self, limit: RateLimit, now: float) -> None:
-        """Switch to ``limit`` (full buckets), as an explicit limit."""
-        with self.lock:
-            self.budget = LocalBudget(limit, now)
-            self.explicit = True
-
-    def set_waker(self, wake: Callable[[], None]) -> None:
-        """Local buckets refill with time; nothing to wake for."""
-
-    def wait_time(self, tokens: int, now: float) -> float:
-        with self.lock:
-            return self.budget.wait_time(tokens, now)
-
-    def take(self, tokens: int, now: float) -> None:
-        with self.lock:
-            self.budget.take(tokens, now)
-
-    def adjust(self, requests: int, tokens: int, now: float) -> None:
-        with self.lock:
-            self.budget.adjust(requests, tokens, now)
-
-    def pause(self, kind: LimitKind | None, until: float, now: float) -> None:
-        with self.lock:
-            self.budget.pause(kind, until, now)
-
-    def observe(self, snapshot: RateLimitSnapshot, now: float) -> None:
-        with self.lock:
-            self.budget.observe(snapshot, now)
 
 
 class ProcessBudgets:

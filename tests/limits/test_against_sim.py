@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from fastcrew import LLM, RateLimit, RetryPolicy, errors
+from fastcrew.limits import SharedBudget
 from fastcrew.limits.source import DEFAULT_LAG_S
 from fastcrew.sim import serve
 
@@ -85,9 +86,10 @@ async def test_headers_teach_auto_limits_and_stop_429s():
     async with serve(rpm=600, limit_window_s=1) as sim:  # 10/s, capacity 10
         llm = LLM("m", base_url=sim.base_url)  # default: RateLimit("auto", "auto")
         await llm.achat("learn")
-        limiter = llm.limiter()
-        assert limiter.source.budget.requests is not None
-        assert limiter.source.budget.requests.rate == pytest.approx(10.0)
+        source = llm.limiter().source
+        assert isinstance(source, SharedBudget)
+        assert source.budget.requests is not None
+        assert source.budget.requests.rate == pytest.approx(10.0)
         await asyncio.gather(*(llm.achat(f"c{i}") for i in range(15)))
         stats = sim.stats()
     assert stats["by_status"] == {"200": 16}

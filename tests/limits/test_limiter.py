@@ -1,19 +1,36 @@
-"""The limiter on a fast-forwarded stdlib loop (looptime): exact timing, no real sleeps."""
+"""The limiter on a fast-forwarded stdlib loop (looptime): exact timing, no real sleeps.
+
+Every test runs twice: on a :class:`LocalBudget` (one loop's own buckets) and on a
+:class:`SharedBudget` (the process-wide buckets, whose limiters keep one arrival order across
+loops — here one loop, which must behave exactly the same).
+"""
 
 import asyncio
 
 import pytest
 
 from fastcrew.errors import QuotaExhaustedError, RateLimitError
-from fastcrew.limits import Limiter, LocalBudget, RateLimit, RateLimitSnapshot
+from fastcrew.limits import BudgetSource, Limiter, LocalBudget, RateLimit, RateLimitSnapshot
+from fastcrew.limits.shared import SharedBudget
 
 pytestmark = pytest.mark.looptime
 
+SHARED = False
+
+
+@pytest.fixture(autouse=True, params=["local", "shared"])
+def budget_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(f"{__name__}.SHARED", request.param == "shared")
+
 
 def make(limit: RateLimit, lag: float = 0.0) -> Limiter:
-    """A limiter on a local budget; ``lag`` 0 keeps the bucket arithmetic exact."""
+    """A limiter on a local or shared budget; ``lag`` 0 keeps the bucket arithmetic exact."""
     loop = asyncio.get_running_loop()
-    budget = LocalBudget(limit, loop.time(), lag=lag)
+    budget: BudgetSource
+    if SHARED:
+        budget = SharedBudget(limit, loop.time(), lag=lag)
+    else:
+        budget = LocalBudget(limit, loop.time(), lag=lag)
     return Limiter(budget, max_concurrency=limit.max_concurrency)
 
 
