@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -157,15 +158,21 @@ def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options:
     \b
     Exit codes (docs/output.md):
       0  complete, every row ok        3  complete, some error rows
+      1  an unexpected internal error (a bug; a traceback is printed)
       2  nothing ran (bad option, no LLM, the crew did not load, input changed)
       4  workers kept dying            65 bad input line (--strict) or unreadable input
-      69 the provider's quota is gone  74 the journal or output could not be written
+      68 the provider is unreachable   69 the provider's quota is gone
+      74 the journal or output could not be written
       75 interrupted (SIGINT/SIGTERM, first or later)
+      77 the provider refused the API key (401/403)
     All but 0, 2 and 3 are resumable: run the same command again.
     """
     from .batch import run_batch
     from .errors import ConfigurationError
 
+    # Read by click into --api-key: no process started from here needs it in its environment
+    # (the workers get the key in their config; /proc/PID/environ is readable by the user).
+    os.environ.pop("FASTCREW_BATCH_API_KEY", None)
     simulate_with: object = (sim or True) if (simulate or sim) else False
     try:
         result = run_batch(inputs, simulate=simulate_with, **options)

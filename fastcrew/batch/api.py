@@ -11,15 +11,17 @@ from typing import Any
 
 from .._loop import run
 from .._options import declared
-from ..errors import ConfigurationError, LLMConfigurationError
+from ..errors import LLMConfigurationError, RunningLoopError, StorageError
 from ..process_runtime import CapSpec
 from .config import (
+    EXIT_AUTH,
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_QUOTA,
     EXIT_ROW_ERRORS,
     EXIT_STORAGE,
+    EXIT_UNREACHABLE,
     EXIT_WORKERS_FAILED,
     BatchConfig,
     BatchResult,
@@ -30,6 +32,7 @@ from .progress import Progress, Snapshot
 from .signals import StopSignals
 from .startup import slowest
 from .storage.inputs import LineReader, input_identity, open_input
+from .storage.lock import OutputLock
 from .storage.output import storage_error
 from .storage.plan import Plan, make_plan
 from .summary import format_summary, share, write_summary
@@ -48,6 +51,8 @@ _EXIT = {
     "bad_input": EXIT_BAD_INPUT,
     "workers_failed": EXIT_WORKERS_FAILED,
     "storage_error": EXIT_STORAGE,
+    "auth_failed": EXIT_AUTH,
+    "provider_unreachable": EXIT_UNREACHABLE,
 }
 
 _NO_LLM = (
@@ -99,7 +104,7 @@ def run_batch(inputs: str | os.PathLike[str] | BatchConfig, **options: Any) -> B
     except RuntimeError:
         pass
     else:
-        raise ConfigurationError(
+        raise RunningLoopError(
             "run_batch() starts processes and runs its own event loop: call it from "
             "synchronous code (or in a thread: `await asyncio.to_thread(run_batch, ...)`)"
         )
@@ -149,15 +154,35 @@ class _Run:
             if self.config.backend == "local":
                 self.early = EarlyWorkers(self.config.workers)
             try:
-                return self._execute()
+                with OutputLock(self.config.output):  # one run per output, before any file
+                    return self._execute()
+            except StorageError as exc:  # the files cannot be created: nothing ran
+                return self._unwritable(exc)
             finally:
                 if self.early is not None:
                     self.early.close()
+
+    def _unwritable(self, exc: StorageError) -> BatchResult:
+        """The output's directory or files cannot be written before the run starts: say
+        so and end as ``storage_error`` (exit 74); no summary (it could not be written)."""
+        message = f"{exc}; nothing ran (resumable once the cause is fixed)"
+        self.log(message)
+        summary: dict[str, Any] = {
+            "status": "storage_error",
+            "exit_code": EXIT_STORAGE,
+            "resumable": True,
+            "input": self.config.inputs,
+            "output": self.config.output,
+            "stop_message": message,
+        }
+        return BatchResult("storage_error", EXIT_STORAGE, self.config.output, 0, 0, summary)
 
     def _execute(self) -> BatchResult:
         config = self.config
         identity = input_identity(config.inputs)
         plan = make_plan(config, identity)
+        for note in plan.notes:
+            self.log(note)
         if plan.kind == "complete":
             self.log(f"{config.output} is already complete: nothing to do")
             return self._result(plan, None, "complete")

@@ -23,13 +23,16 @@ __all__ = [
     "DEFAULT_MAX_RESTARTS",
     "DEFAULT_PING_INTERVAL_S",
     "DEFAULT_PING_TIMEOUT_S",
+    "EXIT_AUTH",
     "EXIT_BAD_INPUT",
     "EXIT_CONFIG",
+    "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_QUOTA",
     "EXIT_ROW_ERRORS",
     "EXIT_STORAGE",
+    "EXIT_UNREACHABLE",
     "EXIT_WORKERS_FAILED",
     "BatchConfig",
     "BatchResult",
@@ -38,6 +41,9 @@ __all__ = [
 
 EXIT_OK = 0
 """Every row has its line and every row succeeded."""
+EXIT_INTERNAL = 1
+"""Not a stop of ours: an unexpected error inside fastcrew (a bug), printed with its
+traceback; the journal keeps what finished (re-run to resume). No run status maps to it."""
 EXIT_CONFIG = 2
 """Nothing ran: a bad option, no LLM configured, the crew (flow) did not load, the input
 changed."""
@@ -48,6 +54,9 @@ EXIT_WORKERS_FAILED = 4
 EXIT_BAD_INPUT = 65
 """``--strict`` stopped at a bad input line, or the input could not be read further
 (EX_DATAERR); resumable once the input is fixed."""
+EXIT_UNREACHABLE = 68
+"""The provider cannot be reached and no call of the run succeeded (EX_NOHOST: refused,
+unknown host, no route); the rows not done were not started: resumable."""
 EXIT_QUOTA = 69
 """The provider's quota is exhausted (EX_UNAVAILABLE); resumable when it resets."""
 EXIT_STORAGE = 74
@@ -56,6 +65,9 @@ file or directory gone, no permission); resumable once the cause is fixed."""
 EXIT_INTERRUPTED = 75
 """Stopped by SIGINT/SIGTERM (EX_TEMPFAIL), the first or a later one, at any moment of the
 run; re-run the same command to resume."""
+EXIT_AUTH = 77
+"""The provider refused the API key (401/403, EX_NOPERM); the rows not done were not
+started: resumable with the right key."""
 
 DEFAULT_CONCURRENCY = 100
 DEFAULT_CHUNK_SIZE = 16
@@ -69,6 +81,19 @@ DEFAULT_MAX_LINE_BYTES = 1 << 20
 Mode = Literal["auto", "resume", "restart"]
 Backend = Literal["local", "ray"]
 CrewSpec = str | Callable[[], Any]
+
+
+def refuse_credentials(url: str, source: str) -> None:
+    """A ConfigurationError when ``url`` holds ``user:password@`` (the message does not
+    show them): the key goes in ``--api-key`` / ``$OPENAI_API_KEY``."""
+    scheme, sep, rest = url.partition("://")
+    netloc = rest.split("/", 1)[0] if sep else ""
+    if "@" in netloc:
+        shown = f"{scheme}://{netloc.rpartition('@')[2]}"
+        raise ConfigurationError(
+            f"{source} must not hold credentials (user:password@ before {shown}): give the "
+            "key with --api-key or $OPENAI_API_KEY instead"
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,7 +184,8 @@ class BatchConfig:
     drain_timeout: float | None = option(
         None,
         gt=0,
-        help="After Ctrl-C, how long rows in flight may finish (default: --timeout, else 60 s).",
+        help="After the first SIGINT/SIGTERM, how long rows in flight may finish (default: "
+        "SIGINT --timeout, else 60 s; SIGTERM 5 s).",
     )
     quiet: bool = option(False, short="-q", help="No progress, no summary on stderr.")
     backend: Backend | None = option(
@@ -188,6 +214,8 @@ class BatchConfig:
             raise ConfigurationError("resume and restart exclude each other")
         if self.retry_failed and self.restart:
             raise ConfigurationError("retry_failed needs the previous output; it excludes restart")
+        if self.base_url is not None:
+            refuse_credentials(self.base_url, "--base-url")
         if self.ping_timeout < 2 * self.ping_interval:
             raise ConfigurationError(
                 f"ping_timeout ({self.ping_timeout:g} s) must be at least twice ping_interval "
@@ -235,8 +263,10 @@ class BatchResult:
     """The outcome of :func:`fastcrew.run_batch`.
 
     ``status``: ``"complete"`` (every row has its line), ``"interrupted"``, ``"quota_exhausted"``,
-    ``"bad_input"`` (``strict``), ``"workers_failed"`` or ``"storage_error"`` (the journal or
-    the output could not be written); all but the first are resumable.
+    ``"auth_failed"`` (the key was refused), ``"provider_unreachable"`` (no connection before
+    any call succeeded), ``"bad_input"`` (``strict``), ``"workers_failed"`` or
+    ``"storage_error"`` (the journal or the output could not be written); all but the first
+    are resumable.
     ``exit_code`` is what ``fastcrew batch`` exits with; ``summary`` is what was written to
     ``<output>.summary.json``.
     """

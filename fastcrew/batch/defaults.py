@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ConfigurationError
-from .config import Backend, BatchConfig
+from .config import Backend, BatchConfig, refuse_credentials
 from .crewspec import check_crew_spec, check_flow_spec
 from .storage.inputs import STDIN
 
@@ -21,6 +21,7 @@ __all__ = ["default_specs", "resolve"]
 CREW_ENV = "FASTCREW_CREW"
 FLOW_ENV = "FASTCREW_FLOW"
 BACKEND_ENV = "FASTCREW_BATCH_BACKEND"
+BASE_URL_ENVS = ("OPENAI_BASE_URL", "OPENAI_API_BASE")
 
 
 def _pyproject_defaults(cwd: str | None, *keys: str) -> list[str | None]:
@@ -113,7 +114,8 @@ def _sim_config(simulate: Any) -> Any:
 
 def resolve(config: BatchConfig) -> BatchConfig:
     """The config with its defaults resolved: the backend, the worker count, the crew or
-    flow, the simulator's config; and the input checked to exist."""
+    flow, the simulator's config; the input checked to exist, and the base URL the workers
+    would read from the environment checked to hold no credentials."""
     backend = _backend(config.backend)
     workers = config.workers
     if backend == "ray":
@@ -125,6 +127,10 @@ def resolve(config: BatchConfig) -> BatchConfig:
     if config.inputs != STDIN and not os.path.isfile(config.inputs):
         raise ConfigurationError(f"input {config.inputs!r} does not exist or is not a file")
     crew, flow = _crew_or_flow(config.crew, config.flow)
+    if config.base_url is None and not config.simulate:
+        for name in BASE_URL_ENVS:  # what the workers' LLMs would read instead
+            if os.environ.get(name):
+                refuse_credentials(os.environ[name], f"${name}")
     return dataclasses.replace(
         config,
         backend=backend,

@@ -12,7 +12,9 @@ Crew rows::
 
 Lines in OpenAI Batch-API format (``custom_id``, ``method``, ``url``, ``body``) get rows in
 OpenAI's batch *output* format instead (``id``, ``custom_id``, ``response``, ``error``).
-Rows are serialised once, in the worker, and travel as bytes from there on.
+Rows are serialised once, in the worker, and travel as bytes from there on. A row's ``id``
+(and an OpenAI row's ``custom_id``) is the input's own JSON text, spliced in byte for byte
+(:mod:`fastcrew.batch.members`): big integers, ``1.50`` and escapes come back as written.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 
 from .._json import JSONDecodeError, dumps, loads
 from ..errors import FastCrewError, InputError, LLMError
+from .members import member_text
+from .openai_rows import duplicate_row, openai_error_row, openai_ok_row
 
 __all__ = [
     "BAD",
@@ -32,8 +36,10 @@ __all__ = [
     "ZERO_USAGE",
     "LineError",
     "completion_body",
+    "duplicate_row",
     "error_info",
     "error_row",
+    "id_text",
     "is_error_row",
     "is_openai_line",
     "ok_row",
@@ -130,11 +136,56 @@ def usage_dict(
     }
 
 
-def _head(index: int, obj: dict[str, Any] | None) -> dict[str, Any]:
+_I64_MIN, _U64_LIMIT = -(2**63), 2**64
+
+
+def _canonical(value: Any, raw: bytes) -> bool:
+    """Whether encoding ``value`` gives back its text in ``raw``: a non-zero int in 64-bit
+    range has one spelling, and so has a string when the line holds no escape at all."""
+    kind = type(value)
+    if kind is int:
+        return bool(value) and _I64_MIN < value < _U64_LIMIT
+    return kind is str and b"\\" not in raw
+
+
+def id_text(obj: dict[str, Any] | None, raw: bytes | None, key: str = "id") -> bytes | None:
+    """The JSON text of the line's ``key`` member as the input wrote it (None: no such
+    member); re-encoded only when ``raw`` is not given."""
+    if obj is None or key not in obj:
+        return None
+    value = obj[key]
+    if raw is None or _canonical(value, raw):
+        return dumps(value)
+    return member_text(raw, key) or dumps(value)
+
+
+def _head(
+    index: int, obj: dict[str, Any] | None, raw: bytes | None
+) -> tuple[dict[str, Any], bytes | None]:
+    """A row's first fields, and the ``id`` text to splice in after ``index`` (None: the
+    ``id``, if any, is in the dict, its encoding being the input's text)."""
     head: dict[str, Any] = {"index": index}
-    if obj is not None and "id" in obj:
-        head["id"] = obj["id"]
-    return head
+    if obj is None or "id" not in obj:
+        return head, None
+    value = head["id"] = obj["id"]
+    kind = type(value)
+    if (
+        raw is None
+        or (kind is str and b"\\" not in raw)
+        or (kind is int and value and _I64_MIN < value < _U64_LIMIT)
+    ):  # re-encoding gives the input's text back (see _canonical)
+        return head, None
+    text = member_text(raw, "id")
+    if text is not None:
+        del head["id"]
+    return head, text
+
+
+def _splice(index: int, row: dict[str, Any], ident: bytes) -> bytes:
+    """``row`` encoded, with ``"id": <ident>`` spliced in after ``index`` (its first key)."""
+    data = dumps(row)
+    cut = len(b'{"index":%d' % index)
+    return b'%b,"id":%b%b' % (data[:cut], ident, data[cut:])
 
 
 def ok_row(
@@ -143,15 +194,16 @@ def ok_row(
     output: dict[str, Any],
     usage: dict[str, int],
     elapsed_s: float,
+    raw: bytes | None = None,
 ) -> bytes:
-    """A successful crew row."""
-    row = _head(index, obj)
+    """A successful crew row (``raw``: the input line, the source of the ``id`` text)."""
+    row, ident = _head(index, obj, raw)
     row["status"] = "ok"
     row["output"] = output
     row["error"] = None
     row["usage"] = usage
     row["elapsed_s"] = round(elapsed_s, 4)
-    return dumps(row)
+    return dumps(row) if ident is None else _splice(index, row, ident)
 
 
 def error_info(exc: BaseException) -> tuple[str, str, dict[str, Any]]:
@@ -181,58 +233,25 @@ def error_row(
     attempts: int = 1,
     extra: dict[str, Any] | None = None,
     elapsed_s: float = 0.0,
+    raw: bytes | None = None,
 ) -> bytes:
     """A failed crew row (or a bad input line)."""
-    row = _head(index, obj)
-    row["status"] = "error"
-    row["output"] = None
     error: dict[str, Any] = {"type": type_, "message": message, "line": line, "attempts": attempts}
     if extra:
         error.update(extra)
+    row, ident = _head(index, obj, raw)
+    row["status"] = "error"
+    row["output"] = None
     row["error"] = error
     row["usage"] = ZERO_USAGE
     row["elapsed_s"] = round(elapsed_s, 4)
-    return dumps(row)
+    return dumps(row) if ident is None else _splice(index, row, ident)
 
 
 def oversize_row(index: int, line: int, size: int, limit: int) -> bytes:
     """The row of a line longer than ``max_line_bytes``."""
     message = f"the line is {size:,} bytes, over the limit of {limit:,} (--max-line-bytes)"
     return error_row(index, None, "LineTooLong", message, line)
-
-
-def openai_ok_row(
-    index: int, custom_id: Any, body: dict[str, Any], request_id: str | None
-) -> bytes:
-    """OpenAI batch output for an answered request."""
-    return dumps(
-        {
-            "id": f"batch_req_{index}",
-            "custom_id": custom_id,
-            "response": {"status_code": 200, "request_id": request_id, "body": body},
-            "error": None,
-        }
-    )
-
-
-def openai_error_row(index: int, custom_id: Any, exc: BaseException) -> bytes:
-    """OpenAI batch output for a failed request: HTTP failures in ``response``, the others
-    (timeouts, dropped connections, invalid lines) in ``error``."""
-    type_, message, _ = error_info(exc)
-    status = exc.status if isinstance(exc, LLMError) else None
-    if status is not None:
-        response: dict[str, Any] | None = {
-            "status_code": status,
-            "request_id": exc.request_id if isinstance(exc, LLMError) else None,
-            "body": {"error": {"message": message, "type": type_, "param": None, "code": None}},
-        }
-        error = None
-    else:
-        response = None
-        error = {"code": type_, "message": message}
-    return dumps(
-        {"id": f"batch_req_{index}", "custom_id": custom_id, "response": response, "error": error}
-    )
 
 
 def completion_body(
@@ -243,8 +262,8 @@ def completion_body(
     usage: dict[str, int],
     tool_calls: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A ``chat.completion`` object rebuilt from a ChatResponse (``created`` is the time the
-    row finished)."""
+    """A ``chat.completion`` object rebuilt from a ChatResponse, for an answer without its
+    raw body (``created`` is the time the row finished)."""
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = tool_calls

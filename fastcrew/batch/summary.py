@@ -7,7 +7,7 @@ from typing import Any
 
 from .._json import dumps
 
-__all__ = ["format_startup", "format_summary", "write_summary"]
+__all__ = ["format_startup", "format_summary", "rate_limit_line", "write_summary"]
 
 
 def share(used: float, per_minute: float | None, elapsed_s: float) -> float | None:
@@ -46,11 +46,22 @@ def format_startup(startup: dict[str, Any]) -> str:
     return f"  worker start-up: {startup['total_s']:.1f} s{detail}"
 
 
+def rate_limit_line(limit: dict[str, Any]) -> str | None:
+    """How much of the run's rate limits it used: the limits given (``--rpm`` / ``--tpm``,
+    the LLMs' own) or learned from the provider's ``x-ratelimit-*`` headers; None when the
+    run knew of none (no line rather than dashes)."""
+    parts = []
+    if limit.get("rpm"):
+        parts.append(f"requests {_pct(limit.get('requests_share'))} of {limit['rpm']:,} rpm")
+    if limit.get("tpm"):
+        parts.append(f"tokens {_pct(limit.get('tokens_share'))} of {limit['tpm']:,} tpm")
+    return f"  rate limit used: {', '.join(parts)}" if parts else None
+
+
 def format_summary(s: dict[str, Any]) -> str:
     """Human-readable lines for stderr."""
     rows = s["rows"]
     run = s["this_run"]
-    limit = s["rate_limit"]
     lines = [
         f"fastcrew batch {s['status']} (exit code {s['exit_code']}): {s['output']}",
         f"  rows: {rows['ok']:,} ok, {rows['error']:,} error, {rows['written']:,} written"
@@ -58,10 +69,10 @@ def format_summary(s: dict[str, Any]) -> str:
         f"  this run: {run['rows']:,} rows in {run['elapsed_s']:,.1f} s "
         f"({run['rows_per_s']:,.1f} rows/s); {run['llm_calls']:,} LLM calls, "
         f"{run['tokens']:,} tokens, {run['rate_limited_429']:,} 429s, {run['retries']:,} retries",
-        f"  rate limit used: requests {_pct(limit['requests_share'])}"
-        f" of {limit['rpm'] or '-'} rpm, tokens {_pct(limit['tokens_share'])}"
-        f" of {limit['tpm'] or '-'} tpm",
     ]
+    used = rate_limit_line(s.get("rate_limit") or {})
+    if used:
+        lines.append(used)
     if run.get("worker_deaths"):
         lines.append(
             f"  worker deaths: {run['worker_deaths']:,}; {run['redispatched_rows']:,} rows "

@@ -107,6 +107,21 @@ def worker_pids(supervisor: int) -> list[int]:
     return pids
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
+def simulator_pids(supervisor: int) -> list[int]:
+    """The built-in simulator among a supervisor's children (``--simulate``): started
+    through the ``fastcrew/_child.py`` launcher, which then ``exec`` s
+    ``python -m fastcrew.sim.spawned`` in the same process."""
+    marks = (b"fastcrew.sim.spawned", b"_child.py", b"\0sim\0")
+    return [pid for pid in children(supervisor) if any(m in _cmdline(pid) for m in marks)]
+
+
 def running(pid: int) -> bool:
     """Whether ``pid`` is alive (a zombie waiting for its reaper counts as gone)."""
     try:

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import random
+import zlib
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,37 @@ def test_an_oversize_line_is_skipped_not_kept(size: int):
         (2, 3, b'{"b":2}', 7),
     ]
     assert rows[1].digest == row_digest(long)
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+class Trickle(io.RawIOBase):
+    """A stream returning one byte per read (a slow pipe)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk, self.data = self.data[:1], self.data[1:]
+        return chunk
+
+
+def test_a_byte_order_mark_at_the_start_of_the_input_is_dropped(tmp_path: Path):
+    data = BOM + b'{"a":1}\n' + BOM + b'{"b":2}\n'
+    expected = [b'{"a":1}', BOM + b'{"b":2}']  # only the input's first bytes are a mark
+    assert [r.raw for r in reader(data).read(10)] == expected
+    stream = Trickle(data)
+    assert [r.raw for r in LineReader(stream).read(10)] == expected  # type: ignore[arg-type]
+    packed = tmp_path / "in.jsonl.gz"
+    packed.write_bytes(gzip.compress(data))
+    assert [r.raw for r in LineReader(open_input(str(packed))).read(10)] == expected
+    assert parse_line(reader(data).read(1)[0].raw or b"") == {"a": 1}
+    assert [r.raw for r in reader(b"\xef\xbb").read(10)] == [b"\xef\xbb"]  # no mark: kept
+    assert [r.raw for r in reader(BOM).read(10)] == []
 
 
 def test_gzip_input_and_identity(tmp_path: Path):
@@ -132,6 +164,45 @@ def test_a_foreign_or_damaged_journal_is_refused(tmp_path: Path):
         scan(str(path))
 
 
+def test_journal_records_that_fail_their_check_are_not_finished_rows(tmp_path: Path):
+    """A flipped byte (valid JSON or not) or a lost newline: the rows run again."""
+    path = tmp_path / "j"
+    rows = {i: b'{"index":%d,"raw":"topic-%d"}' % (i, i) for i in range(6)}
+    make_journal(path, rows)
+    data = bytearray(path.read_bytes())
+    lines = data.split(b"\n")
+    lines[2] = lines[2].replace(b"topic-1", b"topic-7")  # still valid JSON: caught by the CRC
+    lines[3] = lines[3].replace(b'"row":{', b'"row":[')  # invalid JSON
+    lines[4] = lines[4] + b" " + lines[5]  # a newline lost: two records merged
+    del lines[5]
+    path.write_bytes(b"\n".join(lines))
+    state = scan(str(path))
+    assert [state.has(i) for i in range(6)] == [True, False, False, False, False, True]
+    assert state.corrupt == 3
+    with path.open("rb") as f:
+        f.seek(state.offset[5])
+        assert f.read(state.length[5]) == rows[5]
+    old = b'{"i":0,"s":"ok","h":"0000000000000000","row":{"index":0}}\n'  # before checksums
+    path.write_bytes(path.read_bytes().split(b"\n")[0] + b"\n" + old + old[:-3] + b"\n")
+    state = scan(str(path))
+    assert (state.has(0), state.length[0], state.corrupt) == (True, 11, 1)
+    line = record(3, "ok", 3, b"{}")
+    body = line[: line.index(b',"c":')]
+    assert line.endswith(b',"c":"%08x"}\n' % zlib.crc32(body))
+
+
+def test_the_writer_refuses_to_write_past_a_truncated_file(tmp_path: Path):
+    out = tmp_path / "out"
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    writer = OrderedWriter(fd)
+    writer.add_many([(0, b'{"index":0}'), (1, b'{"index":1}')])
+    os.truncate(out, 5)
+    with pytest.raises(OSError, match="truncated or wrote to it"):
+        writer.add(2, b'{"index":2}')
+    os.close(fd)
+    assert out.read_bytes() == b'{"ind'  # nothing appended after the cut
+
+
 def test_ordered_writer_puts_any_completion_order_in_input_order(tmp_path: Path):
     out = tmp_path / "out"
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
@@ -166,12 +237,35 @@ def test_ordered_writer_takes_earlier_rows_from_a_prior(tmp_path: Path):
     ]
     os.close(fd)
     os.close(read_fd)
-    base = io.BytesIO(b"".join(b'{"index":%d}\n' % i for i in range(5)))
-    prior = BaseFilePrior(base, 5, rerun={1, 3}, overrides={4: b'{"index":4,"new":true}'})
-    assert [prior.lookup(0), prior.lookup(1)] == [b'{"index":0}', None]
-    assert [prior.lookup(2), prior.lookup(3)] == [b'{"index":2}', None]
-    assert prior.lookup(4) == b'{"index":4,"new":true}'
-    assert prior.lookup(5) is None
+    base = tmp_path / "base"
+    base.write_bytes(b"".join(b'{"index":%d}\n' % i for i in range(6)))
+    base_fd = os.open(base, os.O_RDONLY)
+    starts = {0: 0, 1: 12, 2: 24, 3: 36, 4: 48, 5: 60, 6: 72}
+    new = b'{"index":4,"new":true}'
+    prior = BaseFilePrior(base_fd, 6, rerun={1, 3}, overrides={4: new}, starts=starts)
+    assert prior.span(0) == (1, base_fd, 0, 12)
+    assert [prior.span(1), prior.lookup(1)] == [None, None]
+    assert prior.span(2) == (1, base_fd, 24, 12)
+    assert [prior.span(4), prior.lookup(4)] == [None, new]
+    assert prior.span(5) == (1, base_fd, 60, 12)
+    assert [prior.span(6), prior.lookup(6)] == [None, None]
+    out2 = tmp_path / "out2"
+    fd = os.open(out2, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    writer = OrderedWriter(fd, 0, prior)
+    writer.add_many([(3, b'{"index":3,"rerun":true}')])
+    assert writer.next == 1  # row 0 copied, row 1 is being re-run
+    writer.add(1, b'{"index":1,"rerun":true}')
+    assert writer.next == 6
+    os.close(fd)
+    os.close(base_fd)
+    assert out2.read_bytes().splitlines() == [
+        b'{"index":0}',
+        b'{"index":1,"rerun":true}',
+        b'{"index":2}',
+        b'{"index":3,"rerun":true}',
+        new,
+        b'{"index":5}',
+    ]
 
 
 def config(tmp_path: Path, **kw: object) -> BatchConfig:
@@ -213,10 +307,29 @@ def test_an_output_that_disagrees_with_its_journal_is_rebuilt_from_it(tmp_path: 
     Path(cfg.output).write_bytes(b'{"index":"edited by hand"}\n')
     again = make_plan(cfg, input_identity(cfg.inputs))
     assert again.writer is not None
-    assert again.writer.next == 0
-    again.writer.flush()
+    assert again.writer.next == 2  # rebuilt from the journal by the plan, before the run
     again.close()
     assert Path(cfg.output).read_bytes() == b'{"index":0}\n{"index":1}\n'
+
+
+def test_the_journal_is_not_compacted_over_rows_the_output_lost(tmp_path: Path):
+    cfg = config(tmp_path)
+    plan = make_plan(cfg, input_identity(cfg.inputs))
+    assert plan.journal is not None
+    assert plan.writer is not None
+    rows = [(i, b'{"index":%d}' % i) for i in range(4)]
+    plan.journal.append([record(i, "ok", 0, row) for i, row in rows])
+    plan.writer.add_many(rows)
+    os.truncate(cfg.output, 24)  # two rows cut by something else
+    journal = Path(cfg.journal_path).read_bytes()
+    with pytest.raises(OSError, match="truncated"):
+        plan.finish(complete=True)
+    assert Path(cfg.journal_path).read_bytes() == journal  # not compacted: rows still there
+    again = make_plan(cfg, input_identity(cfg.inputs))
+    assert again.writer is not None
+    assert again.writer.next == 4
+    again.finish(complete=True)
+    assert Path(cfg.output).read_bytes().splitlines() == [row for _, row in rows]
 
 
 def test_a_finished_output_that_was_edited_is_refused(tmp_path: Path):

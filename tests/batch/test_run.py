@@ -320,9 +320,9 @@ def test_the_api_key_never_appears_in_any_file_or_message(
             api_key=SECRET[::-1],
             workers=1,
         )
-        assert wrong.exit_code == 3
-    errors = [r["error"] for r in read_rows(tmp_path / "wrong.jsonl")]
-    assert {e["type"] for e in errors} == {"AuthenticationError"}
+        assert wrong.exit_code == 77  # the refused key stops the run (issue 20 §1)
+    assert "refused the API key (401)" in wrong.summary["stop_message"]
+    assert read_rows(tmp_path / "wrong.jsonl") == []  # the rows stay unstarted
     captured = capfd.readouterr()
     for text in (captured.out, captured.err, repr(ok), repr(wrong)):
         assert SECRET not in text

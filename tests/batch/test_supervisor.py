@@ -27,10 +27,10 @@ from .flows import HOLD_ENV
 from .helpers import (
     assert_exactly_once_in_order,
     batch_cmd,
-    children,
     journal_rows,
     read_rows,
     running,
+    simulator_pids,
     wait_for,
     worker_pids,
     write_inputs,
@@ -137,14 +137,7 @@ def test_sigint_twice_before_the_run_starts_exits_75_and_resumes(tmp_path: Path)
     cmd.remove("unused")
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def simulator_starting() -> bool:
-        for child in children(process.pid):
-            with open(f"/proc/{child}/cmdline", "rb") as f:
-                if b"\0sim\0" in f.read():
-                    return True
-        return False
-
-    wait_for(simulator_starting, what="the simulator process")
+    wait_for(lambda: simulator_pids(process.pid), what="the simulator process")
     process.send_signal(signal.SIGINT)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)

@@ -4,7 +4,9 @@ The supervisor reads; workers parse (in parallel). A row is one non-blank line; 
 are skipped but still counted in line numbers. A line longer than ``max_line_bytes`` is not
 kept in memory: it is skipped as it streams past and comes out as an oversize row (its bytes
 are ``None``), which becomes an error row. Each row carries a 64-bit BLAKE2b digest of its
-bytes, used by the journal to check a resumed stdin stream is the same input.
+bytes, used by the journal to check a resumed stdin stream is the same input. A UTF-8
+byte-order mark at the very start of the input (as some Windows tools write) is dropped; one
+anywhere else is part of its line.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
 
 STDIN = "-"
 _BLOCK = 1 << 20
+_BOM = b"\xef\xbb\xbf"
 
 
 class RawRow(NamedTuple):
@@ -66,6 +69,8 @@ class LineReader:
         self._buf = b""
         self._pos = 0
         self._eof = False
+        self._start = True
+        """Whether a byte-order mark may still be at the start of the buffer."""
         self.index = 0
         """The index the next row will get (= rows read so far)."""
         self.line = 0
@@ -86,7 +91,23 @@ class LineReader:
         rest = self._buf[self._pos :]
         self._buf = rest + chunk if rest else chunk
         self._pos = 0
+        if self._start:
+            self._strip_bom()
         return True
+
+    def _strip_bom(self) -> None:
+        """Drop a UTF-8 byte-order mark at the start of the input (reading on if the first
+        read returned only part of one)."""
+        while len(self._buf) < len(_BOM) and _BOM.startswith(self._buf):
+            chunk = self._stream.read(_BLOCK)
+            if not chunk:
+                self._eof = True
+                break
+            self.bytes_read += len(chunk)
+            self._buf += chunk
+        self._start = False
+        if self._buf.startswith(_BOM):
+            self._buf = self._buf[len(_BOM) :]
 
     def _emit(self, out: list[RawRow], line: bytes) -> None:
         self.line += 1

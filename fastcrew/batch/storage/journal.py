@@ -9,19 +9,23 @@ power cut); :meth:`Journal.sync` runs at the end of a run and when it is interru
 ::
 
     {"fastcrew_journal": 1, "input": {"path": ..., "size": ..., "sha256": ...}}   header
-    {"i": 7, "s": "ok", "h": "0123456789abcdef", "row": {...}}                  a finished row
+    {"i": 7, "s": "ok", "h": "0123456789abcdef", "row": {...}, "c": "89abcdef"}  a finished row
     {"complete": 1000}                                                            compacted
 
 ``i`` is the row index, ``s`` its status, ``h`` the 64-bit digest of its input line, ``row``
-the output row exactly as written to the results file. When a run completes, the journal
-is compacted to its header and a ``complete`` record; later records (``--retry-failed``)
-override the rows of the finished output.
+the output row exactly as written to the results file, ``c`` the CRC-32 of the record's bytes
+before ``,"c":``. A record that fails its check (a flipped byte, two records merged by a lost
+newline) is skipped by :func:`scan` and counted in ``corrupt``: its row is not finished and
+runs again, it never reaches the output. (Records of older journals, without ``c``, must parse
+as JSON.) When a run completes, the journal is compacted to its header and a ``complete``
+record; later records (``--retry-failed``) override the rows of the finished output.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import zlib
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +38,9 @@ VERSION = 1
 _RECORD = re.compile(rb'\{"i":(\d+),"s":"(ok|error)","h":"([0-9a-f]{16})","row":')
 OK, ERROR = 1, 2
 _STATUS = {b"ok": OK, b"error": ERROR}
+_CHECK = re.compile(rb',"c":"([0-9a-f]{8})"\}\n\Z')
+_CHECK_LEN = 17  # len(b',"c":"01234567"}\n')
+_OLD_KEYS = frozenset(("i", "s", "h", "row"))
 
 
 class JournalError(Exception):
@@ -41,8 +48,22 @@ class JournalError(Exception):
 
 
 def record(index: int, status: str, digest: int, row: bytes) -> bytes:
-    """One journal line."""
-    return b'{"i":%d,"s":"%s","h":"%016x","row":%s}\n' % (index, status.encode(), digest, row)
+    """One journal line (checksummed)."""
+    body = b'{"i":%d,"s":"%s","h":"%016x","row":%s' % (index, status.encode(), digest, row)
+    return body + b',"c":"%08x"}\n' % zlib.crc32(body)
+
+
+def _row_end(line: bytes) -> int:
+    """Where the row of a record line ends, or -1 if the line fails its check."""
+    check = _CHECK.search(line, len(line) - _CHECK_LEN)
+    if check is not None:
+        end = len(line) - _CHECK_LEN
+        return end if zlib.crc32(line[:end]) == int(check.group(1), 16) else -1
+    try:  # a record of an older journal, without a checksum: it must parse
+        obj = loads(line)
+    except JSONDecodeError:
+        return -1
+    return len(line) - 2 if isinstance(obj, dict) and obj.keys() == _OLD_KEYS else -1
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -102,6 +123,8 @@ class JournalState:
     records: int = 0
     duplicates: int = 0
     repaired_bytes: int = 0
+    corrupt: int = 0
+    """Record lines that failed their check (skipped: their rows run again)."""
 
     def _grow(self, index: int) -> None:
         missing = index + 1 - len(self.status)
@@ -154,20 +177,31 @@ def scan(path: str) -> JournalState:
             m = match(line)
             if m is not None:
                 start = m.end()
-                state.add(
-                    int(m.group(1)),
-                    _STATUS[m.group(2)],
-                    pos + start,
-                    len(line) - 2 - start,
-                    int(m.group(3), 16),
-                )
+                end = _row_end(line)
+                if end > start:
+                    state.add(
+                        int(m.group(1)),
+                        _STATUS[m.group(2)],
+                        pos + start,
+                        end - start,
+                        int(m.group(3), 16),
+                    )
+                else:
+                    state.corrupt += 1
+            elif line.startswith(b'{"i":'):
+                state.corrupt += 1
             elif line.startswith(b'{"complete":'):
-                state.complete = int(loads(line)["complete"])
+                try:
+                    state.complete = int(loads(line)["complete"])
+                except (JSONDecodeError, KeyError, TypeError, ValueError):
+                    raise JournalError(
+                        f"{path}: unreadable completion record at byte {pos}; use --restart"
+                    ) from None
                 state.status = bytearray()
                 state.offset = array("q")
                 state.length = array("q")
                 state.digest = array("Q")
-                state.records = state.duplicates = 0
+                state.records = state.duplicates = state.corrupt = 0
             else:
                 raise JournalError(f"{path}: unreadable record at byte {pos}; use --restart")
             pos += len(line)

@@ -4,18 +4,40 @@ Rows finished by workers wait in a reorder buffer until every row before them is
 the supervisor never dispatches a row more than ``window`` rows ahead of the first unwritten
 one, so the buffer holds at most ``window`` rows (in flight + finished early). Rows finished
 in an earlier run come from a :class:`Prior` (the journal, or the previous output file when
-``--retry-failed`` rewrites it) and are read only when their turn comes.
+``--retry-failed`` rewrites it) and are read only when their turn comes; runs of untouched rows
+of a previous output are copied as byte ranges, and every write is at most ``SLICE`` bytes, so
+memory stays flat whatever the output's size.
+
+The writer knows how many bytes the file must hold (``offset``): before each write it checks
+the file's size (one ``fstat``), so an output truncated or cut by something else during the
+run stops it (an ``OSError``, EIO) instead of silently losing rows.
 """
 
 from __future__ import annotations
 
+import bisect
+import errno
 import os
-from collections.abc import Container, Mapping
-from typing import IO, Protocol
+from collections.abc import Mapping, Set
+from typing import Protocol
 
 from .journal import JournalState, write_all
 
-__all__ = ["BaseFilePrior", "JournalPrior", "OrderedWriter", "Prior"]
+__all__ = ["SLICE", "BaseFilePrior", "JournalPrior", "OrderedWriter", "Prior", "copy_range"]
+
+SLICE = 1 << 20
+"""The most bytes written (or copied) at once."""
+
+
+def copy_range(src: int, offset: int, length: int, dst: int) -> None:
+    """Append ``length`` bytes of ``src`` from ``offset`` to ``dst``, ``SLICE`` at a time."""
+    end = offset + length
+    while offset < end:
+        data = os.pread(src, min(SLICE, end - offset), offset)
+        if not data:
+            raise OSError(errno.EIO, f"the file ended {end - offset:,} bytes early")
+        write_all(dst, data)
+        offset += len(data)
 
 
 class Prior(Protocol):
@@ -23,6 +45,11 @@ class Prior(Protocol):
 
     def lookup(self, index: int) -> bytes | None:
         """The row for ``index``, or None when this run must produce it."""
+        ...
+
+    def span(self, index: int) -> tuple[int, int, int, int] | None:
+        """``(rows, fd, offset, length)`` when rows ``index, index + 1, ...`` are the bytes
+        ``offset .. offset + length`` of ``fd`` (whole lines), else None."""
         ...
 
 
@@ -39,48 +66,58 @@ class JournalPrior:
             return None
         return os.pread(self._fd, state.length[index], state.offset[index])
 
+    def span(self, index: int) -> None:
+        return None
+
 
 class BaseFilePrior:
-    """The ``count`` rows of a finished output file, read sequentially; ``rerun`` rows are
-    produced again, ``overrides`` (index → row) replace the file's row."""
+    """The ``count`` rows of a finished output file (descriptor ``fd``): ``rerun`` rows are
+    produced again, ``overrides`` (index → row) replace the file's row, the rows between are
+    copied as byte ranges. ``starts`` maps row indices to their byte offsets in the file: at
+    least 0, ``count`` (the file's end) and every rerun or overridden index and the next."""
 
     def __init__(
         self,
-        base: IO[bytes],
+        fd: int,
         count: int,
-        rerun: Container[int],
+        rerun: Set[int],
         overrides: Mapping[int, bytes],
+        starts: Mapping[int, int],
     ) -> None:
-        self._base = base
+        self._fd = fd
         self._count = count
-        self._next = 0
         self._rerun = rerun
         self._overrides = overrides
-
-    def _line(self) -> bytes:
-        line = self._base.readline()
-        self._next += 1
-        return line.rstrip(b"\n")
+        self._starts = starts
+        self._special = sorted(set(rerun) | set(overrides))
 
     def lookup(self, index: int) -> bytes | None:
-        if index >= self._count:
+        if index >= self._count or index in self._rerun:
             return None
-        while self._next < index:
-            self._line()
-        if index in self._rerun:
+        return self._overrides.get(index)
+
+    def span(self, index: int) -> tuple[int, int, int, int] | None:
+        if index >= self._count or index in self._rerun or index in self._overrides:
             return None
-        line = self._line()
-        found = self._overrides.get(index)
-        return line if found is None else found
+        special = self._special
+        at = bisect.bisect_left(special, index)
+        stop = special[at] if at < len(special) else self._count
+        start = self._starts[index]
+        return stop - index, self._fd, start, self._starts[stop] - start
 
 
 class OrderedWriter:
-    """Appends rows to ``fd`` in index order, starting at ``start``."""
+    """Appends rows to ``fd`` in index order, starting at row ``start``; the file holds
+    ``offset`` bytes when the writer starts."""
 
-    def __init__(self, fd: int, start: int = 0, prior: Prior | None = None) -> None:
+    def __init__(
+        self, fd: int, start: int = 0, prior: Prior | None = None, offset: int = 0
+    ) -> None:
         self.fd = fd
         self.next = start
         """The first index not yet written."""
+        self.offset = offset
+        """The bytes the file must hold (what this writer and the file's prefix wrote)."""
         self.prior = prior
         self.pending: dict[int, bytes] = {}
         self.peak = 0
@@ -105,26 +142,62 @@ class OrderedWriter:
         if self.next in pending or self.prior is not None:
             self.flush()
 
+    def check_size(self) -> None:
+        """Raise ``OSError`` (EIO) unless the file holds exactly what was written to it."""
+        size = os.fstat(self.fd).st_size
+        if size != self.offset:
+            raise OSError(
+                errno.EIO,
+                f"the file is {size:,} bytes but {self.offset:,} were written to it: something "
+                "else truncated or wrote to it during the run",
+            )
+
     def flush(self) -> int:
-        """Write every row that is ready, in order; returns how many were written."""
+        """Write every row that is ready, in order (``SLICE`` bytes at most per write);
+        returns how many were written."""
         pending = self.pending
         prior = self.prior
         parts: list[bytes] = []
-        index = self.next
+        size = 0
+        first = index = self.next
         while True:
             row = pending.pop(index, None)
             if row is None:
                 if prior is None:
                     break
+                span = prior.span(index)
+                if span is not None:
+                    if parts:
+                        self._write(parts, index, size)
+                        parts, size = [], 0
+                    self._copy(index, *span)
+                    index = self.next
+                    continue
                 row = prior.lookup(index)
                 if row is None:
                     break
             parts.append(row)
+            size += len(row) + 1
             index += 1
-        count = index - self.next
-        if count:
-            parts.append(b"")
-            write_all(self.fd, b"\n".join(parts))
-            self.next = index
-            self.written += count
-        return count
+            if size >= SLICE:
+                self._write(parts, index, size)
+                parts, size = [], 0
+        if parts:
+            self._write(parts, index, size)
+        return index - first
+
+    def _write(self, parts: list[bytes], index: int, size: int) -> None:
+        """Write ``parts`` (the rows up to ``index``), after checking the file's size."""
+        self.check_size()
+        parts.append(b"")
+        write_all(self.fd, b"\n".join(parts))
+        self.offset += size
+        self.written += index - self.next
+        self.next = index
+
+    def _copy(self, index: int, rows: int, src: int, offset: int, length: int) -> None:
+        self.check_size()
+        copy_range(src, offset, length, self.fd)
+        self.offset += length
+        self.written += rows
+        self.next = index + rows

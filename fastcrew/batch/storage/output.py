@@ -69,7 +69,12 @@ class OrderedOutput:
 
     def check(self) -> None:
         """Raise a :class:`StorageError` if the journal or the output was deleted or
-        replaced since it was opened (writes to a deleted file succeed — and are lost)."""
+        replaced since it was opened (writes to a deleted file succeed — and are lost), or
+        the output was truncated or written to by something else."""
+        try:
+            self.writer.check_size()
+        except OSError as exc:
+            raise storage_error(self.output_path, exc) from exc
         for path, fd in ((self.journal.path, self.journal.fd), (self.output_path, self.writer.fd)):
             if fd < 0:
                 continue

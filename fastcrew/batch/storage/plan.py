@@ -13,14 +13,21 @@ journal complete                   nothing to do (``--retry-failed``: **rewrite*
                                    error rows re-run; an interrupted retry pass is finished)
 input hash differs                 refused (``--restart`` to start over)
 =================================  ==============================================================
+
+Journal records that fail their check are not finished rows (they run again). Rows the
+previous run left (the journal's rows past the output's end, the untouched rows of a
+rewritten output) are copied before the run starts, in bounded slices. The journal is
+compacted only once the output is verified to hold every row: its size is what the writer
+wrote and it is still the file the run opened.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 from ..._json import loads
 from ...errors import ConfigurationError
@@ -29,6 +36,7 @@ from ..rows import is_error_row
 from .inputs import STDIN, InputIdentity
 from .journal import OK, Journal, JournalError, JournalState, compact, header, scan, sync_dir
 from .ordered_writer import BaseFilePrior, JournalPrior, OrderedWriter
+from .output import storage_error
 
 __all__ = ["Plan", "make_plan", "remove_flow_store", "remove_outputs"]
 
@@ -53,8 +61,9 @@ class Plan:
     resumed_rows: int = 0
     rerun: int = 0
     total_rows: int | None = None
+    notes: list[str] = field(default_factory=list)
+    """What the plan found and repaired, for the log."""
     _fds: list[int] = field(default_factory=list)
-    _files: list[IO[bytes]] = field(default_factory=list)
 
     def finish(self, complete: bool) -> None:
         """Make the files durable; on completion, put the rewritten output in place and
@@ -63,6 +72,8 @@ class Plan:
         writer = self.writer
         if writer is not None:
             os.fsync(writer.fd)
+            if complete:  # never compact the journal over rows the output does not hold
+                self._verify(writer, config.tmp_path if self.kind == "rewrite" else config.output)
         if self.journal is not None:
             self.journal.sync()
         self.close()
@@ -74,6 +85,15 @@ class Plan:
         elif self.kind == "rewrite" and os.path.exists(config.tmp_path):
             os.remove(config.tmp_path)
 
+    @staticmethod
+    def _verify(writer: OrderedWriter, path: str) -> None:
+        """Raise ``OSError`` unless ``path`` is the file written and holds what was written."""
+        writer.check_size()
+        opened = os.fstat(writer.fd)
+        now = os.stat(path)
+        if (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
+            raise OSError(errno.ESTALE, "the file was replaced during the run", path)
+
     def close(self) -> None:
         """Close every file the plan opened (idempotent)."""
         if self.journal is not None:
@@ -81,9 +101,6 @@ class Plan:
         for fd in self._fds:
             os.close(fd)
         self._fds.clear()
-        for f in self._files:
-            f.close()
-        self._files.clear()
 
 
 def remove_outputs(config: BatchConfig) -> None:
@@ -151,7 +168,24 @@ def _check_input(state: JournalState, identity: InputIdentity, config: BatchConf
 
 
 def make_plan(config: BatchConfig, identity: InputIdentity) -> Plan:
-    """Inspect the output, its journal and the input; open what the run needs."""
+    """Inspect the output, its journal and the input; open what the run needs and copy the
+    rows a previous run left. Raises :class:`~fastcrew.errors.StorageError` when a file
+    cannot be written."""
+    try:
+        plan = _plan(config, identity)
+    except OSError as exc:
+        raise storage_error(exc.filename or config.output, exc, "prepare") from None
+    if plan.writer is not None:
+        try:
+            plan.writer.flush()  # the previous run's rows, before the event loop starts
+        except OSError as exc:
+            plan.close()
+            path = config.tmp_path if plan.kind == "rewrite" else config.output
+            raise storage_error(path, exc) from None
+    return plan
+
+
+def _plan(config: BatchConfig, identity: InputIdentity) -> Plan:
     head = header(identity.to_json())
     journal_path = config.journal_path
     output = config.output
@@ -207,7 +241,7 @@ def _continue(
     config: BatchConfig, head: dict[str, Any], state: JournalState, identity: InputIdentity
 ) -> Plan:
     output = config.output
-    written = 0
+    written = end = 0
     if os.path.exists(output):
         written, end = _count_lines(output, repair=True)
         consistent = written <= len(state.status) and (
@@ -220,10 +254,16 @@ def _continue(
         if not consistent:  # the output does not match the journal: rebuild it from there
             written = 0
     plan = Plan("continue", config, head, total_rows=identity.lines)
+    if state.corrupt:
+        plan.notes.append(
+            f"{config.journal_path}: {state.corrupt} record(s) failed their check and were "
+            "skipped; those rows run again"
+        )
     fd = _open_out(output, truncate=written == 0)
     read_fd = os.open(config.journal_path, os.O_RDONLY)
     plan._fds += [fd, read_fd]
-    plan.writer = OrderedWriter(fd, written, JournalPrior(read_fd, state))
+    offset = end if written else 0
+    plan.writer = OrderedWriter(fd, written, JournalPrior(read_fd, state), offset)
     plan.journal = Journal(config.journal_path)
     plan.skip = state.has
     plan.verify = state if identity.path == STDIN else None
@@ -258,11 +298,18 @@ def _finished(
                     overrides[index] = f.read(state.length[index])
     rerun: set[int] = set()
     attempts: dict[int, int] = {}
-    ok = error = 0
+    starts = {0: 0}  # byte offsets of the rows around the rerun and overridden ones
+    ok = error = pos = 0
     with open(output, "rb") as f:
         for index, line in enumerate(f):
+            if index >= rows:
+                break
             row = overrides.get(index, line)
             failed = state.status[index] != OK if index in overrides else is_error_row(row)
+            if index in overrides or (failed and config.retry_failed):
+                starts[index] = pos
+                starts[index + 1] = pos + len(line)
+            pos += len(line)
             if failed and config.retry_failed:
                 rerun.add(index)
                 found = loads(row).get("error")
@@ -274,15 +321,20 @@ def _finished(
                 ok += 1
     plan = Plan("complete", config, head, total_rows=rows, prior_ok=ok, prior_error=error)
     plan.resumed_rows = rows - len(rerun)
+    if state.corrupt:
+        plan.notes.append(
+            f"{config.journal_path}: {state.corrupt} record(s) failed their check and were "
+            "skipped; those rows keep their previous line"
+        )
     if not rerun and not overrides:
         return plan
+    starts[rows] = pos
     plan.kind = "rewrite"
     plan.rerun = len(rerun)
     fd = _open_out(config.tmp_path, truncate=True)
-    base = open(output, "rb")  # noqa: SIM115 - closed by Plan.close
-    plan._fds.append(fd)
-    plan._files.append(base)
-    plan.writer = OrderedWriter(fd, 0, BaseFilePrior(base, rows, rerun, overrides))
+    base = os.open(output, os.O_RDONLY)
+    plan._fds += [fd, base]
+    plan.writer = OrderedWriter(fd, 0, BaseFilePrior(base, rows, rerun, overrides, starts))
     plan.journal = Journal(config.journal_path)
     plan.skip = lambda i: i not in rerun
     plan.attempts = lambda i: attempts.get(i, 1)

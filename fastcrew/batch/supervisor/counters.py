@@ -31,3 +31,9 @@ class Counters:
         return self.stats_of_dead.get(name, 0) + sum(
             s.get(name, 0) for s in self.worker_stats.values()
         )
+
+    def worker_gone(self, slot: int) -> None:
+        """The worker in ``slot`` exited: its last counters join the dead's."""
+        stats = self.worker_stats.pop(slot, None)
+        for name, value in (stats or {}).items():
+            self.stats_of_dead[name] = self.stats_of_dead.get(name, 0) + value

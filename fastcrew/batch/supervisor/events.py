@@ -17,6 +17,7 @@ from ..wire.messages import Give, Observe, Pause, RowResult, Want
 
 __all__ = [
     "BudgetMessage",
+    "ProviderUnavailable",
     "QuotaExhausted",
     "RoomFor",
     "RowTask",
@@ -29,6 +30,7 @@ __all__ = [
     "WorkerHung",
     "WorkerStats",
     "WorkerUp",
+    "death_message",
 ]
 
 
@@ -107,6 +109,17 @@ class QuotaExhausted:
 
 
 @dataclass(slots=True, frozen=True)
+class ProviderUnavailable:
+    """A row met a provider that cannot serve the run (the row was given back): ``kind``
+    ``"auth"`` (the key was refused) or ``"unreachable"`` (no connection before any call of
+    the run succeeded)."""
+
+    slot: int
+    kind: str
+    message: str
+
+
+@dataclass(slots=True, frozen=True)
 class WorkerStats:
     """The worker's counters (rows, calls, 429s, retries), with each pong."""
 
@@ -147,6 +160,23 @@ class WorkerExited:
     unexpected: bool
 
 
+def death_message(event: WorkerExited, rows: int, repaid: int, max_restarts: int) -> str:
+    """What the log says about an unexpected exit (``rows`` it held go out again, ``repaid``
+    of them had started); with ``gave_up`` it is the run's stop message."""
+    who = f"worker {event.slot} (pid {event.pid})"
+    if event.replaced:
+        return (
+            f"{who} died (exit code {event.exit_code}); {rows} rows go out again "
+            f"({repaid} had started: re-paid); replacing it"
+        )
+    if event.gave_up:
+        return (
+            f"worker {event.slot} died {event.restarts + 1} times (last exit code "
+            f"{event.exit_code}); giving up after --max-restarts {max_restarts}"
+        )
+    return f"{who} died (exit code {event.exit_code}) while the run was stopping"
+
+
 WorkerEvent = (
     WorkerUp
     | WorkerFailedToStart
@@ -155,6 +185,7 @@ WorkerEvent = (
     | RowsFinished
     | RowsReturned
     | QuotaExhausted
+    | ProviderUnavailable
     | WorkerStats
     | BudgetMessage
     | WorkerHung

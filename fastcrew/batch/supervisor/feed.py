@@ -2,7 +2,9 @@
 
 The reader (:class:`~fastcrew.batch.storage.inputs.LineReader`) blocks, so each block is read in a
 thread. A resumed stdin stream is checked first: every row the journal finished must have
-the same digest, before anything is dispatched.
+the same digest, before anything is dispatched. Every row read (those a resumed run skips
+included) goes through the duplicate ``custom_id`` check (:mod:`fastcrew.batch.duplicates`):
+a duplicate is marked, for its worker to refuse.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from ...errors import ConfigurationError, InputReadError
+from ..duplicates import CustomIds, mark
 from ..storage.inputs import LineReader, RawRow
 from ..storage.journal import JournalState
 
@@ -26,6 +29,7 @@ class InputFeed:
         self.reader = reader
         self.inputs = inputs
         self.verify = verify
+        self.custom_ids = CustomIds()
 
     async def first(self) -> list[RawRow]:
         """The first block of rows still to run; for a resumed stdin stream every finished
@@ -51,7 +55,7 @@ class InputFeed:
         """The next rows; an input that cannot be read (a truncated ``.gz``, an I/O error)
         is an :class:`InputReadError` naming where it broke."""
         try:
-            return await asyncio.to_thread(self.reader.read, READ_ROWS)
+            return await asyncio.to_thread(self._read)
         except Exception as exc:
             raise InputReadError(
                 f"cannot read {self.inputs} after line {self.reader.line:,}: "
@@ -59,3 +63,12 @@ class InputFeed:
                 path=self.inputs,
                 line=self.reader.line,
             ) from exc
+
+    def _read(self) -> list[RawRow]:
+        """A block of rows, duplicate ``custom_id`` s marked (blocking)."""
+        rows = self.reader.read(READ_ROWS)
+        check = self.custom_ids.check
+        for i, row in enumerate(rows):
+            if row.raw is not None and (first := check(row.raw, row.line)) is not None:
+                rows[i] = row._replace(raw=mark(row.raw, first))
+        return rows

@@ -39,8 +39,10 @@ from ..wire.messages import Limited
 from .budget import GlobalBudgets
 from .counters import Counters
 from .dispatcher import Dispatcher
+from .drain import drain_seconds
 from .events import (
     BudgetMessage,
+    ProviderUnavailable,
     QuotaExhausted,
     RoomFor,
     RowsFinished,
@@ -52,13 +54,13 @@ from .events import (
     WorkerHung,
     WorkerStats,
     WorkerUp,
+    death_message,
 )
 from .feed import InputFeed
 from .pool import STARTUP_TIMEOUT_S, WorkerPool
+from .provider import ProviderWatch, endpoint_down
 
 __all__ = ["Counters", "Supervisor"]
-
-DEFAULT_DRAIN_S = 60.0
 
 
 class Supervisor:
@@ -105,6 +107,7 @@ class Supervisor:
         self.stop_message: str | None = None
         self.signals_seen = 0
         self.budgets: GlobalBudgets | None = None
+        self.provider = ProviderWatch(pool.send, lambda: range(pool.size))
         self._group: asyncio.TaskGroup | None = None
         self._services: list[asyncio.Task[None]] = []
         self._finished = asyncio.Event()
@@ -114,6 +117,8 @@ class Supervisor:
         self._up = False
         self._fatal: str | None = None
         self._fatal_llm = False
+        self._never_up: set[int] = set()
+        """Slots whose worker failed to start after the run was up (not deaths)."""
         """The fatal error was an :class:`LLMConfigurationError` (no LLM configured)."""
         self._handlers: dict[type, Callable[[Any], None]] = {
             RowsFinished: self._on_done,
@@ -125,6 +130,7 @@ class Supervisor:
             WorkerUp: self._on_up,
             WorkerFailedToStart: self._on_fatal,
             QuotaExhausted: self._on_quota,
+            ProviderUnavailable: self._on_unavailable,
             WorkerHung: self._on_hung,
             WorkerExited: self._on_exit,
         }
@@ -161,6 +167,7 @@ class Supervisor:
             self._group = group
             self._services.append(group.create_task(self._signal_loop()))
             await self._start_reading()
+            await self._probe()
             if not self._finished.is_set():
                 group.create_task(self.pool.run(self._on_event))
                 self._services.append(group.create_task(self._read_loop()))
@@ -172,6 +179,12 @@ class Supervisor:
             for task in self._services:
                 task.cancel()
         self._group = None
+
+    async def _probe(self) -> None:
+        """Stop before any row is dispatched if ``--base-url`` refuses connections."""
+        down = None if self._finished.is_set() else await endpoint_down(self.config)
+        if down is not None:
+            self._stop("provider_unreachable", down)
 
     async def _wait_for_a_worker(self) -> None:
         try:
@@ -193,11 +206,12 @@ class Supervisor:
         if self._finished.is_set():  # the rows are settled; only the workers' exit is left
             self.pool.kill_all()
         elif self.signals_seen == 1:
+            drain = drain_seconds(self.config, sig)
             self.log(
-                f"{name}: finishing the rows in flight, then stopping "
+                f"{name}: finishing the rows in flight (at most {drain:g} s), then stopping "
                 "(again to stop at once; the run stays resumable)"
             )
-            self._stop("interrupted")
+            self._stop("interrupted", drain=drain)
         else:
             self.log(f"{name} again: stopping now (the run stays resumable)")
             self._hard_stop()
@@ -272,6 +286,8 @@ class Supervisor:
             counters.tokens += result.tokens
             rows.append((result.index, status, task.row.digest, result.row))
         self.output.record(rows)
+        if counters.requests:
+            self.provider.success()
         self._pump()
 
     def _on_returned(self, event: RowsReturned) -> None:
@@ -290,7 +306,7 @@ class Supervisor:
     def _strict_stop(self, line: int, row: bytes) -> None:
         try:
             error = loads(row).get("error") or {}
-            detail = f"{error.get('type')}: {error.get('message')}"
+            detail = f"{error.get('type') or error.get('code')}: {error.get('message')}"
         except ValueError:
             detail = "bad input"
         self._stop("bad_input", f"line {line}: {detail}")
@@ -303,13 +319,17 @@ class Supervisor:
 
     def _on_stats(self, event: WorkerStats) -> None:
         self.counters.worker_stats[event.slot] = event.stats
+        if event.stats.get("calls"):
+            self.provider.success()
 
     def _on_up(self, event: WorkerUp) -> None:
+        self._never_up.discard(event.slot)
         if event.startup is not None:
             self.counters.startup.setdefault(event.slot, event.startup)
         budgets = self.budgets
         assert budgets is not None
         budgets.add_worker(event.slot)
+        self.provider.joined(event.slot)
         for key, state in budgets.keys.items():
             if state.limited:
                 self.pool.send(event.slot, Limited(key))
@@ -324,10 +344,18 @@ class Supervisor:
                 self._fatal_llm = event.error == LLMConfigurationError.__name__
             self._startup.set()
         else:
+            self._never_up.add(event.slot)
             self.log(f"worker {event.slot} failed to start: {text}")
 
     def _on_quota(self, event: QuotaExhausted) -> None:
         self._stop("quota_exhausted", event.message)
+
+    def _on_unavailable(self, event: ProviderUnavailable) -> None:
+        verdict = self.provider.verdict(event)
+        if verdict is not None:
+            self._stop(*verdict)
+        else:
+            self.log(f"worker {event.slot}: {event.message}; the row runs again")
 
     def _on_hung(self, event: WorkerHung) -> None:
         self.log(
@@ -338,11 +366,7 @@ class Supervisor:
     def _on_exit(self, event: WorkerExited) -> None:
         assert self.budgets is not None
         self.budgets.remove_worker(event.slot)
-        counters = self.counters
-        stats = counters.worker_stats.pop(event.slot, None)
-        if stats:
-            for name, value in stats.items():
-                counters.stats_of_dead[name] = counters.stats_of_dead.get(name, 0) + value
+        self.counters.worker_gone(event.slot)
         if not self._up:
             self._fatal = self._fatal or f"worker {event.slot} exited ({event.exit_code})"
             self._startup.set()
@@ -350,26 +374,25 @@ class Supervisor:
         lost = self.dispatcher.lost(event.slot)
         if self._finished.is_set() or not event.unexpected:
             return
-        counters.worker_deaths += 1
-        who = f"worker {event.slot} (pid {event.pid})"
-        if event.replaced:
-            self.log(
-                f"{who} died (exit code {event.exit_code}); {lost.rows} rows go out again "
-                f"({lost.repaid} had started: re-paid); replacing it"
-            )
-        elif event.gave_up:
-            self._stop(
-                "workers_failed",
-                f"worker {event.slot} died {event.restarts + 1} times (last exit code "
-                f"{event.exit_code}); giving up after --max-restarts {self.config.max_restarts}",
-            )
+        if event.slot in self._never_up:  # a failed start, not a death: it ran no row
+            self._never_up.discard(event.slot)
+            if event.gave_up and not self.budgets.workers:
+                self._stop("workers_failed", f"worker {event.slot} failed to start; none is left")
+            elif event.gave_up:
+                self.log(f"going on without worker {event.slot} (--max-restarts spent)")
+            self._pump()
+            return
+        self.counters.worker_deaths += 1
+        message = death_message(event, lost.rows, lost.repaid, self.config.max_restarts)
+        if event.gave_up:
+            self._stop("workers_failed", message)
         else:
-            self.log(f"{who} died (exit code {event.exit_code}) while the run was stopping")
+            self.log(message)
         self._pump()
 
     # -- stopping ----------------------------------------------------------------------
 
-    def _stop(self, reason: str, message: str | None = None) -> None:
+    def _stop(self, reason: str, message: str | None = None, drain: float | None = None) -> None:
         if self.stop_reason is not None:
             return
         self.stop_reason = reason
@@ -379,9 +402,8 @@ class Supervisor:
         self.dispatcher.stop()
         self.pool.stop_replacing()
         self.pool.drain()
-        drain = self.config.drain_timeout
         if drain is None:
-            drain = self.config.timeout if self.config.timeout is not None else DEFAULT_DRAIN_S
+            drain = drain_seconds(self.config)
         if self._group is not None and not self._finished.is_set():
             self._services.append(self._group.create_task(self._drain_deadline(drain)))
         self._check_done()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -35,12 +36,14 @@ from ..wire.messages import (
     Ready,
     Rows,
     Started,
+    Unavailable,
     Unfinished,
     Want,
     WireRow,
 )
 from .events import (
     BudgetMessage,
+    ProviderUnavailable,
     QuotaExhausted,
     RoomFor,
     RowsFinished,
@@ -64,6 +67,9 @@ __all__ = [
 ]
 
 Sink = Callable[[WorkerEvent], None]
+HIDDEN_ENV = ("FASTCREW_BATCH_API_KEY", "FASTCREW_SIM_API_KEY")
+"""Keys fastcrew itself reads from the environment, removed from a worker's: it gets the
+run's key in its config (``/proc/PID/environ`` is readable by the same user, ``ps eww``)."""
 EXIT_WAIT_S = 5.0
 """How long a worker whose socket closed may take to exit before it is killed."""
 
@@ -89,6 +95,8 @@ def decode(slot: int, message: Any) -> WorkerEvent | None:
             return WorkerFailedToStart(slot, error, text)
         case Quota(text):
             return QuotaExhausted(slot, text)
+        case Unavailable(kind, text):
+            return ProviderUnavailable(slot, kind, text)
     return None
 
 
@@ -171,6 +179,11 @@ class EarlyWorkers:
             process.wait()
 
 
+def worker_environment() -> dict[str, str]:
+    """The environment a worker starts with: ours without :data:`HIDDEN_ENV`."""
+    return {name: value for name, value in os.environ.items() if name not in HIDDEN_ENV}
+
+
 def _popen_worker() -> tuple[WorkerHandle, socket.socket]:
     # fork + exec returns at once: no need for a thread
     ours, theirs = socket.socketpair()
@@ -180,6 +193,7 @@ def _popen_worker() -> tuple[WorkerHandle, socket.socket]:
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             close_fds=True,
+            env=worker_environment(),
         )
     except BaseException:
         ours.close()

@@ -12,6 +12,9 @@ local socketpair and a Ray actor's socket (:mod:`~fastcrew.batch.wire.channel`):
                                                  Done([RowResult])   finished rows
                                                  Unfinished([index]) given back (drain, quota)
                                                  Quota(message)      insufficient_quota
+                                                 Unavailable(kind, message)  key refused /
+                                                                     provider unreachable
+    Reachable()             a call of the run succeeded (connection errors are rows' now)
     Ping(seq)                                    Pong(seq, stats)    liveness, every second
     Drain()                 finish running rows, start none
     Stop()                  cancel everything and exit
@@ -41,11 +44,13 @@ __all__ = [
     "Ping",
     "Pong",
     "Quota",
+    "Reachable",
     "Ready",
     "RowResult",
     "Rows",
     "Started",
     "Stop",
+    "Unavailable",
     "Unfinished",
     "Want",
     "WireRow",
@@ -100,6 +105,11 @@ class Drain(NamedTuple):
 
 class Stop(NamedTuple):
     """Cancel everything and exit."""
+
+
+class Reachable(NamedTuple):
+    """A call of the run succeeded: from now on a connection error is the row's (transient),
+    not a sign that the provider is down from the start."""
 
 
 class Grant(NamedTuple):
@@ -173,6 +183,15 @@ class Unfinished(NamedTuple):
 class Quota(NamedTuple):
     """A row got the provider's ``insufficient_quota``."""
 
+    message: str
+
+
+class Unavailable(NamedTuple):
+    """A row met a provider that cannot serve the run: ``kind`` ``"auth"`` (the key was
+    refused, 401/403) or ``"unreachable"`` (no connection, and no call of the run succeeded
+    yet). The row was given back unfinished."""
+
+    kind: str
     message: str
 
 

@@ -25,7 +25,6 @@ from collections import deque
 from typing import Any
 
 from ..._loop import run
-from ...errors import QuotaExhaustedError
 from ...llm.providers import redirect_environment
 from ...process_runtime import LLMRedirect, Runtime, get_runtime, set_runtime
 from ..config import WorkerConfig
@@ -42,17 +41,19 @@ from ..wire.messages import (
     Pause,
     Ping,
     Pong,
-    Quota,
+    Reachable,
     Ready,
     RowResult,
     Rows,
     Started,
     Stop,
+    Unavailable,
     Unfinished,
     WireRow,
 )
 from .budget import WorkerBudgets
 from .runner import RowRunner
+from .stops import BEFORE_SUCCESS, REACHED, stop_message
 
 __all__ = ["serve", "worker_main"]
 
@@ -168,7 +169,10 @@ class Worker:
         self.outbox: list[RowResult] = []
         self.unfinished: list[int] = []
         self._flush_scheduled = False
-        self.quota_reported = False
+        self.stops_reported: set[str] = set()
+        self.reached = False
+        """A call of the run succeeded (here, or in another worker: ``Reachable``)."""
+        runner.stops = BEFORE_SUCCESS
         self.rows_done = 0
         self.started: list[int] = []
         self.abandoned = False
@@ -196,9 +200,12 @@ class Worker:
                     case Grant() | Pause() | Limited():
                         self.budgets.handle(message)
                     case Ping(seq):
+                        self._check_reached()
                         self.channel.send(Pong(seq, self._stats()))
                     case Drain():
                         self._drain()
+                    case Reachable():
+                        self._reached()
                     case Stop():
                         return
         except asyncio.CancelledError:
@@ -283,17 +290,33 @@ class Worker:
     async def _row(self, index: int, line: int, raw: bytes, attempts: int) -> None:
         try:
             result = await self.runner.run(index, line, raw, attempts)
-        except QuotaExhaustedError as exc:
+        except BEFORE_SUCCESS as exc:  # given back unfinished; the supervisor decides
             self.unfinished.append(index)
-            if not self.quota_reported:
-                self.quota_reported = True
-                self.channel.send(Quota(str(exc)))
+            self._check_reached()
+            message = stop_message(exc, self.reached)
+            kind = message.kind if isinstance(message, Unavailable) else "quota"
+            if message is not None and kind not in self.stops_reported:
+                self.stops_reported.add(kind)  # once per kind: the supervisor stops
+                self.channel.send(message)
+                if isinstance(message, Unavailable) and message.kind == "auth":
+                    # every other row would be refused too: start none
+                    self._drain()
         else:
             self.rows_done += 1
             self.outbox.append(result)
+            self._check_reached()
         self._schedule_flush()
         self.tasks.discard(asyncio.current_task())
         self._fill()
+
+    def _check_reached(self) -> None:
+        if not self.reached and get_runtime().usage.requests:
+            self._reached()
+
+    def _reached(self) -> None:
+        """From now on a connection error is the row's own (an error row)."""
+        self.reached = True
+        self.runner.stops = REACHED
 
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:

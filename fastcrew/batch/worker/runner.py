@@ -16,6 +16,7 @@ from ...llm import LLM, UsageMeter, metered
 from ...runtime import Crew, CrewOutput, CrewStreamingOutput
 from ..config import WorkerConfig
 from ..crewspec import build_crew, import_crew
+from ..duplicates import unmark
 from ..rows import (
     BAD,
     BATCH_URL,
@@ -23,8 +24,10 @@ from ..rows import (
     OK,
     LineError,
     completion_body,
+    duplicate_row,
     error_info,
     error_row,
+    id_text,
     is_openai_line,
     ok_row,
     openai_error_row,
@@ -102,6 +105,9 @@ class RowRunner:
 
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
+        self.stops: tuple[type[Exception], ...] = (QuotaExhaustedError,)
+        """Errors that leave the row unfinished (raised, not an error row); the worker sets
+        them (:mod:`~fastcrew.batch.worker.stops`)."""
         self.crew: Crew | None = None
         self.flow: type[Flow[Any]] | None = None
         self.flow_store: SQLiteFlowPersistence | None = None
@@ -154,13 +160,14 @@ class RowRunner:
         return llm
 
     async def run(self, index: int, line: int, raw: bytes, attempts: int) -> RowResult:
-        """One row → its :class:`~fastcrew.batch.wire.messages.RowResult`. Raises
-        QuotaExhaustedError (the row stays unfinished) and CancelledError; any other failure,
-        even one building the row (an output JSON cannot hold), is an error row: a row is
-        never lost."""
+        """One row → its :class:`~fastcrew.batch.wire.messages.RowResult`. Raises the
+        errors of ``stops`` (the row stays unfinished: quota, a refused key, ...) and
+        CancelledError; any other failure, even one building the row (an output JSON cannot
+        hold), is an error row: a row is never lost."""
+        raw, first = unmark(raw)
         try:
-            kind, row, (requests, tokens) = await self._run(index, line, raw, attempts)
-        except QuotaExhaustedError:
+            kind, row, (requests, tokens) = await self._run(index, line, raw, attempts, first)
+        except self.stops:
             raise
         except Exception as exc:
             try:
@@ -169,25 +176,30 @@ class RowRunner:
                 obj = None
             type_, message, extra = error_info(exc)
             if obj is not None and is_openai_line(obj):
-                row = openai_error_row(index, obj.get("custom_id"), exc)
+                custom_id = id_text(obj, raw, "custom_id")
+                row = openai_error_row(index, custom_id, exc, type_, message)
             else:
-                row = error_row(index, obj, type_, message, line, attempts, extra)
+                row = error_row(index, obj, type_, message, line, attempts, extra, raw=raw)
             return RowResult(index, ERROR, row, 0, 0)
         return RowResult(index, kind, row, requests, tokens)
 
-    async def _run(self, index: int, line: int, raw: bytes, attempts: int) -> Outcome:
+    async def _run(
+        self, index: int, line: int, raw: bytes, attempts: int, first: int | None
+    ) -> Outcome:
         started = time.perf_counter()
         try:
             obj = parse_line(raw)
         except LineError as exc:
             return BAD, error_row(index, None, exc.type, exc.message, line, attempts), (0, 0)
+        if first is not None:  # the supervisor found its custom_id on an earlier line
+            return BAD, duplicate_row(index, id_text(obj, raw, "custom_id"), first), (0, 0)
         if is_openai_line(obj):
-            return await self._openai(index, obj, attempts)
+            return await self._openai(index, obj, raw)
         if self.crew is None and self.flow is None:
             message = "this line holds inputs, but no crew or flow was given (--crew / --flow)"
             return (
                 ERROR,
-                error_row(index, obj, "ConfigurationError", message, line, attempts),
+                error_row(index, obj, "ConfigurationError", message, line, attempts, raw=raw),
                 (0, 0),
             )
         meter = None
@@ -197,7 +209,7 @@ class RowRunner:
                     output = await self._bounded(self._run_flow(index, raw, obj))
             else:
                 out = await self._bounded(self._kickoff(obj))
-        except QuotaExhaustedError:
+        except self.stops:
             raise
         except Exception as exc:
             kind = BAD if isinstance(exc, InputError) else ERROR
@@ -205,11 +217,11 @@ class RowRunner:
             if self.flow is not None:
                 message = _message_with_notes(message, exc)
             elapsed = time.perf_counter() - started
-            row = error_row(index, obj, type_, message, line, attempts, extra, elapsed)
+            row = error_row(index, obj, type_, message, line, attempts, extra, elapsed, raw)
             return kind, row, (0, 0)
         if meter is not None:
             elapsed = time.perf_counter() - started
-            row = ok_row(index, obj, output, _meter_usage(meter), elapsed)
+            row = ok_row(index, obj, output, _meter_usage(meter), elapsed, raw)
             return OK, row, (meter.requests, meter.total_tokens)
         usage = out.token_usage
         row = ok_row(
@@ -225,6 +237,7 @@ class RowRunner:
                 usage.retries,
             ),
             time.perf_counter() - started,
+            raw,
         )
         return OK, row, (usage.successful_requests, usage.total_tokens)
 
@@ -255,8 +268,9 @@ class RowRunner:
             out = out.result
         return out
 
-    async def _openai(self, index: int, obj: dict[str, Any], attempts: int) -> Outcome:
-        custom_id = obj.get("custom_id")
+    async def _openai(self, index: int, obj: dict[str, Any], raw: bytes) -> Outcome:
+        """An OpenAI Batch-API line: the provider's answer, body and all, as its row."""
+        custom_id = id_text(obj, raw, "custom_id")
         body = obj.get("body")
         method = str(obj.get("method", "POST")).upper()
         url = obj.get("url", BATCH_URL)
@@ -266,27 +280,34 @@ class RowRunner:
         elif not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             problem = "the body must be an object with a 'messages' list"
         if problem is not None:
-            exc = LineError("InvalidBatchRequest", problem)
-            return BAD, openai_error_row(index, custom_id, exc), (0, 0)
+            bad = LineError("InvalidBatchRequest", problem)
+            return BAD, openai_error_row(index, custom_id, bad, bad.type, problem), (0, 0)
         assert isinstance(body, dict)
         skip = {"messages", "model", "stream", "stream_options", "response_format"}
         overrides = {k: v for k, v in body.items() if k not in skip}
         try:
             llm = self._llm(body.get("model"))
-            resp = await llm.achat(
-                body["messages"], response_format=body.get("response_format"), **overrides
+            resp = await self._bounded(
+                llm.achat(
+                    body["messages"], response_format=body.get("response_format"), **overrides
+                )
             )
-        except QuotaExhaustedError:
+        except self.stops:
             raise
         except Exception as exc:
-            return ERROR, openai_error_row(index, custom_id, exc), (0, 0)
+            type_, message, _ = error_info(exc)
+            return ERROR, openai_error_row(index, custom_id, exc, type_, message), (0, 0)
         usage = resp.usage
-        wire_usage = {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-        }
-        out = completion_body(
-            resp.id, resp.model, resp.content, resp.finish_reason, wire_usage, resp.tool_calls
-        )
-        return OK, openai_ok_row(index, custom_id, out, resp.request_id), (1, usage.total_tokens)
+        if resp.raw is not None:
+            out: bytes | dict[str, Any] = resp.raw
+        else:
+            wire_usage = {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            }
+            out = completion_body(
+                resp.id, resp.model, resp.content, resp.finish_reason, wire_usage, resp.tool_calls
+            )
+        row = openai_ok_row(index, custom_id, out, resp.request_id, llm.api_key)
+        return OK, row, (1, usage.total_tokens)
