@@ -35,7 +35,6 @@ from ..storage.inputs import LineReader, RawRow
 from ..storage.journal import Journal, JournalState
 from ..storage.ordered_writer import OrderedWriter
 from ..storage.output import OrderedOutput
-from ..wire.messages import Limited
 from .budget import GlobalBudgets
 from .counters import Counters
 from .dispatcher import Dispatcher
@@ -54,16 +53,16 @@ from .events import (
     WorkerHung,
     WorkerStats,
     WorkerUp,
-    death_message,
 )
 from .feed import InputFeed
+from .lifecycle import WorkerLifecycle
 from .pool import STARTUP_TIMEOUT_S, WorkerPool
 from .provider import ProviderWatch, endpoint_down
 
 __all__ = ["Counters", "Supervisor"]
 
 
-class Supervisor:
+class Supervisor(WorkerLifecycle):
     """Runs one batch over the plan's reader, writer and journal, with ``pool`` running the
     rows and ``signals`` (owned by the caller for the whole call) reporting SIGINT/SIGTERM."""
 
@@ -117,9 +116,9 @@ class Supervisor:
         self._up = False
         self._fatal: str | None = None
         self._fatal_llm = False
+        """The fatal error was an :class:`LLMConfigurationError` (no LLM configured)."""
         self._never_up: set[int] = set()
         """Slots whose worker failed to start after the run was up (not deaths)."""
-        """The fatal error was an :class:`LLMConfigurationError` (no LLM configured)."""
         self._handlers: dict[type, Callable[[Any], None]] = {
             RowsFinished: self._on_done,
             RoomFor: self._on_room,
@@ -312,83 +311,6 @@ class Supervisor:
         self._stop("bad_input", f"line {line}: {detail}")
 
     # -- workers -----------------------------------------------------------------------
-
-    def _on_budget(self, event: BudgetMessage) -> None:
-        assert self.budgets is not None
-        self.budgets.handle(event.slot, event.message)
-
-    def _on_stats(self, event: WorkerStats) -> None:
-        self.counters.worker_stats[event.slot] = event.stats
-        if event.stats.get("calls"):
-            self.provider.success()
-
-    def _on_up(self, event: WorkerUp) -> None:
-        self._never_up.discard(event.slot)
-        if event.startup is not None:
-            self.counters.startup.setdefault(event.slot, event.startup)
-        budgets = self.budgets
-        assert budgets is not None
-        budgets.add_worker(event.slot)
-        self.provider.joined(event.slot)
-        for key, state in budgets.keys.items():
-            if state.limited:
-                self.pool.send(event.slot, Limited(key))
-        self._up = True
-        self._startup.set()
-
-    def _on_fatal(self, event: WorkerFailedToStart) -> None:
-        text = f"{event.error}: {event.message}"
-        if not self._up:
-            if self._fatal is None:
-                self._fatal = text
-                self._fatal_llm = event.error == LLMConfigurationError.__name__
-            self._startup.set()
-        else:
-            self._never_up.add(event.slot)
-            self.log(f"worker {event.slot} failed to start: {text}")
-
-    def _on_quota(self, event: QuotaExhausted) -> None:
-        self._stop("quota_exhausted", event.message)
-
-    def _on_unavailable(self, event: ProviderUnavailable) -> None:
-        verdict = self.provider.verdict(event)
-        if verdict is not None:
-            self._stop(*verdict)
-        else:
-            self.log(f"worker {event.slot}: {event.message}; the row runs again")
-
-    def _on_hung(self, event: WorkerHung) -> None:
-        self.log(
-            f"worker {event.slot} (pid {event.pid}) did not answer for "
-            f"{event.silent_s:.0f} s; killing it"
-        )
-
-    def _on_exit(self, event: WorkerExited) -> None:
-        assert self.budgets is not None
-        self.budgets.remove_worker(event.slot)
-        self.counters.worker_gone(event.slot)
-        if not self._up:
-            self._fatal = self._fatal or f"worker {event.slot} exited ({event.exit_code})"
-            self._startup.set()
-            return
-        lost = self.dispatcher.lost(event.slot)
-        if self._finished.is_set() or not event.unexpected:
-            return
-        if event.slot in self._never_up:  # a failed start, not a death: it ran no row
-            self._never_up.discard(event.slot)
-            if event.gave_up and not self.budgets.workers:
-                self._stop("workers_failed", f"worker {event.slot} failed to start; none is left")
-            elif event.gave_up:
-                self.log(f"going on without worker {event.slot} (--max-restarts spent)")
-            self._pump()
-            return
-        self.counters.worker_deaths += 1
-        message = death_message(event, lost.rows, lost.repaid, self.config.max_restarts)
-        if event.gave_up:
-            self._stop("workers_failed", message)
-        else:
-            self.log(message)
-        self._pump()
 
     # -- stopping ----------------------------------------------------------------------
 
