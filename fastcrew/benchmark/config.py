@@ -62,7 +62,10 @@ class Cell:
     ``tool_ms`` is the tool's await for a ``--tools`` crew (``None``: the plain crew).
     ``requests`` and ``tool_calls`` are the simulator's counts over the measured run (a tools
     crew makes 2 LLM calls); ``tool_runs`` and ``peak_tools`` are counted by the tool itself
-    (``None`` for batch, whose tools run in the workers).
+    (``None`` for batch, whose tools run in the workers). ``cost_per_row_usd``: the
+    simulator's prompt and completion tokens over the measured run, priced at the bench
+    crew's model (``gpt-4.1-mini``, genai-prices' table), ÷ ``n`` (``None`` with ``--crew``,
+    whose models the bench does not know, or an outside server, which reports no tokens).
     """
 
     method: str
@@ -83,6 +86,7 @@ class Cell:
     tool_calls: int | None = None
     tool_runs: int | None = None
     peak_tools: int | None = None
+    cost_per_row_usd: float | None = None
     done: int | None = None
     error: str | None = None
 

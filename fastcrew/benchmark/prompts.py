@@ -5,7 +5,8 @@ from __future__ import annotations
 
 __all__ = ["AGENT", "MODEL", "TASK", "TOOLS_TASK", "WARM_UP", "inputs"]
 
-MODEL = "sim"
+MODEL = "gpt-4.1-mini"
+"""A real model name (the simulator answers any): the cells' cost per row is priced at it."""
 AGENT = {
     "role": "Analyst",
     "goal": "Summarise topics accurately",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ _COLUMNS = (
     ("in flight", "right"),
     ("LLM calls", "right"),
     ("429s", "right"),
+    ("cost/row", "right"),
 )
 _TOOL_COLUMNS = (("tools at once", "right"),)
 
@@ -59,11 +61,21 @@ def _num(value: float | None, digits: int = 2) -> str:
     return f"{value:,.{digits}f}" if digits else f"{value:,.0f}"
 
 
+def _usd(value: float | None) -> str:
+    """A cost per row: ``$0.0000544`` (3 significant figures), ``-`` when unknown."""
+    if value is None:
+        return "-"
+    if value <= 0:
+        return "$0"
+    places = max(2, 2 - math.floor(math.log10(value)))
+    return f"${value:.{places}f}"
+
+
 def _row(cell: Cell, tools: bool) -> list[str]:
     if cell.status != "ok":
         what = f"{cell.status} ({cell.done or 0}/{cell.n})" if cell.status == "timeout" else ""
         what = what or (cell.error or cell.status).strip().splitlines()[-1][:32]
-        measured = [what, "", "", "", "", "", ""] + [""] * tools
+        measured = [what, "", "", "", "", "", "", ""] + [""] * tools
     else:
         measured = [
             _num(cell.wall_s),
@@ -73,6 +85,7 @@ def _row(cell: Cell, tools: bool) -> list[str]:
             _num(cell.peak_in_flight, 0),
             _num(cell.requests, 0),
             _num(cell.r429, 0),
+            _usd(cell.cost_per_row_usd),
         ]
         if tools:
             measured.append(_num(cell.peak_tools, 0))

@@ -16,6 +16,7 @@ from typing import Any
 
 from .child import CellProcess
 from .config import BenchConfig, Cell, matrix
+from .prompts import MODEL
 from .tooling import tool_sim_options
 
 __all__ = ["BenchResult", "run_bench"]
@@ -141,7 +142,22 @@ def _describe(cell: Cell) -> str:
     return " ".join(parts)
 
 
-def _fill(cell: Cell, status: str, data: dict[str, Any], stats: dict[str, Any] | None) -> None:
+def _cost_per_row(stats: dict[str, Any], n: int, model: str) -> float | None:
+    """The simulator's tokens over the run at ``model``'s price, per row (USD)."""
+    from ..pricing import Prices, TokenUsage
+
+    usage = TokenUsage(stats.get("prompt_tokens", 0), stats.get("completion_tokens", 0))
+    cost = Prices().cost(model, usage)  # one model, no long-context tier: the sum is exact
+    return round(cost.usd / n, 10) if cost.known else None
+
+
+def _fill(
+    cell: Cell,
+    status: str,
+    data: dict[str, Any],
+    stats: dict[str, Any] | None,
+    model: str | None = None,
+) -> None:
     cell.status = status  # type: ignore[assignment]
     if status == "ok":
         cell.wall_s = round(data["wall_s"], 4)
@@ -160,6 +176,8 @@ def _fill(cell: Cell, status: str, data: dict[str, Any], stats: dict[str, Any] |
         cell.requests = stats.get("requests_total")
         if cell.tool_ms is not None:
             cell.tool_calls = int(stats.get("tool_calls", 0)) + int(stats.get("react_actions", 0))
+        if status == "ok" and model is not None:
+            cell.cost_per_row_usd = _cost_per_row(stats, cell.n, model)
 
 
 def _run_cell(cell: Cell, config: BenchConfig, base_url: str, live: Log | None) -> None:
@@ -174,7 +192,8 @@ def _run_cell(cell: Cell, config: BenchConfig, base_url: str, live: Log | None) 
         status, data = process.wait(config.cell_timeout_s, progress)
     finally:
         process.close()
-    _fill(cell, status, data, _sim_stats(base_url))
+    model = None if config.crew else MODEL  # a --crew's own models are not known here
+    _fill(cell, status, data, _sim_stats(base_url), model)
 
 
 def _summary(cell: Cell) -> str:

@@ -12,6 +12,7 @@ from .._json import dumps
 from ..errors import ConfigurationError, LLMError, QuotaExhaustedError, RateLimitError
 from ..limits import Lease, Limiter, RateLimit, RetryPolicy
 from ..process_runtime import budget_key, get_runtime
+from .cost import CallPricer
 from .crewai_calls import CrewAICalls
 from .meter import record_retries, record_usage
 from .providers import display_url, endpoint_url, origin, resolve_endpoint
@@ -29,6 +30,8 @@ from .wire import (
 
 if TYPE_CHECKING:
     import httpx
+
+    from ..pricing import Price
 
 
 __all__ = ["DEFAULT_COMPLETION_ESTIMATE", "DEFAULT_TIMEOUT", "LLM", "ChatStream"]
@@ -66,7 +69,9 @@ class LLM(CrewAICalls):
     (usage, finish reason, tool calls, rate-limit headers) or a :class:`ChatStream`.
     Pass ``http_client=httpx.AsyncClient(...)`` to send through httpx instead of aiohttp.
     ``supports_function_calling=False`` makes agents use the ReAct text format for tools
-    instead of native tool calls.
+    instead of native tool calls. ``price`` (a :class:`~fastcrew.pricing.Price` or
+    ``"IN/OUT[/CACHED]"`` in USD per million tokens) prices this LLM's calls, over the
+    process's prices (docs/cost.md); every answer's ``usage.cost_usd`` is its cost.
 
     Every call passes the budget shared by all LLMs with the same endpoint and key
     (``rate_limit``, default: the process default, which learns the provider's limits from
@@ -102,6 +107,7 @@ class LLM(CrewAICalls):
         retry: RetryPolicy | None = None,
         max_retries: int | None = None,
         supports_function_calling: bool | None = None,
+        price: Price | str | None = None,
         **provider_kwargs: Any,
     ) -> None:
         redirect = get_runtime().redirect
@@ -139,6 +145,7 @@ class LLM(CrewAICalls):
         self._budget_key = budget_key(self.base_url, self._api_key)  # hashes both
         self._rng: random.Random | None = None  # made on the first retry
         self._usage = TokenCounter()
+        self._pricer = CallPricer(self.model, price)
         self._url = endpoint_url(self.base_url, "/chat/completions")
         self._headers: dict[str, str] = {
             "Content-Type": "application/json",
@@ -187,9 +194,15 @@ class LLM(CrewAICalls):
             "rate_limit": self.rate_limit,
             "retry": self.retry,
             "supports_function_calling": self._function_calling,
+            "price": self.price,
             **self.provider_kwargs,
         }
         return (_rebuild_llm, (self.model, kwargs))
+
+    @property
+    def price(self) -> Price | None:
+        """This LLM's own price (``LLM(price=...)``), None when the process's prices apply."""
+        return self._pricer.price
 
     @property
     def has_api_key(self) -> bool:
@@ -323,7 +336,9 @@ class LLM(CrewAICalls):
         resp = await self._transport.post(self._url, body, self._headers)
         if resp.status >= 300:
             raise error_from_response(resp.status, resp.body, resp.headers, self._api_key)
-        return parse_completion(resp.body, resp.headers)
+        answer = parse_completion(resp.body, resp.headers)
+        answer.usage = self._pricer(answer.usage, answer.model)
+        return answer
 
     async def _open_stream(
         self, body: bytes, limiter: Limiter, lease: Lease, retries: int
@@ -341,7 +356,7 @@ class LLM(CrewAICalls):
                 _finish(limiter, lease, resp, retries)
                 self._usage.add(resp.usage)
 
-        return ChatStream(handle, done, self._api_key)
+        return ChatStream(handle, done, self._api_key, self._pricer)
 
     def chat(
         self, messages: Messages, *, response_format: Any = None, **overrides: Any

@@ -59,6 +59,8 @@ def metrics_of(meter: UsageMeter) -> UsageMetrics:
         completion_tokens=meter.completion_tokens,
         successful_requests=meter.requests,
         retries=meter.retries,
+        cost_usd=meter.cost_usd,
+        unpriced_requests=meter.unpriced_requests,
     )
 
 

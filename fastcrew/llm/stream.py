@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
-from .types import ChatDelta, ChatResponse, RateLimitSnapshot, Usage
+from .types import NO_USAGE, ChatDelta, ChatResponse, RateLimitSnapshot, Usage
 from .wire import malformed_response, merge_tool_call_deltas, parse_stream_line
 
 if TYPE_CHECKING:
@@ -27,8 +27,11 @@ class ChatStream:
         handle: HttpStream,
         on_done: Callable[[ChatResponse | None], None],
         secret: str | None = None,
+        price: Callable[[Usage, str | None], Usage] | None = None,
     ) -> None:
+        """``price(usage, model)``: the final usage with its cost (the LLM's pricer)."""
         self._handle = handle
+        self._price = price
         self._on_done: Callable[[ChatResponse | None], None] | None = on_done
         self._secret = secret
         self._response: ChatResponse | None = None
@@ -76,6 +79,7 @@ class ChatStream:
         parts: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
         usage: Usage | None = None
+        model: str | None = None
         finish: str | None = None
         done = False
         async for line in self._handle.lines():
@@ -86,7 +90,7 @@ class ChatStream:
             if delta is None:
                 continue
             if delta.usage is not None:
-                usage = delta.usage
+                usage, model = delta.usage, delta.model
             if delta.finish_reason is not None:
                 finish = delta.finish_reason
             if delta.tool_calls:
@@ -97,10 +101,14 @@ class ChatStream:
                 yield ChatDelta(delta.content)
         if not done and finish is None:
             raise malformed_response("stream ended before [DONE]", request_id)
+        usage = usage or NO_USAGE
+        if self._price is not None:
+            usage = self._price(usage, model)
         self._response = ChatResponse(
             content="".join(parts),
-            usage=usage or Usage(),
+            usage=usage,
             finish_reason=finish,
+            model=model,
             request_id=request_id,
             rate_limits=RateLimitSnapshot.from_headers(headers),
             tool_calls=[calls[i] for i in sorted(calls)] or None,

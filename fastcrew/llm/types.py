@@ -8,35 +8,74 @@ from typing import Any
 
 from ..limits.snapshot import NO_LIMITS, RateLimitSnapshot
 
-__all__ = ["ChatDelta", "ChatResponse", "RateLimitSnapshot", "ToolCall", "Usage"]
+__all__ = ["NO_USAGE", "ChatDelta", "ChatResponse", "RateLimitSnapshot", "ToolCall", "Usage"]
 
 
 @dataclass(slots=True, frozen=True)
 class Usage:
-    """Token counts of one call, as the provider reported them."""
+    """Token counts of one call, as the provider reported them, and what the call cost.
+
+    ``prompt_tokens`` counts all input tokens, ``cached_prompt_tokens`` (read from the
+    prompt cache) and ``cache_write_tokens`` (Anthropic's ``cache_creation_input_tokens``;
+    0 on OpenAI) included; ``completion_tokens`` all output tokens, ``reasoning_tokens``
+    included. ``cost_usd`` is the call's price (the LLM client sets it when it parses the
+    answer, see docs/cost.md); ``priced`` is False when it is unknown — the model has no
+    price, the provider reported no usage, or the answer did not come from the client (a
+    custom LLM's) — and then ``cost_usd`` is 0.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
     cached_prompt_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    priced: bool = False
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any] | None) -> Usage:
-        """Read an OpenAI ``usage`` object (missing fields count as 0)."""
+        """Read a provider's ``usage`` object, unpriced (missing fields count as 0): OpenAI's
+        (``prompt_tokens_details.cached_tokens``, ``completion_tokens_details.
+        reasoning_tokens``) or Anthropic's (``input_tokens`` without the cache,
+        ``cache_read_input_tokens``, ``cache_creation_input_tokens``: summed into
+        ``prompt_tokens`` here, as in ``fastcrew.pricing.TokenUsage.from_wire``)."""
         if not data:
-            return _NO_USAGE
-        prompt = int(data.get("prompt_tokens") or 0)
-        completion = int(data.get("completion_tokens") or 0)
-        details = data.get("prompt_tokens_details") or {}
-        return cls(
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            total_tokens=int(data.get("total_tokens") or prompt + completion),
-            cached_prompt_tokens=int(details.get("cached_tokens") or 0),
-        )
+            return NO_USAGE
+        if "prompt_tokens" in data:
+            prompt = int(data.get("prompt_tokens") or 0)
+            completion = int(data.get("completion_tokens") or 0)
+            details = data.get("prompt_tokens_details") or _EMPTY
+            output = data.get("completion_tokens_details") or _EMPTY
+            return cls(
+                prompt,
+                completion,
+                int(data.get("total_tokens") or prompt + completion),
+                int(details.get("cached_tokens") or 0),
+                0,
+                int(output.get("reasoning_tokens") or 0),
+            )
+        read = int(data.get("cache_read_input_tokens") or 0)
+        write = int(data.get("cache_creation_input_tokens") or 0)
+        prompt = int(data.get("input_tokens") or 0) + read + write
+        completion = int(data.get("output_tokens") or 0)
+        total = int(data.get("total_tokens") or prompt + completion)
+        return cls(prompt, completion, total, read, write)
 
 
-_NO_USAGE = Usage()
+def set_cost(usage: Usage, usd: float, priced: bool) -> None:
+    """Set the cost of a ``Usage`` the client has just parsed, before anyone else sees it
+    (the one write to a ``Usage`` after it is made: a copy would cost ~0.8 µs per call)."""
+    _set(usage, "cost_usd", usd)
+    _set(usage, "priced", priced)
+
+
+_set = object.__setattr__
+
+
+_EMPTY: Mapping[str, Any] = {}
+NO_USAGE = Usage()
+"""No usage reported (the answer had none): never priced."""
 
 
 @dataclass(slots=True)
@@ -49,7 +88,7 @@ class ChatResponse:
     """
 
     content: str
-    usage: Usage = _NO_USAGE
+    usage: Usage = NO_USAGE
     finish_reason: str | None = None
     model: str | None = None
     id: str | None = None
@@ -64,12 +103,13 @@ class ChatResponse:
 class ChatDelta:
     """One piece of a streamed answer: a text delta, tool-call fragments (OpenAI's
     ``delta.tool_calls``: index, id, function name, a piece of the arguments), or the final
-    piece with the usage."""
+    piece with the usage (and the ``model`` the provider answered with, as its chunk says)."""
 
     content: str
     usage: Usage | None = None
     finish_reason: str | None = None
     tool_calls: tuple[dict[str, Any], ...] | None = None
+    model: str | None = None
 
 
 class ToolCall(dict[str, Any]):

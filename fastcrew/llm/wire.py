@@ -197,12 +197,9 @@ def parse_stream_line(
             raise malformed_response("stream chunk choices are not objects", request_id) from None
     if not content and finish is None and usage is None and calls is None:
         return None
-    return ChatDelta(
-        content=content,
-        usage=Usage.from_wire(usage) if usage is not None else None,
-        finish_reason=finish,
-        tool_calls=calls,
-    )
+    if usage is None:
+        return ChatDelta(content, None, finish, calls)
+    return ChatDelta(content, Usage.from_wire(usage), finish, calls, chunk.get("model"))
 
 
 def merge_tool_call_deltas(

@@ -12,7 +12,9 @@ A process has one runtime (:func:`get_runtime`, made on first use). It owns
   the ``max_rpm`` caps;
 - **per-loop resources** (the aiohttp session): made on first use on each loop, released when
   that loop shuts down (``asyncio.run`` and ``asyncio.Runner`` do) or closes;
-- a sized **thread pool** for sync tools and sync flow methods.
+- a sized **thread pool** for sync tools and sync flow methods;
+- the **prices** its LLM calls are costed at (``prices``: genai-prices' table, and the
+  user's ``Price`` overrides given with ``Runtime(prices=...)`` / ``set_prices``).
 """
 
 from __future__ import annotations
@@ -25,16 +27,19 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .._loop import LoopKind, ensure_no_running_loop
 from ..limits import BudgetSource, Limiter, RateLimit
 from .budgets import BudgetProvider, CapSpec, ProcessBudgets
 from .home import HomeLoop
 from .usage import UsageMeter
+
+if TYPE_CHECKING:
+    from ..pricing import Price, Prices
 
 __all__ = [
     "DEFAULT_MAX_THREADS",
@@ -97,7 +102,8 @@ class Runtime:
     ``max_threads``: the sync-work thread pool's size; ``loop``: the kind of the home loop
     thread; ``default_rate_limit``: the limit of LLMs created without one; ``redirect``:
     where every LLM built from now on is sent, whatever endpoint it names (an
-    :class:`LLMRedirect`; ``--simulate`` sets one in each batch worker).
+    :class:`LLMRedirect`; ``--simulate`` sets one in each batch worker); ``prices``: what
+    calls cost (see :meth:`set_prices`; default: the table alone).
     """
 
     def __init__(
@@ -108,6 +114,7 @@ class Runtime:
         loop: LoopKind = "uvloop",
         default_rate_limit: RateLimit | None = None,
         redirect: LLMRedirect | None = None,
+        prices: Prices | Iterable[Price | str] | None = None,
     ) -> None:
         if max_threads < 1:
             raise ValueError("max_threads must be at least 1")
@@ -122,6 +129,9 @@ class Runtime:
         self._owner_caps: dict[int, tuple[weakref.ref[object], int, BudgetSource]] = {}
         self.usage = UsageMeter()
         """Every successful LLM call of the process (the LLM client adds each once)."""
+        self._prices: Prices | None = None
+        if prices is not None:
+            self.set_prices(prices)
 
     def __repr__(self) -> str:
         return (
@@ -276,6 +286,30 @@ class Runtime:
 
             self._owner_caps[ident] = (weakref.ref(owner, forget), rpm, shared)
             return shared
+
+    # -- prices -------------------------------------------------------------------------
+
+    @property
+    def prices(self) -> Prices:
+        """What this process's LLM calls cost (``fastcrew.pricing.Prices``): the prices given
+        to :meth:`set_prices`, over genai-prices' table (loaded on the first priced call)."""
+        prices = self._prices
+        if prices is None:
+            from ..pricing import Prices
+
+            prices = self._prices = Prices()
+        return prices
+
+    def set_prices(self, prices: Prices | Iterable[Price | str]) -> Prices:
+        """Price the calls made from now on with ``prices``: a ``Prices``, or ``Price``
+        objects and ``"MODEL=IN/OUT[/CACHED]"`` specs (USD per million tokens, as ``--price``
+        takes them) that win over the table. Replaces the previous prices; returns the new."""
+        from ..pricing import Prices, parse_price
+
+        if not isinstance(prices, Prices):
+            prices = Prices([parse_price(p) if isinstance(p, str) else p for p in prices])
+        self._prices = prices
+        return prices
 
     # -- threads --------------------------------------------------------------------------
 

@@ -105,6 +105,8 @@ class Run:
                 "completion_tokens": meter.completion_tokens,
                 "successful_requests": meter.requests,
                 "retries": meter.retries,
+                "cost_usd": meter.cost_usd,
+                "unpriced_requests": meter.unpriced_requests,
             },
         )
 

@@ -83,12 +83,28 @@ def test_results_json_is_a_list_of_cells(small_run):
         assert cell["latency_ms"] == 50.0
 
 
+def test_every_cell_is_priced_per_row_from_the_simulator_s_tokens(small_run):
+    # The same crew, the same N and one LLM call per crew: every method costs the same per row
+    result, _ = small_run
+    costs = {c.method: c.cost_per_row_usd for c in result.cells}
+    assert all(cost is not None and cost > 0 for cost in costs.values()), costs
+    first = costs["kickoff_for_each"]
+    assert first is not None
+    for cost in costs.values():
+        assert cost == pytest.approx(first, rel=0.2)
+    # a crew's cost at gpt-4.1-mini's $0.40/$1.60 per million: prompt ~100s, answer ~10s
+    assert 1e-5 < first < 1e-3
+    rows = json.loads(result.results_path.read_text())
+    assert [r["cost_per_row_usd"] for r in rows] == list(costs.values())
+
+
 def test_table_lists_every_cell(small_run, capsys):
     print_report(small_run[0])
     text = capsys.readouterr().out
     for label in ("kickoff_for_each", "gather(kickoff_async)", "akickoff_for_each", "batch"):
         assert label in text
     assert "results.json" in text
+    assert "cost/row" in text
 
 
 def test_plots_are_pngs_or_say_how_to_get_them(small_run, tmp_path):
