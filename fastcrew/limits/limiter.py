@@ -49,6 +49,10 @@ class LimiterStats:
     per_kind_429: dict[str, int] = field(default_factory=dict)
 
 
+_Waiter = tuple["asyncio.Future[Lease]", int, int, int]
+"""A queued call: its future, reserved tokens, expected completion tokens, arrival stamp."""
+
+
 class Lease:
     """One admitted call: its token reservation (``completion`` of it for the answer) and its
     concurrency slot."""
@@ -103,7 +107,7 @@ class Limiter:
         self.max_concurrency = max_concurrency
         self.stats = LimiterStats()
         self._loop = loop or asyncio.get_running_loop()
-        self._waiters: deque[tuple[asyncio.Future[Lease], int, int, int]] = deque()
+        self._waiters: deque[_Waiter] = deque()
         """(future, tokens, answer allowance, arrival stamp) in arrival order."""
         self._shared: SharedBudget | None = None
         self._adjust: Callable[[int, int, float], None] = source.adjust
@@ -241,15 +245,8 @@ class Limiter:
             return
         waiters = self._waiters
         now = self._loop.time()
-        while waiters:
-            future, tokens, completion, _ = waiters[0]
-            if future.done():
-                waiters.popleft()
-                continue
-            if self._exhausted is not None:
-                waiters.popleft()
-                future.set_exception(self._quota_error())
-                continue
+        while (front := self._live_front()) is not None:
+            future, tokens, completion, _ = front
             if not self._slot_free():
                 return  # a settle wakes us
             wait = max(self.source.wait_time(tokens, now), self._resume_at - now)
@@ -261,6 +258,21 @@ class Limiter:
             self.source.take(tokens, now)
             future.set_result(self._lease(tokens, completion, now))
 
+    def _live_front(self) -> _Waiter | None:
+        """The first waiter still waiting: cancelled ones are dropped, and once the quota
+        is gone every waiter fails with it."""
+        waiters = self._waiters
+        while waiters:
+            front = waiters[0]
+            if front[0].done():
+                waiters.popleft()
+            elif self._exhausted is not None:
+                waiters.popleft()
+                front[0].set_exception(self._quota_error())
+            else:
+                return front
+        return None
+
     def _pump_shared(self, shared: SharedBudget) -> None:
         """:meth:`_pump` in the arrival order of every loop drawing from ``shared``: only
         the front's limiter takes; the others wait to be woken (or check the front's loop is
@@ -269,15 +281,8 @@ class Limiter:
         now = self._loop.time()
         with shared.lock:
             self._wake_pending = False
-            while waiters:
-                future, tokens, completion, stamp = waiters[0]
-                if future.done():
-                    waiters.popleft()
-                    continue
-                if self._exhausted is not None:
-                    waiters.popleft()
-                    future.set_exception(self._quota_error())
-                    continue
+            while (front := self._live_front()) is not None:
+                future, tokens, completion, stamp = front
                 if not self._slot_free():
                     break  # a settle wakes us; meanwhile the other loops go first
                 tickets = shared.tickets
