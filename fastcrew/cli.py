@@ -165,6 +165,7 @@ def batch(ctx: click.Context, inputs: str, simulate: bool, sim: dict, **options:
       74 the journal or output could not be written
       75 interrupted (SIGINT/SIGTERM, first or later)
       77 the provider refused the API key (401/403)
+      79 --max-cost reached: no new row started
     All but 0, 2 and 3 are resumable: run the same command again.
     """
     from .batch import run_batch

@@ -13,9 +13,11 @@ from .._loop import run
 from .._options import declared
 from ..errors import LLMConfigurationError, RunningLoopError, StorageError
 from ..process_runtime import CapSpec
+from .cached import cache_section, check_cache
 from .config import (
     EXIT_AUTH,
     EXIT_BAD_INPUT,
+    EXIT_BUDGET,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_QUOTA,
@@ -30,6 +32,7 @@ from .config import (
 from .defaults import resolve
 from .progress import Progress, Snapshot
 from .signals import StopSignals
+from .spending import budget_message, cost_section, previous_cost, progress_cost
 from .startup import slowest
 from .storage.inputs import LineReader, input_identity, open_input
 from .storage.lock import OutputLock
@@ -53,6 +56,7 @@ _EXIT = {
     "storage_error": EXIT_STORAGE,
     "auth_failed": EXIT_AUTH,
     "provider_unreachable": EXIT_UNREACHABLE,
+    "budget_exhausted": EXIT_BUDGET,
 }
 
 _NO_LLM = (
@@ -118,7 +122,12 @@ def run_batch(inputs: str | os.PathLike[str] | BatchConfig, **options: Any) -> B
         config = dataclasses.replace(inputs, **options)
     else:
         config = BatchConfig(inputs=inputs, **options)  # type: ignore[arg-type]
-    return _Run(resolve(config)).execute()
+    config = resolve(config)
+    if config.estimate is not None:
+        from .estimate import run_estimate
+
+        return run_estimate(config, lambda c: _Run(c).execute())
+    return _Run(config).execute()
 
 
 _OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(BatchConfig)) - {"inputs"}
@@ -144,11 +153,15 @@ class _Run:
         self.signals: StopSignals | None = None
         self.early: EarlyWorkers | None = None
         """Local workers started before the plan (their imports overlap the input's hash)."""
+        self.prior_cost = 0.0
+        """What earlier runs on this output spent (their summaries' ``cost.all_runs_usd``)."""
 
     def log(self, message: str) -> None:
         self.progress.log(message)
 
     def execute(self) -> BatchResult:
+        if self.config.cache is not None:  # a damaged cache: CacheFileError, nothing ran
+            check_cache(self.config.cache)
         # Ctrl-C / SIGTERM at any moment of the call end the documented way (exit 75).
         with StopSignals() as self.signals:
             if self.config.backend == "local":
@@ -181,6 +194,8 @@ class _Run:
         config = self.config
         identity = input_identity(config.inputs)
         plan = make_plan(config, identity)
+        if plan.kind != "fresh":
+            self.prior_cost = previous_cost(config.summary_path)
         for note in plan.notes:
             self.log(note)
         if plan.kind == "complete":
@@ -256,6 +271,9 @@ class _Run:
             simulated=sim is not None,
             timeout=config.timeout,
             max_line_bytes=config.max_line_bytes,
+            prices=config.prices or (),
+            cache=config.cache,
+            via=config.via,
             supervisor_timeout=2 * config.ping_timeout,
         )
         reader = LineReader(open_input(config.inputs), max_line_bytes=config.max_line_bytes)
@@ -280,6 +298,7 @@ class _Run:
             on_tick=lambda s: self.progress.update(self._snapshot(s)),
             log=self.log,
             output_path=config.tmp_path if plan.kind == "rewrite" else config.output,
+            base_url=base_url,
         )
         what = {
             "fresh": "starting",
@@ -294,14 +313,17 @@ class _Run:
 
     def _snapshot(self, s: Supervisor) -> Snapshot:
         c = s.counters
+        done = c.rows_ok + c.rows_error + s.dispatcher.skipped
         return Snapshot(
-            done=c.rows_ok + c.rows_error + s.dispatcher.skipped,
+            done=done,
             ok=c.rows_ok,
             error=c.rows_error,
             in_flight=s.rows_in_flight(),
             tokens=c.tokens,
             rate_limited=c.worker_total("rate_limited"),
             elapsed_s=time.monotonic() - c.started,
+            extra=s.deferred.line() if s.deferred is not None else "",
+            cost=progress_cost(s.spend, c.rows_ok + c.rows_error, self.progress.total, done),
         )
 
     def _result(self, plan: Plan, s: Supervisor | None, status: str) -> BatchResult:
@@ -374,8 +396,19 @@ class _Run:
                 "crew" if config.crew is not None else "flow" if config.flow is not None else None,
             ),
         }
+        summary["cost"] = cost_section(s, config, self.prior_cost)
+        if status == "budget_exhausted" and s is not None:
+            summary["stop_message"] = budget_message(s.spend, ok + error, summary["rows"])
+        if config.cache is not None:
+            hits, misses, saved = (
+                (c.worker_total("cache_hits"), c.worker_total("cache_misses"),
+                 c.worker_total("saved_usd")) if c else (0, 0, 0.0)
+            )  # fmt: skip
+            summary["cache"] = cache_section(config.cache, hits, misses, saved)
         if self.backend is not None:
             summary["ray"] = self.backend.summary()
+        if s is not None and s.deferred is not None:
+            summary["batch_api"] = s.deferred.summary()
         try:
             write_summary(config.summary_path, summary)
         except OSError as exc:  # the summary is also on stderr; the status says what broke

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_PING_TIMEOUT_S",
     "EXIT_AUTH",
     "EXIT_BAD_INPUT",
+    "EXIT_BUDGET",
     "EXIT_CONFIG",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
@@ -68,6 +69,9 @@ run; re-run the same command to resume."""
 EXIT_AUTH = 77
 """The provider refused the API key (401/403, EX_NOPERM); the rows not done were not
 started: resumable with the right key."""
+EXIT_BUDGET = 79
+"""``--max-cost`` was reached: no new row started, the rows in flight finished; resumable
+with a higher cap (79: not a sysexits code, nor one of fastcrew's)."""
 
 DEFAULT_CONCURRENCY = 100
 DEFAULT_CHUNK_SIZE = 16
@@ -80,6 +84,7 @@ DEFAULT_MAX_LINE_BYTES = 1 << 20
 
 Mode = Literal["auto", "resume", "restart"]
 Backend = Literal["local", "ray"]
+Via = Literal["http", "batch-api"]
 CrewSpec = str | Callable[[], Any]
 
 
@@ -94,6 +99,14 @@ def refuse_credentials(url: str, source: str) -> None:
             f"{source} must not hold credentials (user:password@ before {shown}): give the "
             "key with --api-key or $OPENAI_API_KEY instead"
         )
+
+
+def _price_spec(price: Any) -> Any:
+    """A ``fastcrew.pricing.Price`` as its ``--price`` spec (workers get strings)."""
+    if isinstance(price, str) or not hasattr(price, "output"):
+        return price
+    cached = "" if price.cached is None else f"/{price.cached!r}"
+    return f"{price.model}={price.input!r}/{price.output!r}{cached}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,6 +129,12 @@ class WorkerConfig:
     simulated: bool
     timeout: float | None
     max_line_bytes: int
+    prices: tuple[str, ...] = ()
+    """``--price`` specs (``MODEL=IN/OUT[/CACHED]``) over the price table."""
+    via: Via = "http"
+    """``batch-api``: LLM calls go to the supervisor (the provider's Batch API)."""
+    cache: str | None = None
+    """``--cache``: the response cache every LLM of the worker uses (an absolute path)."""
     supervisor_timeout: float = 2 * DEFAULT_PING_TIMEOUT_S
     """How long a worker waits for a silent (stopped) supervisor before it exits."""
     cwd: str = field(default_factory=os.getcwd)
@@ -187,6 +206,48 @@ class BatchConfig:
         help="After the first SIGINT/SIGTERM, how long rows in flight may finish (default: "
         "SIGINT --timeout, else 60 s; SIGTERM 5 s).",
     )
+    via: Via = option(
+        "http",
+        help="http: every LLM call is a request; batch-api: the rows' calls go out in rounds "
+        "of Batch-API jobs (half price, no rate limits, hours; docs/batch-api.md).",
+    )
+    batch_api_max_requests: int = option(
+        50_000, ge=1, help="--via batch-api: requests per job (OpenAI's limit: 50,000)."
+    )
+    batch_api_idle: float = option(
+        2.0, gt=0, help="--via batch-api: a round goes out after this long without a new call."
+    )
+    batch_api_poll: float = option(
+        10.0, gt=0, help="--via batch-api: seconds to the first look at a job (then x1.5, <= 60)."
+    )
+    prices: tuple[str, ...] | None = option(
+        None,
+        flag="--price",
+        metavar="MODEL=IN/OUT[/CACHED]",
+        help="A model's price in USD per million input/output[/cached input] tokens, over "
+        "the genai-prices table (repeatable; docs/cost.md).",
+    )
+    max_cost: float | None = option(
+        None,
+        gt=0,
+        metavar="USD",
+        help="Start no new row once this run's spend (plus what the rows in flight may cost) "
+        "would pass USD; exit 79, resumable (docs/cost.md).",
+    )
+    estimate: int | None = option(
+        None,
+        ge=1,
+        metavar="N",
+        help="Run N rows sampled evenly across the input (no output written) and print the "
+        "projected cost and time of the whole input.",
+    )
+    cache: str | None = option(
+        None,
+        read="path",
+        metavar="PATH",
+        help="A response cache (SQLite file, shared by the workers): a call whose request was "
+        "answered before is answered from it, at no cost and no rate budget (docs/cache.md).",
+    )
     quiet: bool = option(False, short="-q", help="No progress, no summary on stderr.")
     backend: Backend | None = option(
         None,
@@ -209,7 +270,17 @@ class BatchConfig:
     def __post_init__(self) -> None:
         for name in ("inputs", "output"):  # a path-like becomes its string
             object.__setattr__(self, name, os.fspath(getattr(self, name)))
+        if self.cache is not None:  # a path-like too; absolute: workers may chdir
+            object.__setattr__(self, "cache", os.path.abspath(os.fspath(self.cache)))
+        if isinstance(self.prices, (list, tuple, str)):  # run_batch(prices=[...]), one spec
+            prices = [self.prices] if isinstance(self.prices, str) else self.prices
+            object.__setattr__(self, "prices", tuple(_price_spec(p) for p in prices))
         check_options(self, ConfigurationError)
+        if self.prices:
+            from ..pricing import parse_price
+
+            for spec in self.prices:
+                parse_price(spec)  # ConfigurationError: what to write instead
         if self.resume and self.restart:
             raise ConfigurationError("resume and restart exclude each other")
         if self.retry_failed and self.restart:
@@ -248,6 +319,11 @@ class BatchConfig:
         return self.output + ".flows.sqlite"
 
     @property
+    def batch_api_path(self) -> str:
+        """The Batch-API journal beside the output (``.d/`` and ``.sqlite`` beside it)."""
+        return self.output + ".batchapi"
+
+    @property
     def summary_path(self) -> str:
         """The summary beside the output."""
         return self.output + ".summary.json"
@@ -265,8 +341,9 @@ class BatchResult:
     ``status``: ``"complete"`` (every row has its line), ``"interrupted"``, ``"quota_exhausted"``,
     ``"auth_failed"`` (the key was refused), ``"provider_unreachable"`` (no connection before
     any call succeeded), ``"bad_input"`` (``strict``), ``"workers_failed"`` or
-    ``"storage_error"`` (the journal or the output could not be written); all but the first
-    are resumable.
+    ``"storage_error"`` (the journal or the output could not be written) or
+    ``"budget_exhausted"`` (``max_cost`` reached); all but the first are resumable.
+    With ``estimate``: ``"estimate"`` (exit 0), ``summary`` holding the projection.
     ``exit_code`` is what ``fastcrew batch`` exits with; ``summary`` is what was written to
     ``<output>.summary.json``.
     """

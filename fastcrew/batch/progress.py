@@ -28,6 +28,10 @@ class Snapshot:
     tokens: int
     rate_limited: int
     elapsed_s: float
+    extra: str = ""
+    """More to say (``--via batch-api``: the round, calls pending, job states)."""
+    cost: str = ""
+    """Spent so far and the projection for the whole input (``$0.12, ~$3.40 (3.1-3.7)``)."""
 
 
 def _si(n: float) -> str:
@@ -86,14 +90,23 @@ class Progress:
             TimeRemainingColumn(),
             TextColumn(
                 "ok [green]{task.fields[ok]}[/] error [red]{task.fields[error]}[/] "
-                "tokens {task.fields[tokens]} 429s {task.fields[r429]}"
+                "tokens {task.fields[tokens]} 429s {task.fields[r429]} {task.fields[cost]}"
+                "{task.fields[extra]}"
             ),
             console=console,
             transient=False,
         )
         self._bar.start()
         self._task = self._bar.add_task(
-            "batch", total=self.total, ok=0, error=0, tokens="0", r429=0, rate="0"
+            "batch",
+            total=self.total,
+            ok=0,
+            error=0,
+            tokens="0",
+            r429=0,
+            rate="0",
+            extra="",
+            cost="",
         )
 
     def log(self, message: str) -> None:
@@ -117,6 +130,8 @@ class Progress:
                 tokens=_si(snap.tokens),
                 r429=f"{snap.rate_limited:,}",
                 rate=f"{rate:,.1f}",
+                extra=snap.extra,
+                cost=f"cost {snap.cost} " if snap.cost else "",
             )
             return
         if self.quiet:
@@ -133,6 +148,8 @@ class Progress:
             f"fastcrew batch: {snap.done:,}{of} rows, {rate:,.1f} rows/s, ok {snap.ok:,}, "
             f"error {snap.error:,}, in flight {snap.in_flight:,}, tokens {_si(snap.tokens)}, "
             f"429s {snap.rate_limited:,}, {snap.elapsed_s:,.0f} s{eta}"
+            + (f", cost {snap.cost}" if snap.cost else "")
+            + (f"; {snap.extra}" if snap.extra else "")
         )
 
     def close(self) -> None:

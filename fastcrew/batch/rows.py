@@ -65,13 +65,15 @@ BAD_INPUT_TYPES = frozenset(
 )
 """Error types that mean the input line itself is bad (``--strict`` stops on these)."""
 
-ZERO_USAGE: dict[str, int] = {
+ZERO_USAGE: dict[str, int | float] = {
     "requests": 0,
     "prompt_tokens": 0,
     "completion_tokens": 0,
     "total_tokens": 0,
     "cached_prompt_tokens": 0,
     "retries": 0,
+    "cost_usd": 0.0,
+    "unpriced_requests": 0,
 }
 
 _JSON_TYPES = {
@@ -124,8 +126,11 @@ def usage_dict(
     total: int,
     cached: int = 0,
     retries: int = 0,
-) -> dict[str, int]:
-    """A row's ``usage`` object."""
+    cost_usd: float = 0.0,
+    unpriced: int = 0,
+) -> dict[str, int | float]:
+    """A row's ``usage`` object (``cost_usd`` rounded to ``USD_DECIMALS``: no float noise;
+    ``unpriced``: the requests whose cost is unknown, counted 0 in it)."""
     return {
         "requests": requests,
         "prompt_tokens": prompt,
@@ -133,6 +138,8 @@ def usage_dict(
         "total_tokens": total,
         "cached_prompt_tokens": cached,
         "retries": retries,
+        "cost_usd": round(cost_usd, 10),
+        "unpriced_requests": unpriced,
     }
 
 
@@ -192,7 +199,7 @@ def ok_row(
     index: int,
     obj: dict[str, Any],
     output: dict[str, Any],
-    usage: dict[str, int],
+    usage: dict[str, int | float],
     elapsed_s: float,
     raw: bytes | None = None,
 ) -> bytes:

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from .._json import dumps
+from .spending import cost_line
 
 __all__ = ["format_startup", "format_summary", "rate_limit_line", "write_summary"]
 
@@ -73,13 +74,29 @@ def format_summary(s: dict[str, Any]) -> str:
     used = rate_limit_line(s.get("rate_limit") or {})
     if used:
         lines.append(used)
+    cost = cost_line(s.get("cost") or {})
+    if cost:
+        lines.append(cost)
     if run.get("worker_deaths"):
         lines.append(
             f"  worker deaths: {run['worker_deaths']:,}; {run['redispatched_rows']:,} rows "
             f"dispatched again, {run.get('rows_repaid', 0):,} of them re-paid (already started)"
         )
+    cache = s.get("cache")
+    if cache:
+        lines.append(
+            f"  cache: {cache['hits']:,} hits (no request, ${cache['saved_usd']:,.4f} saved), "
+            f"{cache['misses']:,} misses ({cache['path']})"
+        )
     if s.get("startup"):
         lines.append(format_startup(s["startup"]))
+    api = s.get("batch_api")
+    if api:
+        lines.append(
+            f"  batch api: {api['rounds']:,} rounds, {api['jobs']:,} jobs, {api['requests']:,} "
+            f"requests ({api['deduped']:,} identical calls shared, {api['store_hits']:,} "
+            f"answered from earlier runs), {api['retried']:,} retried, {api['failed']:,} failed"
+        )
     ray = s.get("ray")
     if ray:
         nodes = ", ".join(

@@ -31,7 +31,9 @@ from .wire import (
 if TYPE_CHECKING:
     import httpx
 
+    from ..cache import ResponseCache
     from ..pricing import Price
+    from .cached import CacheSpec
 
 
 __all__ = ["DEFAULT_COMPLETION_ESTIMATE", "DEFAULT_TIMEOUT", "LLM", "ChatStream"]
@@ -72,6 +74,9 @@ class LLM(CrewAICalls):
     instead of native tool calls. ``price`` (a :class:`~fastcrew.pricing.Price` or
     ``"IN/OUT[/CACHED]"`` in USD per million tokens) prices this LLM's calls, over the
     process's prices (docs/cost.md); every answer's ``usage.cost_usd`` is its cost.
+    ``cache`` (a file path or a :class:`~fastcrew.cache.ResponseCache`; default: the process
+    runtime's ``cache``, else none) answers a request seen before from the stored answer:
+    no request, no rate budget, cost 0 (docs/cache.md).
 
     Every call passes the budget shared by all LLMs with the same endpoint and key
     (``rate_limit``, default: the process default, which learns the provider's limits from
@@ -108,6 +113,7 @@ class LLM(CrewAICalls):
         max_retries: int | None = None,
         supports_function_calling: bool | None = None,
         price: Price | str | None = None,
+        cache: str | os.PathLike[str] | ResponseCache | None = None,
         **provider_kwargs: Any,
     ) -> None:
         redirect = get_runtime().redirect
@@ -146,6 +152,11 @@ class LLM(CrewAICalls):
         self._rng: random.Random | None = None  # made on the first retry
         self._usage = TokenCounter()
         self._pricer = CallPricer(self.model, price)
+        self._cache: CacheSpec | None = None
+        if cache is not None:
+            from .cached import check_spec
+
+            self._cache = check_spec(cache)
         self._url = endpoint_url(self.base_url, "/chat/completions")
         self._headers: dict[str, str] = {
             "Content-Type": "application/json",
@@ -195,6 +206,7 @@ class LLM(CrewAICalls):
             "retry": self.retry,
             "supports_function_calling": self._function_calling,
             "price": self.price,
+            "cache": self._cache,
             **self.provider_kwargs,
         }
         return (_rebuild_llm, (self.model, kwargs))
@@ -221,7 +233,7 @@ class LLM(CrewAICalls):
 
     def _body(
         self, messages: Messages, response_format: Any, stream: bool, overrides: Mapping[str, Any]
-    ) -> bytes:
+    ) -> dict[str, Any]:
         body = {**self._base_body, "messages": normalize_messages(messages)}
         if overrides:
             body.update(overrides)
@@ -230,7 +242,7 @@ class LLM(CrewAICalls):
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        return dumps(body)
+        return body
 
     @overload
     async def achat(
@@ -271,7 +283,22 @@ class LLM(CrewAICalls):
         """
         if response_format is None:
             response_format = self.response_format
-        body = self._body(messages, response_format, stream, overrides)
+        payload = self._body(messages, response_format, stream, overrides)
+        # The response cache (docs/cache.md): a hit is answered here, before the limiter —
+        # no rate budget, no request; a miss is stored once answered.
+        cache = key = None
+        if self._cache is not None or get_runtime().cache is not None:
+            from .cached import answer_hit, look_up
+
+            cache, key, stored = look_up(self._cache, self._url, payload)
+            if stored is not None:
+                return answer_hit(stored, stream, self._pricer, self._api_key, self._count_hit)
+        body = dumps(payload)
+        deferrer = get_runtime().deferrer
+        if deferrer is not None:  # --via batch-api: the batch supervisor sends it
+            from .deferred import answer_deferred
+
+            return await answer_deferred(self, deferrer, body, stream)
         limiter = self.limiter()
         # Reserve what the provider charges at admission: the prompt (bytes / 4, settled to
         # the reported prompt tokens) plus the answer allowance (max_tokens, else its default).
@@ -291,7 +318,9 @@ class LLM(CrewAICalls):
                 lease = await limiter.acquire(estimate, completion=allowance)
                 try:
                     if stream:
-                        return await self._open_stream(body, limiter, lease, attempt - 1)
+                        return await self._open_stream(
+                            body, limiter, lease, attempt - 1, cache, key, payload.get("n")
+                        )
                     resp = await self._post(body)
                 except RateLimitError as exc:
                     lease.refuse()
@@ -316,8 +345,13 @@ class LLM(CrewAICalls):
                     lease.settle(None)
                     raise
                 else:
+                    if key is not None:
+                        assert cache is not None
+                        assert resp.raw is not None
+                        resp.cache = "miss"
+                        cache.put_later(key, resp.raw, cost_usd=resp.usage.cost_usd)
                     _finish(limiter, lease, resp, attempt - 1)
-                    self._usage.add(resp.usage)
+                    self._usage.add(resp.usage, resp.cache)
                     return resp
                 if delay:
                     await asyncio.sleep(delay)
@@ -340,8 +374,20 @@ class LLM(CrewAICalls):
         answer.usage = self._pricer(answer.usage, answer.model)
         return answer
 
+    def _count_hit(self, resp: ChatResponse) -> None:
+        """Count an answer from the response cache (docs/cache.md)."""
+        record_usage(resp)
+        self._usage.add(resp.usage, "hit", resp.saved_usd)
+
     async def _open_stream(
-        self, body: bytes, limiter: Limiter, lease: Lease, retries: int
+        self,
+        body: bytes,
+        limiter: Limiter,
+        lease: Lease,
+        retries: int,
+        cache: ResponseCache | None = None,
+        key: bytes | None = None,
+        n: Any = None,
     ) -> ChatStream:
         handle = await self._transport.open_stream(self._url, body, self._headers)
         if handle.status >= 300:
@@ -353,8 +399,13 @@ class LLM(CrewAICalls):
                 lease.settle(None)
                 record_retries(retries)
             else:
+                if key is not None:
+                    assert cache is not None
+                    from .cached import store_stream
+
+                    store_stream(cache, key, resp, n)
                 _finish(limiter, lease, resp, retries)
-                self._usage.add(resp.usage)
+                self._usage.add(resp.usage, resp.cache)
 
         return ChatStream(handle, done, self._api_key, self._pricer)
 

@@ -66,15 +66,16 @@ class CallPricer:
 
             self._own = Prices([self.price], table=False)
 
-    def __call__(self, usage: Usage, answered: str | None) -> Usage:
+    def __call__(self, usage: Usage, answered: str | None, batch: bool = False) -> Usage:
+        """``batch``: priced at batch-API rates."""
         if usage is NO_USAGE:
             return usage
         own = self._own
         if own is not None:
-            cost = own.cost(self.model, usage)
+            cost = own.cost(self.model, usage, batch=batch)
         else:
             prices = get_runtime().prices
-            cost = prices.cost(self._name(prices, answered), usage)
+            cost = prices.cost(self._name(prices, answered), usage, batch=batch)
         set_cost(usage, cost.usd, cost.known)
         return usage
 

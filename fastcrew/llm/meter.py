@@ -61,6 +61,9 @@ def metrics_of(meter: UsageMeter) -> UsageMetrics:
         retries=meter.retries,
         cost_usd=meter.cost_usd,
         unpriced_requests=meter.unpriced_requests,
+        cache_hits=meter.cache_hits,
+        cache_misses=meter.cache_misses,
+        saved_usd=meter.saved_usd,
     )
 
 

@@ -11,7 +11,7 @@ This module is the one boundary where aiohttp / httpx exceptions become fastcrew
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -30,6 +30,8 @@ __all__ = [
     "HttpxTransport",
     "Transport",
     "close_session",
+    "http_chunks",
+    "http_request",
 ]
 
 DEFAULT_KEEPALIVE_S = 30.0
@@ -170,6 +172,52 @@ class AiohttpTransport:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise _map_error(exc, self._origin, self._timeout) from exc
         return _AiohttpStream(resp, self._origin, self._timeout)
+
+
+async def http_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | AsyncIterable[bytes] | None = None,
+    limit_s: float | None = None,
+) -> HttpResponse:
+    """One whole request on the running loop's shared session (the Files and Batch APIs,
+    :mod:`fastcrew.llm.batch_api`); ``body`` may be streamed (give ``Content-Length``)."""
+    session = await _loop_session()
+    where = origin_of(url)
+    try:
+        async with session.request(
+            method, url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=limit_s)
+        ) as resp:
+            return HttpResponse(resp.status, resp.headers, await resp.read())
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise _map_error(exc, where, limit_s) from exc
+
+
+async def http_chunks(
+    url: str, headers: Mapping[str, str], limit_s: float | None = None
+) -> AsyncIterator[HttpResponse]:
+    """A GET streamed: first an :class:`HttpResponse` with the status and headers (and the
+    whole body when the status is not 2xx), then one per chunk of the body (``status`` 0)."""
+    session = await _loop_session()
+    where = origin_of(url)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=limit_s, sock_read=limit_s)
+    try:
+        async with session.get(url, headers=headers, timeout=timeout) as resp:
+            if resp.status >= 300:
+                yield HttpResponse(resp.status, resp.headers, await resp.read())
+                return
+            yield HttpResponse(resp.status, resp.headers, b"")
+            async for chunk in resp.content.iter_chunked(1 << 16):
+                yield HttpResponse(0, resp.headers, chunk)
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise _map_error(exc, where, limit_s) from exc
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (for error messages: never a path or a query)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0].rpartition('@')[2]}"
 
 
 # -- httpx ----------------------------------------------------------------------------------

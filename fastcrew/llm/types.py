@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..limits.snapshot import NO_LIMITS, RateLimitSnapshot
 
@@ -85,6 +85,11 @@ class ChatResponse:
     ``request_id`` is the provider's ``x-request-id`` header; ``raw`` its response body
     exactly as it came (bytes, not re-encoded), for non-streamed answers — None for a stream;
     ``retries`` the attempts the call made after its first.
+
+    ``cache`` is ``"hit"`` when the answer came from the LLM's response cache (no request
+    was sent: ``usage`` holds the stored answer's tokens with ``cost_usd`` 0, and
+    ``saved_usd`` what it would have cost), ``"miss"`` when the cache was looked in and the
+    answer fetched (and stored), None without a cache (docs/cache.md).
     """
 
     content: str
@@ -97,6 +102,8 @@ class ChatResponse:
     retries: int = 0
     tool_calls: list[dict[str, Any]] | None = field(default=None, repr=False)
     raw: bytes | None = field(default=None, repr=False)
+    cache: Literal["hit", "miss"] | None = None
+    saved_usd: float = 0.0
 
 
 @dataclass(slots=True, frozen=True)

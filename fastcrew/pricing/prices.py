@@ -16,7 +16,7 @@ from typing import Any
 
 from ._price import UNKNOWN, Cost, Price, Rates, TieredRates
 
-__all__ = ["NO_TABLE_PROVIDERS", "Prices"]
+__all__ = ["NO_TABLE_PROVIDERS", "Prices", "unpriced_models"]
 
 log = logging.getLogger("fastcrew.pricing")
 
@@ -136,6 +136,12 @@ def _candidates(provider: str | None, model: str, bare: str) -> Iterable[str]:
     names = [n.strip().lower() for n in names]
     undated = [_DATE.sub("", n) for n in names]
     return dict.fromkeys([*names, *undated])
+
+
+def unpriced_models() -> frozenset[str]:
+    """The models this process found no price for so far (each was warned about once)."""
+    with _warned_lock:
+        return frozenset(_warned)
 
 
 def _warn_unknown(name: str) -> None:

@@ -14,7 +14,10 @@ A process has one runtime (:func:`get_runtime`, made on first use). It owns
   that loop shuts down (``asyncio.run`` and ``asyncio.Runner`` do) or closes;
 - a sized **thread pool** for sync tools and sync flow methods;
 - the **prices** its LLM calls are costed at (``prices``: genai-prices' table, and the
-  user's ``Price`` overrides given with ``Runtime(prices=...)`` / ``set_prices``).
+  user's ``Price`` overrides given with ``Runtime(prices=...)`` / ``set_prices``);
+- the **response cache** of LLMs built without ``cache=`` (``cache``: a path, None for
+  none; ``fastcrew batch --cache`` sets it in each worker) and the one open cache per path
+  (:meth:`cache_for`, shared by every LLM of the process; closed at exit).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from .._loop import LoopKind, ensure_no_running_loop
 from ..limits import BudgetSource, Limiter, RateLimit
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_THREADS",
+    "Deferrer",
     "LLMRedirect",
     "LoopState",
     "Runtime",
@@ -69,6 +73,14 @@ class LLMRedirect:
     def __repr__(self) -> str:
         key = ", api_key='***'" if self.api_key else ""
         return f"LLMRedirect(base_url={self.base_url!r}{key})"
+
+
+class Deferrer(Protocol):
+    """Takes LLM calls instead of the network (``fastcrew batch --via batch-api``)."""
+
+    async def defer(self, url: str, body: bytes) -> tuple[int, bytes]:
+        """The answer to the request ``body`` for ``url``: its HTTP status and body."""
+        ...
 
 
 class LoopState:
@@ -103,7 +115,8 @@ class Runtime:
     thread; ``default_rate_limit``: the limit of LLMs created without one; ``redirect``:
     where every LLM built from now on is sent, whatever endpoint it names (an
     :class:`LLMRedirect`; ``--simulate`` sets one in each batch worker); ``prices``: what
-    calls cost (see :meth:`set_prices`; default: the table alone).
+    calls cost (see :meth:`set_prices`; default: the table alone); ``cache``: the response
+    cache file of LLMs built without ``cache=`` (None: no cache; docs/cache.md).
     """
 
     def __init__(
@@ -115,6 +128,7 @@ class Runtime:
         default_rate_limit: RateLimit | None = None,
         redirect: LLMRedirect | None = None,
         prices: Prices | Iterable[Price | str] | None = None,
+        cache: str | os.PathLike[str] | None = None,
     ) -> None:
         if max_threads < 1:
             raise ValueError("max_threads must be at least 1")
@@ -122,6 +136,9 @@ class Runtime:
         self.max_threads = max_threads
         self.default_rate_limit = default_rate_limit or RateLimit()
         self.redirect = redirect
+        self.deferrer: Deferrer | None = None
+        """Set: every chat call of a fastcrew LLM goes to it, not over HTTP (a batch
+        worker's ``--via batch-api``)."""
         self._home = HomeLoop(loop)
         self._loops: dict[asyncio.AbstractEventLoop, LoopState] = {}
         self._lock = threading.Lock()
@@ -129,6 +146,9 @@ class Runtime:
         self._owner_caps: dict[int, tuple[weakref.ref[object], int, BudgetSource]] = {}
         self.usage = UsageMeter()
         """Every successful LLM call of the process (the LLM client adds each once)."""
+        self.cache: str | None = None if cache is None else os.fspath(cache)
+        """The response cache of LLMs without ``cache=`` (read at each call)."""
+        self._caches: dict[str, Any] = {}
         self._prices: Prices | None = None
         if prices is not None:
             self.set_prices(prices)
@@ -311,6 +331,26 @@ class Runtime:
         self._prices = prices
         return prices
 
+    # -- the response cache -----------------------------------------------------------
+
+    def cache_for(self, path: str, open_cache: Callable[[str], T]) -> T:
+        """The process's one open cache for ``path`` (its absolute form), made with
+        ``open_cache(path)`` on first use (``fastcrew.llm.cached`` passes
+        ``ResponseCache``: the cache package sits above this one)."""
+        found = self._caches.get(path)  # the path as given: no abspath on the hot path
+        if found is None:
+            where = os.path.abspath(path)
+            with self._lock:
+                found = self._caches.get(where)
+                if found is None:
+                    found = self._caches[where] = open_cache(where)
+                self._caches[path] = found
+        return found
+
+    def open_caches(self) -> list[Any]:
+        """The response caches :meth:`cache_for` has opened (each once)."""
+        return list({id(c): c for c in list(self._caches.values())}.values())
+
     # -- threads --------------------------------------------------------------------------
 
     @property
@@ -334,8 +374,12 @@ class Runtime:
     # -- lifetime -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop the home thread (closing its sessions) and the thread pool."""
+        """Stop the home thread (closing its sessions), the thread pool and the response
+        caches (what they have queued is written)."""
         self._home.close()
+        caches, self._caches = {id(c): c for c in self._caches.values()}, {}
+        for cache in caches.values():
+            cache.close()
         executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)

@@ -11,12 +11,15 @@ class UsageMeter:
     """Usage summed over successful LLM calls (of a run, a batch row or the whole process)."""
 
     __slots__ = (
+        "cache_hits",
+        "cache_misses",
         "cached_prompt_tokens",
         "completion_tokens",
         "cost_usd",
         "prompt_tokens",
         "requests",
         "retries",
+        "saved_usd",
         "total_tokens",
         "unpriced_requests",
     )
@@ -29,6 +32,11 @@ class UsageMeter:
         """USD, summed over the priced calls (``usage.priced``)."""
         self.unpriced_requests = 0
         """Calls whose cost is unknown (no price for the model, or no usage reported)."""
+        self.cache_hits = self.cache_misses = 0
+        """Calls answered from the response cache (no request sent; counted in
+        ``requests`` too, at cost 0), and calls that looked in it and were sent."""
+        self.saved_usd = 0.0
+        """What the cache hits would have cost (USD)."""
 
     def add(self, resp: Any) -> None:
         """Count one successful call (the retries it took, its cost)."""
@@ -43,3 +51,10 @@ class UsageMeter:
             self.cost_usd += usage.cost_usd
         else:
             self.unpriced_requests += 1
+        cache = getattr(resp, "cache", None)
+        if cache is not None:
+            if cache == "hit":
+                self.cache_hits += 1
+                self.saved_usd += resp.saved_usd
+            else:
+                self.cache_misses += 1

@@ -265,7 +265,7 @@ def test_each_option_is_declared_once_for_the_command_the_api_and_the_docs(
         if default is dataclasses.MISSING:
             assert param.required
         elif param.multiple:  # a list: its values, parsed like the user's
-            assert param.default == [str(v) for v in default], name
+            assert param.default == [str(v) for v in default or ()], name
         else:
             assert param.default == default, name
     text = (ROOT / doc).read_text()

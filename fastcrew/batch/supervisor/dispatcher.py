@@ -65,16 +65,21 @@ class Dispatcher:
         skip: Callable[[int], bool] = lambda _: False,
         attempts: Callable[[int], int] = lambda _: 1,
         on_oversize: Callable[[RawRow], bool] = lambda _: True,
+        admit: Callable[[int], bool] | None = None,
     ) -> None:
         """``skip(index)``: the row is done already (resume); ``attempts(index)``: its attempt
         number; ``on_oversize(row)`` records a row over the size limit and returns whether
-        dispatch may go on (False: the run is stopping)."""
+        dispatch may go on (False: the run is stopping); ``admit(in_flight)``: whether one
+        more row may go out with ``in_flight`` out already (``--max-cost``; None: always)."""
         self.chunk_size = chunk_size
         self.window = window
         self.head = head
         self.skip = skip
         self.attempts = attempts
         self.on_oversize = on_oversize
+        self.admit = admit
+        self.held = False
+        """The last dispatch kept a row back (``admit`` said no)."""
         self.buffer: deque[RawRow] = deque()
         self.redispatch: deque[RowTask] = deque()
         self.inflight: dict[int, dict[int, RowTask]] = {}
@@ -109,6 +114,7 @@ class Dispatcher:
     def dispatch(self) -> list[tuple[int, list[RowTask]]]:
         """Chunks for the waiting workers, first come first served, as ``(slot, rows)``."""
         out: list[tuple[int, list[RowTask]]] = []
+        self.held = False
         if self.stopped:
             return out
         waiting = self.waiting
@@ -136,8 +142,12 @@ class Dispatcher:
         redispatch = self.redispatch
         buffer = self.buffer
         head = self.head
+        admit = self.admit
         while len(out) < limit and not self.stopped:
             if redispatch:
+                if admit is not None and not admit(self.in_flight() + len(out)):
+                    self.held = True
+                    break
                 out.append(redispatch.popleft())
                 continue
             if not buffer:
@@ -151,6 +161,9 @@ class Dispatcher:
                 head.flush()
                 if row.index >= head.next + self.window:
                     break
+            if admit is not None and row.raw is not None and not admit(self.in_flight() + len(out)):
+                self.held = True
+                break
             buffer.popleft()
             if row.raw is None:
                 if not self.on_oversize(row):

@@ -17,6 +17,7 @@ from ..wire.messages import Give, Observe, Pause, RowResult, Want
 
 __all__ = [
     "BudgetMessage",
+    "CallsDeferred",
     "ProviderUnavailable",
     "QuotaExhausted",
     "RoomFor",
@@ -136,6 +137,15 @@ class BudgetMessage:
 
 
 @dataclass(slots=True, frozen=True)
+class CallsDeferred:
+    """``--via batch-api``: the worker in ``slot`` has rows waiting on these LLM calls
+    (``(request key, model, body)``)."""
+
+    slot: int
+    calls: list[tuple[bytes, str, bytes]]
+
+
+@dataclass(slots=True, frozen=True)
 class WorkerHung:
     """The worker answered nothing for ``silent_s`` seconds; the pool is killing it."""
 
@@ -188,6 +198,7 @@ WorkerEvent = (
     | ProviderUnavailable
     | WorkerStats
     | BudgetMessage
+    | CallsDeferred
     | WorkerHung
     | WorkerExited
 )

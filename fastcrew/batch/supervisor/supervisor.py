@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..._failures import leaves
 from ..._json import loads
@@ -31,6 +31,7 @@ from ...errors import ConfigurationError, InputReadError, LLMConfigurationError,
 from ..config import BatchConfig
 from ..rows import BAD, OK, oversize_row
 from ..signals import StopSignals
+from ..spending import money
 from ..storage.inputs import LineReader, RawRow
 from ..storage.journal import Journal, JournalState
 from ..storage.ordered_writer import OrderedWriter
@@ -58,6 +59,10 @@ from .feed import InputFeed
 from .lifecycle import WorkerLifecycle
 from .pool import STARTUP_TIMEOUT_S, WorkerPool
 from .provider import ProviderWatch, endpoint_down
+from .spend import Spend
+
+if TYPE_CHECKING:
+    from .batchapi.side import DeferredCalls
 
 __all__ = ["Counters", "Supervisor"]
 
@@ -81,6 +86,7 @@ class Supervisor(WorkerLifecycle):
         on_tick: Callable[[Supervisor], None] | None = None,
         log: Callable[[str], None] = lambda _: None,
         output_path: str | None = None,
+        base_url: str | None = None,
     ) -> None:
         self.config = config
         self.reader = reader
@@ -93,6 +99,7 @@ class Supervisor(WorkerLifecycle):
         self.feed = InputFeed(reader, config.inputs, verify)
         self.output = OrderedOutput(journal, writer, output_path or config.output)
         self.pool = pool
+        self.spend = Spend(config.max_cost, max(config.workers, 1) * config.concurrency)
         self.dispatcher = Dispatcher(
             chunk_size=config.chunk_size,
             window=config.reorder_window,
@@ -100,6 +107,7 @@ class Supervisor(WorkerLifecycle):
             skip=skip,
             attempts=attempts,
             on_oversize=self._oversize,
+            admit=self.spend.admit if config.max_cost is not None else None,
         )
         self.counters = Counters()
         self.stop_reason: str | None = None
@@ -133,6 +141,13 @@ class Supervisor(WorkerLifecycle):
             WorkerHung: self._on_hung,
             WorkerExited: self._on_exit,
         }
+        self.deferred: DeferredCalls | None = None
+        """``--via batch-api``: the rows' LLM calls, sent as Batch-API jobs to ``base_url``."""
+        if config.via == "batch-api":
+            from .batchapi.side import DeferredCalls  # loads aiohttp: only in this mode
+
+            self.deferred = DeferredCalls(config, base_url, pool.send, self.dispatcher, pool.size)
+            self.deferred.hook(self._handlers)
 
     @property
     def eof(self) -> bool:
@@ -160,6 +175,8 @@ class Supervisor(WorkerLifecycle):
             self._storage_stop(storage)
         finally:
             self.budgets.close()
+            if self.deferred is not None:
+                self.deferred.close()
 
     async def _run_group(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -170,6 +187,8 @@ class Supervisor(WorkerLifecycle):
             if not self._finished.is_set():
                 group.create_task(self.pool.run(self._on_event))
                 self._services.append(group.create_task(self._read_loop()))
+                if self.deferred is not None:
+                    self._services.append(group.create_task(self.deferred.run()))
                 await self._wait_for_a_worker()
                 self._services.append(group.create_task(self._ticker()))
                 self._pump()
@@ -251,6 +270,8 @@ class Supervisor(WorkerLifecycle):
             send = self.pool.send_rows
             for slot, chunk in dispatcher.dispatch():
                 send(slot, chunk)
+            if dispatcher.held and not dispatcher.in_flight():
+                self._budget_stop()  # --max-cost: the next row would pass the cap
             if dispatcher.needs_input():
                 self._need_input.set()
         self._check_done()
@@ -283,11 +304,34 @@ class Supervisor(WorkerLifecycle):
                 status = "error"
             counters.requests += result.requests
             counters.tokens += result.tokens
+            self.spend.finished(slot, result.cost_usd, result.unpriced, result.kind == OK)
             rows.append((result.index, status, task.row.digest, result.row))
         self.output.record(rows)
+        if self.spend.reached:
+            self._budget_stop()
         if counters.requests:
             self.provider.success()
         self._pump()
+
+    def _on_stats(self, event: WorkerStats) -> None:
+        super()._on_stats(event)
+        self.spend.process(event.slot, event.stats.get("cost_usd", 0.0))
+        if self.spend.reached:
+            self._budget_stop()
+
+    def _on_exit(self, event: WorkerExited) -> None:
+        self.spend.worker_gone(event.slot)
+        super()._on_exit(event)
+
+    def _budget_stop(self) -> None:
+        """``--max-cost``: start no new row; the rows in flight finish."""
+        spend = self.spend
+        assert spend.cap is not None
+        self._stop(
+            "budget_exhausted",
+            f"--max-cost: spent {money(spend.spent)} of the {money(spend.cap)} cap; no new "
+            "row starts, the rows in flight finish",
+        )
 
     def _on_returned(self, event: RowsReturned) -> None:
         self.dispatcher.returned(event.slot, event.indices)

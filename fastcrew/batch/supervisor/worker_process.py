@@ -25,6 +25,7 @@ from ..config import WorkerConfig
 from ..wire.channel import Channel, open_channel
 from ..wire.messages import (
     Configure,
+    Defer,
     Done,
     Fatal,
     Give,
@@ -43,6 +44,7 @@ from ..wire.messages import (
 )
 from .events import (
     BudgetMessage,
+    CallsDeferred,
     ProviderUnavailable,
     QuotaExhausted,
     RoomFor,
@@ -97,6 +99,8 @@ def decode(slot: int, message: Any) -> WorkerEvent | None:
             return QuotaExhausted(slot, text)
         case Unavailable(kind, text):
             return ProviderUnavailable(slot, kind, text)
+        case Defer(calls):
+            return CallsDeferred(slot, calls)
     return None
 
 

@@ -15,6 +15,8 @@ local socketpair and a Ray actor's socket (:mod:`~fastcrew.batch.wire.channel`):
                                                  Unavailable(kind, message)  key refused /
                                                                      provider unreachable
     Reachable()             a call of the run succeeded (connection errors are rows' now)
+    Answers([(key, status, body)])               Defer([(key, model, body)])
+                            --via batch-api: rows' LLM calls out, the provider's answers in
     Ping(seq)                                    Pong(seq, stats)    liveness, every second
     Drain()                 finish running rows, start none
     Stop()                  cancel everything and exit
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
     from .lease import BudgetId, LimitTuple
 
 __all__ = [
+    "Answers",
     "Configure",
+    "Defer",
     "Done",
     "Drain",
     "Fatal",
@@ -69,13 +73,16 @@ class WireRow(NamedTuple):
 
 class RowResult(NamedTuple):
     """A finished row as the worker serialised it: kind (``rows.OK``/``ERROR``/``BAD``), the
-    output row's bytes, and what it cost."""
+    output row's bytes, and what it cost: LLM requests, tokens, USD (``cost_usd``; the
+    ``unpriced`` calls among ``requests`` count 0 there)."""
 
     index: int  # type: ignore[assignment]  # the field shadows tuple.index, on purpose
     kind: int
     row: bytes
     requests: int
     tokens: int
+    cost_usd: float = 0.0
+    unpriced: int = 0
 
 
 # -- supervisor → worker -------------------------------------------------------------------
@@ -110,6 +117,12 @@ class Stop(NamedTuple):
 class Reachable(NamedTuple):
     """A call of the run succeeded: from now on a connection error is the row's (transient),
     not a sign that the provider is down from the start."""
+
+
+class Answers(NamedTuple):
+    """``--via batch-api``: answers to deferred calls, ``(request key, HTTP status, body)``."""
+
+    answers: list[tuple[bytes, int, bytes]]
 
 
 class Grant(NamedTuple):
@@ -201,6 +214,13 @@ class Pong(NamedTuple):
 
     seq: int
     stats: dict[str, Any]
+
+
+class Defer(NamedTuple):
+    """``--via batch-api``: LLM calls the rows wait on, ``(request key, model, body)``, one
+    per waiting call (identical ones too)."""
+
+    calls: list[tuple[bytes, str, bytes]]
 
 
 class Want(NamedTuple):

@@ -22,7 +22,7 @@ import signal
 import socket
 import sys
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..._loop import run
 from ...llm.providers import redirect_environment
@@ -31,6 +31,7 @@ from ..config import WorkerConfig
 from ..startup import process_age_s, timed
 from ..wire.channel import Channel, open_channel
 from ..wire.messages import (
+    Answers,
     Configure,
     Done,
     Drain,
@@ -54,6 +55,18 @@ from ..wire.messages import (
 from .budget import WorkerBudgets
 from .runner import RowRunner
 from .stops import BEFORE_SUCCESS, REACHED, stop_message
+
+if TYPE_CHECKING:
+    from .deferred import Deferrer
+
+_PRICES_MODULE = "fastcrew.pricing.prices"
+
+
+def unpriced_models() -> list[str]:
+    """The models this process found no price for (none if nothing was priced yet)."""
+    module = sys.modules.get(_PRICES_MODULE)
+    return sorted(module.unpriced_models()) if module is not None else []
+
 
 __all__ = ["serve", "worker_main"]
 
@@ -138,9 +151,19 @@ async def _serve(config: WorkerConfig, sock: socket.socket, startup: dict[str, A
         else None
     )
     runtime = set_runtime(
-        Runtime(budgets=budgets, max_threads=max(config.concurrency, 1), redirect=redirect)
+        Runtime(
+            budgets=budgets,
+            max_threads=max(config.concurrency, 1),
+            redirect=redirect,
+            prices=config.prices or None,  # --price: over the table
+            cache=config.cache,  # --cache: every LLM without its own cache= uses it
+        )
     )
     runtime.adopt_loop()
+    if config.via == "batch-api":  # every LLM call goes to the supervisor (Batch API)
+        from .deferred import Deferrer  # loads the request key's sqlite3: only in this mode
+
+        runtime.deferrer = Deferrer(channel.send)
     try:
         runner = RowRunner(config)
     except Exception as exc:
@@ -150,6 +173,15 @@ async def _serve(config: WorkerConfig, sock: socket.socket, startup: dict[str, A
         return
     channel.send(Hello(os.getpid(), {**startup, **runner.startup}))
     await Worker(config, channel, runner, budgets).serve()
+
+
+async def _flush_caches() -> None:
+    """Write what the response caches (``--cache``) have queued before the worker exits."""
+    for cache in get_runtime().open_caches():
+        try:
+            await cache.aflush()
+        except Exception as exc:  # a cache: the run's rows are not at stake
+            print(f"fastcrew batch worker: response cache not written: {exc}", file=sys.stderr)
 
 
 class Worker:
@@ -206,6 +238,8 @@ class Worker:
                         self._drain()
                     case Reachable():
                         self._reached()
+                    case Answers(answers):
+                        cast("Deferrer", get_runtime().deferrer).answer(answers)
                     case Stop():
                         return
         except asyncio.CancelledError:
@@ -221,6 +255,7 @@ class Worker:
                 await asyncio.wait(self.tasks)
             self.budgets.release_all()
             self._flush()
+            await _flush_caches()
             self.channel.send(Pong(-1, self._stats()))
             await self.channel.drain()
             self.channel.close()
@@ -255,9 +290,15 @@ class Worker:
             "rows": self.rows_done,
             "running": len(self.tasks),
             "queued": len(self.queue),
-            "calls": usage.requests,
+            "calls": usage.requests - usage.cache_hits,  # requests sent (hits send none)
             "rate_limited": runtime.rate_limited(),
             "retries": usage.retries,
+            "cache_hits": usage.cache_hits,
+            "cache_misses": usage.cache_misses,
+            "saved_usd": usage.saved_usd,
+            "cost_usd": usage.cost_usd,  # every call of the process: --max-cost's spend
+            "unpriced_requests": usage.unpriced_requests,
+            "unpriced_models": unpriced_models(),
         }
 
     def _ask(self) -> None:
@@ -310,7 +351,8 @@ class Worker:
         self._fill()
 
     def _check_reached(self) -> None:
-        if not self.reached and get_runtime().usage.requests:
+        usage = get_runtime().usage
+        if not self.reached and usage.requests > usage.cache_hits:  # a request answered
             self._reached()
 
     def _reached(self) -> None:

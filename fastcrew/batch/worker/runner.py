@@ -43,8 +43,11 @@ if TYPE_CHECKING:  # a crew batch never imports flows (sqlite3 and all): ~25 % o
 
 __all__ = ["RowRunner", "crew_output", "row_state_id"]
 
-Outcome = tuple[int, bytes, tuple[int, int]]
-"""(kind, serialised row, (LLM requests, tokens))."""
+Cost = tuple[int, int, float, int]
+"""(LLM requests, tokens, USD, unpriced requests)."""
+Outcome = tuple[int, bytes, Cost]
+"""(kind, serialised row, what it cost)."""
+NOTHING: Cost = (0, 0, 0.0, 0)
 
 
 _ROW_IDS = uuid.UUID("6f1c3a52-8d0e-4f4b-9a57-3f0c2b1d9e10")
@@ -64,7 +67,7 @@ def _message_with_notes(message: str, exc: BaseException) -> str:
     return "\n".join([message, *notes])
 
 
-def _meter_usage(meter: UsageMeter) -> dict[str, int]:
+def _meter_usage(meter: UsageMeter) -> dict[str, int | float]:
     return usage_dict(
         meter.requests,
         meter.prompt_tokens,
@@ -72,6 +75,8 @@ def _meter_usage(meter: UsageMeter) -> dict[str, int]:
         meter.total_tokens,
         meter.cached_prompt_tokens,
         meter.retries,
+        meter.cost_usd,
+        meter.unpriced_requests,
     )
 
 
@@ -166,7 +171,7 @@ class RowRunner:
         hold), is an error row: a row is never lost."""
         raw, first = unmark(raw)
         try:
-            kind, row, (requests, tokens) = await self._run(index, line, raw, attempts, first)
+            kind, row, cost = await self._run(index, line, raw, attempts, first)
         except self.stops:
             raise
         except Exception as exc:
@@ -181,7 +186,7 @@ class RowRunner:
             else:
                 row = error_row(index, obj, type_, message, line, attempts, extra, raw=raw)
             return RowResult(index, ERROR, row, 0, 0)
-        return RowResult(index, kind, row, requests, tokens)
+        return RowResult(index, kind, row, *cost)
 
     async def _run(
         self, index: int, line: int, raw: bytes, attempts: int, first: int | None
@@ -190,9 +195,9 @@ class RowRunner:
         try:
             obj = parse_line(raw)
         except LineError as exc:
-            return BAD, error_row(index, None, exc.type, exc.message, line, attempts), (0, 0)
+            return BAD, error_row(index, None, exc.type, exc.message, line, attempts), NOTHING
         if first is not None:  # the supervisor found its custom_id on an earlier line
-            return BAD, duplicate_row(index, id_text(obj, raw, "custom_id"), first), (0, 0)
+            return BAD, duplicate_row(index, id_text(obj, raw, "custom_id"), first), NOTHING
         if is_openai_line(obj):
             return await self._openai(index, obj, raw)
         if self.crew is None and self.flow is None:
@@ -200,7 +205,7 @@ class RowRunner:
             return (
                 ERROR,
                 error_row(index, obj, "ConfigurationError", message, line, attempts, raw=raw),
-                (0, 0),
+                NOTHING,
             )
         meter = None
         try:
@@ -218,28 +223,47 @@ class RowRunner:
                 message = _message_with_notes(message, exc)
             elapsed = time.perf_counter() - started
             row = error_row(index, obj, type_, message, line, attempts, extra, elapsed, raw)
-            return kind, row, (0, 0)
+            return kind, row, NOTHING
         if meter is not None:
             elapsed = time.perf_counter() - started
-            row = ok_row(index, obj, output, _meter_usage(meter), elapsed, raw)
-            return OK, row, (meter.requests, meter.total_tokens)
+            usage_of_row = self._cached(_meter_usage(meter), meter.cache_hits)
+            row = ok_row(index, obj, output, usage_of_row, elapsed, raw)
+            cost: Cost = (
+                meter.requests,
+                meter.total_tokens,
+                meter.cost_usd,
+                meter.unpriced_requests,
+            )
+            return OK, row, cost
         usage = out.token_usage
         row = ok_row(
             index,
             obj,
             crew_output(out),
-            usage_dict(
-                usage.successful_requests,
-                usage.prompt_tokens,
-                usage.completion_tokens,
-                usage.total_tokens,
-                usage.cached_prompt_tokens,
-                usage.retries,
+            self._cached(
+                usage_dict(
+                    usage.successful_requests,
+                    usage.prompt_tokens,
+                    usage.completion_tokens,
+                    usage.total_tokens,
+                    usage.cached_prompt_tokens,
+                    usage.retries,
+                    usage.cost_usd,
+                    usage.unpriced_requests,
+                ),
+                usage.cache_hits,
             ),
             time.perf_counter() - started,
             raw,
         )
-        return OK, row, (usage.successful_requests, usage.total_tokens)
+        requests, tokens = usage.successful_requests, usage.total_tokens
+        return OK, row, (requests, tokens, usage.cost_usd, usage.unpriced_requests)
+
+    def _cached(self, usage: dict[str, Any], hits: int) -> dict[str, Any]:
+        """A row's ``usage`` with its ``cache_hits`` (calls answered from ``--cache``)."""
+        if self.config.cache is not None:
+            usage["cache_hits"] = hits
+        return usage
 
     async def _bounded(self, work: Awaitable[Any]) -> Any:
         """``work`` under ``--timeout`` (if any)."""
@@ -281,7 +305,7 @@ class RowRunner:
             problem = "the body must be an object with a 'messages' list"
         if problem is not None:
             bad = LineError("InvalidBatchRequest", problem)
-            return BAD, openai_error_row(index, custom_id, bad, bad.type, problem), (0, 0)
+            return BAD, openai_error_row(index, custom_id, bad, bad.type, problem), NOTHING
         assert isinstance(body, dict)
         skip = {"messages", "model", "stream", "stream_options", "response_format"}
         overrides = {k: v for k, v in body.items() if k not in skip}
@@ -296,7 +320,7 @@ class RowRunner:
             raise
         except Exception as exc:
             type_, message, _ = error_info(exc)
-            return ERROR, openai_error_row(index, custom_id, exc, type_, message), (0, 0)
+            return ERROR, openai_error_row(index, custom_id, exc, type_, message), NOTHING
         usage = resp.usage
         if resp.raw is not None:
             out: bytes | dict[str, Any] = resp.raw
@@ -310,4 +334,5 @@ class RowRunner:
                 resp.id, resp.model, resp.content, resp.finish_reason, wire_usage, resp.tool_calls
             )
         row = openai_ok_row(index, custom_id, out, resp.request_id, llm.api_key)
-        return OK, row, (1, usage.total_tokens)
+        # The row is OpenAI's format: its cost travels beside it (summary, --max-cost).
+        return OK, row, (1, usage.total_tokens, usage.cost_usd, 0 if usage.priced else 1)

@@ -1,0 +1,154 @@
+"""The LLM client's side of the response cache (docs/cache.md, "Using it").
+
+Imported only when a cache is in use (``fastcrew.cache`` brings ``sqlite3``): which cache a
+call uses, the answer a hit becomes (parsed by the client's own ``parse_completion``, at
+cost 0, with what it would have cost as ``saved_usd``) and the whole body a streamed miss
+is stored as.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from .._json import dumps
+from ..cache import ResponseCache, request_key
+from ..errors import ConfigurationError
+from ..process_runtime import get_runtime
+from .cache_replay import ReplayStream
+from .stream import ChatStream
+from .types import NO_USAGE, ChatResponse, Usage
+from .wire import parse_completion
+
+__all__ = ["CacheSpec", "answer_hit", "check_spec", "completion_of_stream", "free",
+           "hit_response", "look_up", "open_cache", "store_stream"]  # fmt: skip
+
+Pricer = Callable[[Usage, "str | None"], Usage]
+
+CacheSpec = str | ResponseCache
+"""What ``LLM(cache=...)`` keeps: a path (the process's one cache for it) or a cache."""
+
+_NO_HEADERS: dict[str, str] = {}
+
+
+def check_spec(cache: Any) -> CacheSpec | None:
+    """``LLM(cache=...)`` as kept: a path string or a :class:`ResponseCache` (None: none).
+    A path is opened now (once per process), so a damaged file fails at construction."""
+    if cache is None or isinstance(cache, ResponseCache):
+        return cache
+    if isinstance(cache, (str, os.PathLike)):
+        path = os.fspath(cache)
+        if path:
+            open_cache(path)
+            return path
+    raise ConfigurationError(
+        f"LLM cache must be a file path or a fastcrew.cache.ResponseCache, not {cache!r}"
+    )
+
+
+def open_cache(spec: CacheSpec) -> ResponseCache:
+    """The cache for ``spec``: a path's is the process runtime's one for that path."""
+    if isinstance(spec, ResponseCache):
+        return spec
+    return get_runtime().cache_for(spec, ResponseCache)
+
+
+def look_up(
+    spec: CacheSpec | None, url: str, payload: dict[str, Any]
+) -> tuple[ResponseCache, bytes, bytes | None]:
+    """(the call's cache: the LLM's own ``spec`` else the runtime's default, the request's
+    key, the stored answer or None)."""
+    if spec is None:
+        spec = get_runtime().cache
+        assert spec is not None
+    cache = open_cache(spec)
+    key = request_key(url, payload)
+    return cache, key, cache.get(key)
+
+
+def answer_hit(
+    stored: bytes,
+    stream: bool,
+    price: Pricer,
+    secret: str | None,
+    count: Callable[[ChatResponse], None],
+) -> ChatResponse | ChatStream:
+    """A hit's answer, plain or replayed as a stream, ``count``-ed once it is whole."""
+    if not stream:
+        resp = hit_response(stored, price)
+        count(resp)
+        return resp
+    saved = [0.0]
+
+    def price_free(usage: Usage, model: str | None) -> Usage:
+        usage = price(usage, model)
+        saved[0] = usage.cost_usd if usage.priced else 0.0
+        return free(usage)
+
+    def done(resp: ChatResponse | None) -> None:
+        if resp is not None:  # read to its end
+            resp.cache, resp.saved_usd = "hit", saved[0]
+            count(resp)
+
+    return ChatStream(ReplayStream(stored), done, secret, price_free)
+
+
+def store_stream(cache: ResponseCache, key: bytes, resp: ChatResponse, n: Any) -> None:
+    """A streamed miss, whole: stored as the equivalent non-streaming body (not with ``n`` >
+    1: a stream carries choice 0 only)."""
+    resp.cache = "miss"
+    if n in (None, 1):
+        cache.put_later(key, completion_of_stream(resp), cost_usd=resp.usage.cost_usd)
+
+
+def free(usage: Usage) -> Usage:
+    """``usage`` (priced) as a hit's: the same tokens at cost 0 (a known cost)."""
+    if usage is NO_USAGE:
+        return usage
+    return replace(usage, cost_usd=0.0, priced=True)
+
+
+def hit_response(stored: bytes, price: Pricer) -> ChatResponse:
+    """A stored answer as the client would have parsed it from the wire (``raw`` is the
+    stored bytes), at cost 0; ``saved_usd`` is what it would cost at today's prices."""
+    resp = parse_completion(stored, _NO_HEADERS)
+    usage = price(resp.usage, resp.model)
+    resp.saved_usd = usage.cost_usd if usage.priced else 0.0
+    resp.usage = free(usage)
+    resp.cache = "hit"
+    return resp
+
+
+def _wire_usage(usage: Usage) -> dict[str, Any]:
+    wire: dict[str, Any] = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    if usage.cached_prompt_tokens:
+        wire["prompt_tokens_details"] = {"cached_tokens": usage.cached_prompt_tokens}
+    if usage.reasoning_tokens:
+        wire["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return wire
+
+
+def completion_of_stream(resp: ChatResponse) -> bytes:
+    """The non-streaming chat-completion body equivalent to a streamed answer (what a
+    streamed miss is stored as: a later plain call of the same request gets it whole)."""
+    message: dict[str, Any] = {"role": "assistant", "content": resp.content}
+    if resp.tool_calls:
+        message["tool_calls"] = resp.tool_calls
+        message["content"] = resp.content or None
+    body: dict[str, Any] = {
+        "id": resp.id or resp.request_id or "",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": resp.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": resp.finish_reason}],
+    }
+    if resp.usage is not NO_USAGE:
+        body["usage"] = _wire_usage(resp.usage)
+    return dumps(body)
