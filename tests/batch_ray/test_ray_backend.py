@@ -304,3 +304,33 @@ def test_a_crew_module_reaches_the_actors_through_the_runtime_env(
     assert result.exit_code == 0, result.summary
     assert_exactly_once_in_order(read_rows(tmp_path / "out.jsonl"), n)
     assert "shipped_crew" not in sys.modules
+
+
+def test_one_spending_cap_across_four_actors_on_two_nodes(
+    ray_cluster: RayCluster, sim: SpawnedSim, tmp_path: Path
+):
+    """``--max-cost`` on Ray: the actors' rows share the supervisor's one cap — the run
+    stops with exit 79, the rows kept cost at most the cap (plus what was in flight), and a
+    re-run with a higher cap finishes every row once, in order."""
+    inputs = write_inputs(tmp_path / "in.jsonl", 400)
+    out = tmp_path / "out.jsonl"
+    price = ["sim-model=1/2"]
+    full = on_ray(inputs, tmp_path / "full.jsonl", ray_cluster, sim.base_url, prices=price)
+    assert full.exit_code == 0
+    total = full.summary["cost"]["usd"]
+    cap = round(total * 0.3, 6)
+    capped = on_ray(
+        inputs, out, ray_cluster, sim.base_url, prices=price, max_cost=cap, concurrency=10
+    )
+    assert capped.exit_code == 79, capped.summary
+    kept = [
+        json.loads(line)["row"]["usage"]["cost_usd"]
+        for line in Path(f"{out}.journal").read_bytes().splitlines()
+        if b'"i":' in line
+    ]
+    in_flight = ACTORS * 10 * max(kept)  # at most every actor's running rows
+    assert 0 < sum(kept) <= cap + in_flight
+    assert len(kept) < 400
+    again = on_ray(inputs, out, ray_cluster, sim.base_url, prices=price, max_cost=total * 2)
+    assert again.exit_code == 0
+    assert_exactly_once_in_order(read_rows(out), 400)
