@@ -12,33 +12,18 @@ from typing import Any
 from .._loop import run
 from .._options import declared
 from ..errors import LLMConfigurationError, RunningLoopError, StorageError
-from ..process_runtime import CapSpec
-from .cached import cache_section, check_cache
-from .config import (
-    EXIT_AUTH,
-    EXIT_BAD_INPUT,
-    EXIT_BUDGET,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_QUOTA,
-    EXIT_ROW_ERRORS,
-    EXIT_STORAGE,
-    EXIT_UNREACHABLE,
-    EXIT_WORKERS_FAILED,
-    BatchConfig,
-    BatchResult,
-    WorkerConfig,
-)
+from .cached import check_cache
+from .config import BatchConfig, BatchResult, WorkerConfig
 from .defaults import resolve
 from .progress import Progress, Snapshot
+from .run_result import run_result, unwritable_result
 from .signals import StopSignals
-from .spending import budget_message, cost_section, previous_cost, progress_cost
-from .startup import slowest
+from .spending import previous_cost, progress_cost
 from .storage.inputs import LineReader, input_identity, open_input
 from .storage.lock import OutputLock
 from .storage.output import storage_error
 from .storage.plan import Plan, make_plan
-from .summary import format_summary, share, write_summary
+from .summary import format_summary, write_summary
 from .supervisor.pool import ProcessPool
 from .supervisor.supervisor import Supervisor
 from .supervisor.worker_process import EarlyWorkers
@@ -48,17 +33,6 @@ __all__ = ["SIMULATED_BANNER", "run_batch"]
 SIMULATED_BANNER = (
     "*** SIMULATED: answers come from the built-in `fastcrew sim`, not a real LLM ***"
 )
-_EXIT = {
-    "interrupted": EXIT_INTERRUPTED,
-    "quota_exhausted": EXIT_QUOTA,
-    "bad_input": EXIT_BAD_INPUT,
-    "workers_failed": EXIT_WORKERS_FAILED,
-    "storage_error": EXIT_STORAGE,
-    "auth_failed": EXIT_AUTH,
-    "provider_unreachable": EXIT_UNREACHABLE,
-    "budget_exhausted": EXIT_BUDGET,
-}
-
 _NO_LLM = (
     "no LLM is configured: {detail}\n"
     "Configure one of:\n"
@@ -180,15 +154,7 @@ class _Run:
         so and end as ``storage_error`` (exit 74); no summary (it could not be written)."""
         message = f"{exc}; nothing ran (resumable once the cause is fixed)"
         self.log(message)
-        summary: dict[str, Any] = {
-            "status": "storage_error",
-            "exit_code": EXIT_STORAGE,
-            "resumable": True,
-            "input": self.config.inputs,
-            "output": self.config.output,
-            "stop_message": message,
-        }
-        return BatchResult("storage_error", EXIT_STORAGE, self.config.output, 0, 0, summary)
+        return unwritable_result(self.config, message)
 
     def _execute(self) -> BatchResult:
         config = self.config
@@ -327,91 +293,21 @@ class _Run:
         )
 
     def _result(self, plan: Plan, s: Supervisor | None, status: str) -> BatchResult:
+        """The run's result; its summary written beside the output and logged."""
         config = self.config
         elapsed = time.monotonic() - self.started
-        ok = plan.prior_ok + (s.counters.rows_ok if s else 0)
-        error = plan.prior_error + (s.counters.rows_error if s else 0)
-        if status == "complete":
-            code = EXIT_ROW_ERRORS if error else EXIT_OK
-        else:
-            code = _EXIT.get(status, EXIT_INTERRUPTED)
-        c = s.counters if s else None
-        d = s.dispatcher if s else None
-        run_rows = (c.rows_ok + c.rows_error) if c else 0
-        calls = c.worker_total("calls") if c else 0
-        rpm = tpm = None
-        if s is not None and s.budgets is not None:
-            for key, state in s.budgets.keys.items():
-                if isinstance(key, CapSpec):
-                    continue  # a max_rpm cap, not the endpoint's limit
-                if state.budget.requests is not None:
-                    rpm = round(state.budget.requests.rate * 60)
-                if state.budget.tokens is not None:
-                    tpm = round(state.budget.tokens.rate * 60)
-        run_elapsed = (time.monotonic() - c.started) if c else 0.0
-        written = s.writer.next if s else (plan.total_rows or 0)
-        summary: dict[str, Any] = {
-            "status": status,
-            "exit_code": code,
-            "resumable": status != "complete",
-            "input": config.inputs,
-            "output": config.output,
-            "simulated": config.simulate is not None,
-            "rows": {
-                "ok": ok,
-                "error": error,
-                "written": written,
-                "total": (s.reader.index if s and s.eof else plan.total_rows),
-            },
-            "this_run": {
-                "rows": run_rows,
-                "ok": c.rows_ok if c else 0,
-                "error": c.rows_error if c else 0,
-                "skipped_done": d.skipped if d else 0,
-                "elapsed_s": round(run_elapsed, 3),
-                "rows_per_s": round(run_rows / run_elapsed, 2) if run_elapsed > 0 else 0.0,
-                "llm_calls": calls,
-                "tokens": c.tokens if c else 0,
-                "rate_limited_429": c.worker_total("rate_limited") if c else 0,
-                "retries": c.worker_total("retries") if c else 0,
-                "worker_deaths": c.worker_deaths if c else 0,
-                "redispatched_rows": d.redispatched if d else 0,
-                "rows_repaid": d.repaid if d else 0,
-            },
-            "rate_limit": {
-                "rpm": rpm,
-                "tpm": tpm,
-                "requests_share": share(calls, rpm, run_elapsed),
-                "tokens_share": share(c.tokens if c else 0, tpm, run_elapsed),
-            },
-            "workers": config.workers,
-            "concurrency": config.concurrency,
-            "reorder_window": config.reorder_window,
-            "reorder_peak": s.writer.peak if s else 0,
-            "elapsed_s": round(elapsed, 3),
-            "stop_message": s.stop_message if s else None,
-            "backend": config.backend,
-            "startup": slowest(
-                c.startup.values() if c else (),
-                "crew" if config.crew is not None else "flow" if config.flow is not None else None,
-            ),
-        }
-        summary["cost"] = cost_section(s, config, self.prior_cost)
-        if status == "budget_exhausted" and s is not None:
-            summary["stop_message"] = budget_message(s.spend, ok + error, summary["rows"])
-        if config.cache is not None:
-            hits, misses, saved = (
-                (c.worker_total("cache_hits"), c.worker_total("cache_misses"),
-                 c.worker_total("saved_usd")) if c else (0, 0, 0.0)
-            )  # fmt: skip
-            summary["cache"] = cache_section(config.cache, hits, misses, saved)
-        if self.backend is not None:
-            summary["ray"] = self.backend.summary()
-        if s is not None and s.deferred is not None:
-            summary["batch_api"] = s.deferred.summary()
+        result = run_result(
+            config,
+            plan,
+            s,
+            status,
+            elapsed_s=elapsed,
+            prior_cost=self.prior_cost,
+            backend=self.backend,
+        )
         try:
-            write_summary(config.summary_path, summary)
+            write_summary(config.summary_path, result.summary)
         except OSError as exc:  # the summary is also on stderr; the status says what broke
             self.log(str(storage_error(config.summary_path, exc)))
-        self.log(format_summary(summary))
-        return BatchResult(status, code, config.output, ok, error, summary)
+        self.log(format_summary(result.summary))
+        return result

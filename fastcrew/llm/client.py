@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._json import dumps
-from ..errors import ConfigurationError, LLMError, QuotaExhaustedError, RateLimitError
-from ..limits import Lease, Limiter, RateLimit, RetryPolicy
+from ..errors import ConfigurationError
+from ..limits import Limiter, RateLimit, RetryPolicy
 from ..process_runtime import budget_key, get_runtime
 from .cost import CallPricer
 from .crewai_calls import CrewAICalls
-from .meter import record_retries, record_usage
+from .meter import record_usage
 from .providers import display_url, endpoint_url, origin, resolve_endpoint
+from .retrying import send_with_retries
 from .stream import ChatStream
 from .transport import AiohttpTransport, HttpxTransport, Transport
 from .types import ChatResponse
@@ -306,61 +306,9 @@ class LLM(CrewAICalls):
             DEFAULT_COMPLETION_ESTIMATE
         )
         estimate = len(body) // 4 + allowance
-        policy = self.retry
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + policy.max_elapsed
-        attempt = 0
-        try:
-            while True:
-                if attempt:  # every attempt after the first, whatever failed before it
-                    limiter.stats.retries += 1
-                attempt += 1
-                lease = await limiter.acquire(estimate, completion=allowance)
-                try:
-                    if stream:
-                        return await self._open_stream(
-                            body, limiter, lease, attempt - 1, cache, key, payload.get("n")
-                        )
-                    resp = await self._post(body)
-                except RateLimitError as exc:
-                    lease.refuse()
-                    wait = limiter.rate_limited(exc)  # every caller now waits out the pause
-                    if attempt >= policy.max_attempts or loop.time() + wait > deadline:
-                        raise
-                    delay = 0.0
-                except QuotaExhaustedError as exc:
-                    lease.refuse()
-                    limiter.exhaust(exc)
-                    raise
-                except LLMError as exc:
-                    lease.settle(None)
-                    if not exc.retryable or attempt >= policy.max_attempts:
-                        raise
-                    if self._rng is None:
-                        self._rng = random.Random()
-                    delay = policy.backoff(attempt, self._rng)
-                    if loop.time() + delay > deadline:
-                        raise
-                except BaseException:
-                    lease.settle(None)
-                    raise
-                else:
-                    if key is not None:
-                        assert cache is not None
-                        assert resp.raw is not None
-                        resp.cache = "miss"
-                        cache.put_later(key, resp.raw, cost_usd=resp.usage.cost_usd)
-                    _finish(limiter, lease, resp, attempt - 1)
-                    self._usage.add(resp.usage, resp.cache)
-                    return resp
-                if delay:
-                    await asyncio.sleep(delay)
-        except BaseException as exc:
-            # A failed call's retries count too (a successful one's come with its response).
-            if isinstance(exc, LLMError):
-                exc.attempts = attempt
-            record_retries(attempt - 1)
-            raise
+        return await send_with_retries(
+            self, limiter, body, estimate, allowance, stream, cache, key, payload.get("n")
+        )
 
     def limiter(self) -> Limiter:
         """The running loop's limiter for this LLM's budget (endpoint and key)."""
@@ -379,36 +327,6 @@ class LLM(CrewAICalls):
         record_usage(resp)
         self._usage.add(resp.usage, "hit", resp.saved_usd)
 
-    async def _open_stream(
-        self,
-        body: bytes,
-        limiter: Limiter,
-        lease: Lease,
-        retries: int,
-        cache: ResponseCache | None = None,
-        key: bytes | None = None,
-        n: Any = None,
-    ) -> ChatStream:
-        handle = await self._transport.open_stream(self._url, body, self._headers)
-        if handle.status >= 300:
-            raw = await handle.read()
-            raise error_from_response(handle.status, raw, handle.headers, self._api_key)
-
-        def done(resp: ChatResponse | None) -> None:
-            if resp is None:
-                lease.settle(None)
-                record_retries(retries)
-            else:
-                if key is not None:
-                    assert cache is not None
-                    from .cached import store_stream
-
-                    store_stream(cache, key, resp, n)
-                _finish(limiter, lease, resp, retries)
-                self._usage.add(resp.usage, resp.cache)
-
-        return ChatStream(handle, done, self._api_key, self._pricer)
-
     def chat(
         self, messages: Messages, *, response_format: Any = None, **overrides: Any
     ) -> ChatResponse:
@@ -418,20 +336,6 @@ class LLM(CrewAICalls):
             api="LLM.chat",
             async_api="LLM.achat",
         )
-
-
-def _finish(limiter: Limiter, lease: Lease, resp: ChatResponse, retries: int) -> None:
-    """Settle a successful call with its real usage, learn from its headers, meter it."""
-    resp.retries = retries
-    record_usage(resp)
-    usage = resp.usage
-    if usage.prompt_tokens or usage.completion_tokens:
-        lease.settle_usage(usage.prompt_tokens, usage.completion_tokens)
-    else:  # only a total, or no usage at all (then the reservation stands)
-        lease.settle(usage.total_tokens or None)
-    if usage.completion_tokens:
-        limiter.record_completion(usage.completion_tokens)
-    limiter.observe(resp.rate_limits, lease)
 
 
 def _answer_limit(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> int | None:

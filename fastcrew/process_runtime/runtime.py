@@ -30,15 +30,16 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .._loop import LoopKind, ensure_no_running_loop
 from ..limits import BudgetSource, Limiter, RateLimit
 from .budgets import BudgetProvider, CapSpec, ProcessBudgets
 from .home import HomeLoop
+from .loop_state import LoopState
+from .routing import Deferrer, LLMRedirect
 from .usage import UsageMeter
 
 if TYPE_CHECKING:
@@ -60,51 +61,6 @@ T = TypeVar("T")
 DEFAULT_MAX_THREADS = max(32, (os.cpu_count() or 1) * 8)
 """Threads for sync tools and flow methods unless the runtime is told otherwise (a batch
 worker sizes its pool to ``--concurrency``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LLMRedirect:
-    """Send every LLM built while it is set to ``base_url`` (``--simulate``, the bench's
-    simulator), with ``api_key`` (None: no key) instead of the provider's."""
-
-    base_url: str
-    api_key: str | None = None
-
-    def __repr__(self) -> str:
-        key = ", api_key='***'" if self.api_key else ""
-        return f"LLMRedirect(base_url={self.base_url!r}{key})"
-
-
-class Deferrer(Protocol):
-    """Takes LLM calls instead of the network (``fastcrew batch --via batch-api``)."""
-
-    async def defer(self, url: str, body: bytes) -> tuple[int, bytes]:
-        """The answer to the request ``body`` for ``url``: its HTTP status and body."""
-        ...
-
-
-class LoopState:
-    """What the runtime keeps for one event loop: its limiters and resources."""
-
-    __slots__ = ("_closers", "_finalizer", "caps", "limiters", "resources")
-
-    def __init__(self) -> None:
-        self.limiters: dict[str, Limiter] = {}
-        self.caps: dict[object, Limiter] = {}
-        self.resources: dict[str, Any] = {}
-        self._closers: list[Callable[[], Awaitable[object]]] = []
-        self._finalizer: AsyncGenerator[None, None] | None = None
-
-    def on_close(self, closer: Callable[[], Awaitable[object]]) -> None:
-        """Await ``closer()`` when this loop shuts down (e.g. close an HTTP session)."""
-        self._closers.append(closer)
-
-    async def aclose(self) -> None:
-        """Run the closers (newest first) and forget everything."""
-        closers, self._closers = self._closers[::-1], []
-        self.resources.clear()
-        for closer in closers:
-            await closer()
 
 
 class Runtime:

@@ -15,23 +15,22 @@ drain deadline) is a child of one ``asyncio.TaskGroup``: an error in any of them
 run instead of being left in an orphaned task. A storage error stops it cleanly (workers
 stopped, status ``storage_error``, resumable); any other error propagates. Signals come from
 :class:`~fastcrew.batch.signals.StopSignals`: the first drains (bounded), the second stops at
-once; both leave a resumable journal.
+once; both leave a resumable journal. Two mixins hold the rest:
+:mod:`~fastcrew.batch.supervisor.lifecycle` (what workers' lives bring) and
+:mod:`~fastcrew.batch.supervisor.stopping` (signals, stops, the drain, when the run is done).
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..._failures import leaves
-from ..._json import loads
 from ...errors import ConfigurationError, InputReadError, LLMConfigurationError, StorageError
 from ..config import BatchConfig
 from ..rows import BAD, OK, oversize_row
 from ..signals import StopSignals
-from ..spending import money
 from ..storage.inputs import LineReader, RawRow
 from ..storage.journal import Journal, JournalState
 from ..storage.ordered_writer import OrderedWriter
@@ -39,7 +38,6 @@ from ..storage.output import OrderedOutput
 from .budget import GlobalBudgets
 from .counters import Counters
 from .dispatcher import Dispatcher
-from .drain import drain_seconds
 from .events import (
     BudgetMessage,
     ProviderUnavailable,
@@ -60,6 +58,7 @@ from .lifecycle import WorkerLifecycle
 from .pool import STARTUP_TIMEOUT_S, WorkerPool
 from .provider import ProviderWatch, endpoint_down
 from .spend import Spend
+from .stopping import RunStopping
 
 if TYPE_CHECKING:
     from .batchapi.side import DeferredCalls
@@ -67,7 +66,7 @@ if TYPE_CHECKING:
 __all__ = ["Counters", "Supervisor"]
 
 
-class Supervisor(WorkerLifecycle):
+class Supervisor(RunStopping, WorkerLifecycle):  # RunStopping first: its _stop wins
     """Runs one batch over the plan's reader, writer and journal, with ``pool`` running the
     rows and ``signals`` (owned by the caller for the whole call) reporting SIGINT/SIGTERM."""
 
@@ -214,26 +213,6 @@ class Supervisor(WorkerLifecycle):
             kind = LLMConfigurationError if self._fatal_llm else ConfigurationError
             raise kind(self._fatal)
 
-    async def _signal_loop(self) -> None:
-        while True:
-            self._on_signal(await self._signal_queue.get())
-
-    def _on_signal(self, sig: int) -> None:
-        self.signals_seen += 1
-        name = signal.Signals(sig).name
-        if self._finished.is_set():  # the rows are settled; only the workers' exit is left
-            self.pool.kill_all()
-        elif self.signals_seen == 1:
-            drain = drain_seconds(self.config, sig)
-            self.log(
-                f"{name}: finishing the rows in flight (at most {drain:g} s), then stopping "
-                "(again to stop at once; the run stays resumable)"
-            )
-            self._stop("interrupted", drain=drain)
-        else:
-            self.log(f"{name} again: stopping now (the run stays resumable)")
-            self._hard_stop()
-
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(self.config.ping_interval)
@@ -323,16 +302,6 @@ class Supervisor(WorkerLifecycle):
         self.spend.worker_gone(event.slot)
         super()._on_exit(event)
 
-    def _budget_stop(self) -> None:
-        """``--max-cost``: start no new row; the rows in flight finish."""
-        spend = self.spend
-        assert spend.cap is not None
-        self._stop(
-            "budget_exhausted",
-            f"--max-cost: spent {money(spend.spent)} of the {money(spend.cap)} cap; no new "
-            "row starts, the rows in flight finish",
-        )
-
     def _on_returned(self, event: RowsReturned) -> None:
         self.dispatcher.returned(event.slot, event.indices)
         self._pump()
@@ -346,76 +315,9 @@ class Supervisor(WorkerLifecycle):
         self.counters.rows_error += 1
         return True
 
-    def _strict_stop(self, line: int, row: bytes) -> None:
-        try:
-            error = loads(row).get("error") or {}
-            detail = f"{error.get('type') or error.get('code')}: {error.get('message')}"
-        except ValueError:
-            detail = "bad input"
-        self._stop("bad_input", f"line {line}: {detail}")
-
-    # -- workers -----------------------------------------------------------------------
-
-    # -- stopping ----------------------------------------------------------------------
-
-    def _stop(self, reason: str, message: str | None = None, drain: float | None = None) -> None:
-        if self.stop_reason is not None:
-            return
-        self.stop_reason = reason
-        self.stop_message = message
-        if message:
-            self.log(message)
-        self.dispatcher.stop()
-        self.pool.stop_replacing()
-        self.pool.drain()
-        if drain is None:
-            drain = drain_seconds(self.config)
-        if self._group is not None and not self._finished.is_set():
-            self._services.append(self._group.create_task(self._drain_deadline(drain)))
-        self._check_done()
-
-    async def _drain_deadline(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        self.log("rows still running after the drain timeout: stopping now")
-        self._hard_stop()
-
-    def _hard_stop(self) -> None:
-        if self.stop_reason is None:
-            self.stop_reason = "interrupted"
-        self.dispatcher.stop()
-        self.pool.kill_all()
-        self._finish()
-
-    def _storage_stop(self, exc: StorageError) -> None:
-        """A file of the run cannot be written: the workers are gone already (the task
-        group's error stopped the pool); say which file and why."""
-        self.stop_reason = "storage_error"
-        self.stop_message = f"{exc}; stopped (resumable once the cause is fixed)"
-        self.log(self.stop_message)
-        self._finish()
-
-    def _finish(self) -> None:
-        self._finished.set()
-        self._startup.set()
-
     def rows_in_flight(self) -> int:
         """Rows handed to workers and not back yet."""
         return self.dispatcher.in_flight()
-
-    def _check_done(self) -> None:
-        if self._finished.is_set():
-            return
-        dispatcher = self.dispatcher
-        if self.stop_reason is not None:
-            if dispatcher.in_flight() == 0:
-                self.output.flush()
-                self._finish()
-            return
-        if dispatcher.drained:
-            self.output.flush()
-            if self.output.next >= self.reader.index:
-                self.output.check()  # complete only if the files are still there
-                self._finish()
 
     @property
     def complete(self) -> bool:
