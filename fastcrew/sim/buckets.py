@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Bucket", "RateLimits", "Refusal", "format_duration"]
+__all__ = ["Bucket", "RateLimits", "Refusal", "format_duration", "refusal_message"]
 
 LimitKind = Literal["requests", "tokens"]
 
@@ -66,6 +66,11 @@ class Bucket:
         """Charge ``amount`` (callers check :meth:`wait` first)."""
         self.refill(now)
         self.level -= amount
+
+    def give_back(self, amount: float, now: float) -> None:
+        """Return ``amount`` charged too much (never above capacity)."""
+        self.refill(now)
+        self.level = min(self.capacity, self.level + amount)
 
     def time_to_full(self, now: float) -> float:
         """Seconds until the bucket is full again."""
@@ -158,3 +163,26 @@ class RateLimits:
         for bucket in (self.requests, self.tokens):
             if bucket is not None:
                 bucket.fill(now)
+
+
+def refusal_message(refusal: Refusal, model: str) -> tuple[str, dict[str, str] | None]:
+    """OpenAI's 429 message for ``refusal`` and its ``retry-after`` / ``retry-after-ms``
+    headers (none for a request that can never fit)."""
+    unit = "requests per min (RPM)" if refusal.kind == "requests" else "tokens per min (TPM)"
+    if refusal.too_large:
+        message = (
+            f"Request too large for {model} on {unit}: Limit {refusal.limit}, "
+            f"Requested {refusal.requested}. The input or output tokens must be reduced "
+            "in order to run successfully."
+        )
+        return message, None
+    message = (
+        f"Rate limit reached for {model} on {unit}: Limit {refusal.limit}, "
+        f"Used {refusal.used}, Requested {refusal.requested}. "
+        f"Please try again in {format_duration(refusal.retry_after)}."
+    )
+    headers = {
+        "retry-after": str(math.ceil(refusal.retry_after)),
+        "retry-after-ms": str(math.ceil(refusal.retry_after * 1000)),
+    }
+    return message, headers

@@ -46,7 +46,8 @@ DEFAULT_PARALLEL_CALLS = 2
 ToolSupport = Literal["native", "reject"]
 API_KEY_ENV = "FASTCREW_SIM_API_KEY"
 
-_RATES = ("fail_rate", "reset_rate", "stall_rate", "malformed_rate")
+_RATES = ("fail_rate", "reset_rate", "stall_rate", "malformed_rate", "overloaded_rate")
+DEFAULT_CACHE_MIN_TOKENS = 1024  # Anthropic's minimum cacheable prompt (Sonnet / Opus)
 DEFAULT_BATCH_DELAY = 2.0
 DEFAULT_BATCH_MAX_REQUESTS = 50_000  # OpenAI's limit per batch
 DEFAULT_FILE_MAX_BYTES = 200 * 1024 * 1024  # OpenAI's limit per batch input file
@@ -102,6 +103,27 @@ class SimConfig:
     reset_rate: float = option(0.0, **_RATE, help="Share of dropped connections.")
     stall_rate: float = option(0.0, **_RATE, help="Share of requests never answered.")
     malformed_rate: float = option(0.0, **_RATE, help="Share of invalid JSON bodies.")
+    overloaded_rate: float = option(
+        0.0, **_RATE, help="Share of overloaded answers (Anthropic 529, OpenAI/Azure 503)."
+    )
+    itpm: int | None = option(
+        None, ge=1, help="Anthropic input tokens per minute (unset = unlimited)."
+    )
+    otpm: int | None = option(
+        None, ge=1, help="Anthropic output tokens per minute (unset = unlimited)."
+    )
+    cache_min_tokens: int = option(
+        DEFAULT_CACHE_MIN_TOKENS, ge=0, help="Shortest prefix Anthropic prompt caching stores."
+    )
+    azure_deployments: str = option(
+        "", help="Azure deployment=model pairs, comma-separated (empty = any deployment)."
+    )
+    content_filter_rate: float = option(
+        0.0, **_RATE, help="Share of Azure requests refused by the content filter (400)."
+    )
+    content_filter_output_rate: float = option(
+        0.0, **_RATE, help="Share of Azure answers cut by the content filter (200)."
+    )
     api_key: str | None = option(
         None, help=f"Require 'Authorization: Bearer KEY' (${API_KEY_ENV})."
     )
@@ -140,9 +162,25 @@ class SimConfig:
         check_loopback(self.host)
         check_options(self)
         if sum(getattr(self, name) for name in _RATES) > 1.0 + 1e-9:
-            raise ValueError("fail_rate + reset_rate + stall_rate + malformed_rate must be <= 1")
+            raise ValueError(
+                "fail_rate + reset_rate + stall_rate + malformed_rate + overloaded_rate "
+                "must be <= 1"
+            )
+        if self.content_filter_rate + self.content_filter_output_rate > 1.0 + 1e-9:
+            raise ValueError("content_filter_rate + content_filter_output_rate must be <= 1")
+        self.deployments()  # validates azure_deployments
         if not self.model_name:
             raise ValueError("model_name must not be empty")
+
+    def deployments(self) -> dict[str, str]:
+        """``azure_deployments`` as ``{deployment: model}`` (empty: any deployment is served)."""
+        out: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in self.azure_deployments.split(","))):
+            name, sep, model = pair.partition("=")
+            if not sep or not name.strip() or not model.strip():
+                raise ValueError(f"azure_deployments: {pair!r} is not DEPLOYMENT=MODEL")
+            out[name.strip()] = model.strip()
+        return out
 
     def __repr__(self) -> str:
         return masked_repr(self)

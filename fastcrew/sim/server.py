@@ -1,4 +1,6 @@
-"""The simulator's HTTP server (aiohttp.web): the OpenAI endpoints plus ``/sim/*``.
+"""The simulator's HTTP server (aiohttp.web): the OpenAI endpoints plus ``/sim/*``, and the
+same chat answers on Azure's deployment path (``azure.py``) and Anthropic's ``/v1/messages``
+(``anthropic.py``).
 
 A chat request goes through, in this order: auth (401) → body validation (400) → quota
 (429 ``insufficient_quota``) → rate limits (429 + ``retry-after``) → faults (500, dropped
@@ -13,10 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import math
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -27,9 +28,11 @@ from .._loop import LoopKind
 from .._loop import run as run_loop
 from . import replies
 from .answers import Answer, AnswerMaker, prompt_tokens
+from .anthropic import AnthropicWire
+from .azure import AZURE_PATH, AzureWire, prompt_refusal
 from .batch_input import BatchRunner
 from .batches import BatchStore
-from .buckets import RateLimits, Refusal, format_duration
+from .buckets import RateLimits, Refusal, refusal_message
 from .config import SimConfig
 from .faults import Fault, FaultDice
 from .files import FileStore
@@ -37,6 +40,7 @@ from .latency import Latency
 from .replies import REQUEST_ID_HEADER, error_body, invalid_method, invalid_url, new_request_id
 from .request import BadRequest, ChatRequest, parse_chat_request
 from .stats import SimStats
+from .streaming import drop, write_broken, write_paced
 from .wire import DONE, StreamEvents, completion_body, models_body
 
 __all__ = ["LISTENING_LINE", "Simulator", "run", "serve"]
@@ -47,8 +51,12 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 LISTEN_BACKLOG = 4096  # 1,000+ clients connecting at once must not wait for SYN retries
 JSON = "application/json"
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+_OVERLOADED = error_body(
+    "The engine is currently overloaded, please try again later.", "server_error", None
+)
 _ROUTES = {  # the served paths and their methods (HEAD is added to GET by aiohttp)
     "/v1/chat/completions": ("POST",),
+    "/v1/messages": ("POST",),
     "/v1/models": ("GET", "HEAD"),
     "/sim/stats": ("GET", "HEAD"),
     "/sim/reset": ("POST",),
@@ -94,6 +102,7 @@ class Simulator:
             config.reset_rate,
             config.stall_rate,
             config.malformed_rate,
+            config.overloaded_rate,
         )
         self._latency = Latency(
             config.seed, config.latency_ms, config.jitter_ms, config.jitter_sigma
@@ -101,6 +110,10 @@ class Simulator:
         key = config.api_key
         self._auth = None if key is None else f"Bearer {key}".encode()
         self._closing = asyncio.Event()
+        self._azure = AzureWire(config)
+        self._anthropic = AnthropicWire(
+            config, self._answers, self._stats, self._faults, self._latency, self._closing, clock
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
         host = config.host.strip("[]")
@@ -119,6 +132,8 @@ class Simulator:
             raise RuntimeError("the simulator is already running")
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post(AZURE_PATH, self._azure_chat)
+        app.router.add_post("/v1/messages", self._messages)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/sim/stats", self._stats_view)
         app.router.add_post("/sim/reset", self._reset_view)
@@ -139,8 +154,7 @@ class Simulator:
         self._closing.clear()
         self._runner = runner
         self._port = runner.addresses[0][1]
-        self._stats.reset()
-        self._limits.reset()
+        self.reset_stats()
         return self
 
     async def close(self) -> None:
@@ -193,6 +207,7 @@ class Simulator:
         """Zero the counters and refill the rate-limit buckets (``POST /sim/reset``)."""
         self._stats.reset()
         self._limits.reset()
+        self._anthropic.reset()
 
     def __repr__(self) -> str:
         where = self.base_url if self._port is not None else "not started"
@@ -210,45 +225,43 @@ class Simulator:
         return web.Response(status=status, body=body, content_type=JSON, headers=headers)
 
     def _rate_limited(self, refusal: Refusal, model: str) -> web.Response:
-        unit = "requests per min (RPM)" if refusal.kind == "requests" else "tokens per min (TPM)"
-        if refusal.too_large:
-            message = (
-                f"Request too large for {model} on {unit}: Limit {refusal.limit}, "
-                f"Requested {refusal.requested}. The input or output tokens must be reduced "
-                "in order to run successfully."
-            )
-            headers = None
-        else:
-            message = (
-                f"Rate limit reached for {model} on {unit}: Limit {refusal.limit}, "
-                f"Used {refusal.used}, Requested {refusal.requested}. "
-                f"Please try again in {format_duration(refusal.retry_after)}."
-            )
-            headers = {
-                "retry-after": str(math.ceil(refusal.retry_after)),
-                "retry-after-ms": str(math.ceil(refusal.retry_after * 1000)),
-            }
-        body = error_body(message, refusal.kind, "rate_limit_exceeded")
-        return self._respond(429, body, headers)
+        message, headers = refusal_message(refusal, model)
+        return self._respond(429, error_body(message, refusal.kind, "rate_limit_exceeded"), headers)
 
     # -- handlers --------------------------------------------------------------------------
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._track("openai", self._chat_steps(request, None))
+
+    async def _azure_chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._track("azure", self._chat_steps(request, self._azure))
+
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        return await self._track("anthropic", self._anthropic.handle(request))
+
+    async def _track(
+        self, wire: str, steps: Coroutine[Any, Any, web.StreamResponse]
+    ) -> web.StreamResponse:
         stats = self._stats
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
-        stats.enter()
+        stats.enter(wire)
         try:
-            return await self._chat_steps(request)
+            return await steps
         finally:
             stats.leave()
             self._tasks.discard(task)
 
-    async def _chat_steps(self, request: web.Request) -> web.StreamResponse:
+    async def _chat_steps(
+        self, request: web.Request, azure: AzureWire | None
+    ) -> web.StreamResponse:
         stats = self._stats
         config = self.config
-        if self._auth is not None:
+        refused = azure.refuse(request) if azure is not None else None
+        if refused is not None:
+            return self._respond(*refused)
+        if azure is None and self._auth is not None:
             given = request.headers.get("Authorization", "").encode("utf-8", "replace")
             if not hmac.compare_digest(given, self._auth):
                 return self._respond(401, replies.BAD_KEY)
@@ -260,6 +273,8 @@ class Simulator:
         if chat.tools is not None and self._reject_tools:
             return self._respond(400, replies.NO_TOOLS)
         model = chat.model or config.model_name
+        if azure is not None:  # the deployment's model: the OpenAI wire's answers for it
+            chat.model = model = azure.model(request)
         if config.quota_after is not None and stats.admitted_total >= config.quota_after:
             stats.quota_rejected += 1
             return self._respond(429, replies.NO_QUOTA)
@@ -273,8 +288,11 @@ class Simulator:
         stats.admitted()
         fault = self._faults.roll()
         if fault is not None:
-            stats.faults[fault] += 1
             return await self._fault(fault, request, chat)
+        hit = azure.roll() if azure is not None else None
+        if hit == "prompt":
+            stats.content_filtered += 1
+            return self._respond(400, prompt_refusal(stats.requests_total))
         delay = self._latency.next()
         try:
             answers = self._answers.answers(chat) if chat.n > 1 else [self._answers.answer(chat)]
@@ -285,6 +303,9 @@ class Simulator:
             message = f"Invalid schema for response_format: {exc!s}"
             body = error_body(message, "invalid_request_error", None, "response_format")
             return self._respond(400, body)
+        if hit == "output":
+            stats.content_filtered += 1
+            AzureWire.cut(answers)
         if chat.stream:
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -294,7 +315,8 @@ class Simulator:
         if delay > 0:
             await asyncio.sleep(delay)
         self._answered(prompt, answers)
-        return self._respond(200, completion_body(answers, model, prompt))
+        body = completion_body(answers, model, prompt)
+        return self._respond(200, body if azure is None else azure.body(body, hit is not None))
 
     def _answered(self, prompt: int, answers: list[Answer]) -> None:
         for i, answer in enumerate(answers):
@@ -311,25 +333,10 @@ class Simulator:
         headers = {**self._limits.headers(), **SSE_HEADERS} if self._limits.enabled else SSE_HEADERS
         response = web.StreamResponse(status=200, headers=headers)
         events = StreamEvents(answers, model, prompt, chat.include_usage)
-        first, pieces, tail = events.first, events.pieces, events.tail
+        self._stats.status(200)  # counted when the stream starts
+        tail = b"".join(events.tail)
         speed = self.config.tokens_per_s
-        try:
-            await response.prepare(request)
-            self._stats.status(200)
-            if speed <= 0:
-                await response.write(b"".join([first, *pieces, *tail]))
-            else:
-                await response.write(first)
-                loop = asyncio.get_running_loop()
-                start = loop.time()
-                for i, piece in enumerate(pieces):
-                    wait = start + (i + 1) / speed - loop.time()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                    await response.write(piece)
-                await response.write(b"".join(tail))
-            await response.write_eof()
-        except ConnectionError:
+        if not await write_paced(request, response, events.first, events.pieces, tail, speed):
             return response  # the client went away mid-stream
         self._answered(prompt, answers)
         return response
@@ -337,25 +344,20 @@ class Simulator:
     async def _fault(
         self, fault: Fault, request: web.Request, chat: ChatRequest
     ) -> web.StreamResponse:
+        if fault == "overloaded":
+            self._stats.overloaded += 1
+            return self._respond(503, _OVERLOADED)
+        self._stats.faults[fault] += 1
         if fault == "fail":
             return self._respond(500, replies.SERVER_ERROR)
         if fault == "malformed":
             if not chat.stream:
                 return self._respond(200, replies.MALFORMED_BODY)
             response = web.StreamResponse(status=200, headers=SSE_HEADERS)
-            try:
-                await response.prepare(request)
-                self._stats.status(200)
-                await response.write(replies.MALFORMED_STREAM + DONE)
-                await response.write_eof()
-            except ConnectionError:
-                pass
+            self._stats.status(200)
+            await write_broken(request, response, replies.MALFORMED_STREAM + DONE)
             return response
-        if fault == "stall":
-            await self._closing.wait()
-        if request.transport is not None:
-            request.transport.abort()
-        return web.Response()  # never sent: the connection is gone
+        return await drop(request, fault == "stall", self._closing)
 
     async def _unknown(self, request: web.Request) -> web.Response:
         method, path = request.method, request.path

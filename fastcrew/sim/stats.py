@@ -1,7 +1,9 @@
 """Counters of the chat endpoint, cheap to update and snapshotted as ``GET /sim/stats``.
 
-The top-level counters are ``POST /v1/chat/completions`` only; the Files and Batch APIs are
-counted under ``batch`` (batch requests never reach the chat counters or the rate limits).
+The top-level counters are the chat requests of every wire (``POST /v1/chat/completions``,
+Azure's deployment path, Anthropic's ``POST /v1/messages``; ``by_wire`` splits them); the
+Files and Batch APIs are counted under ``batch`` (batch requests never reach the chat
+counters or the rate limits).
 ``in_flight`` is live state: a reset keeps it and restarts ``peak_in_flight`` from it.
 """
 
@@ -14,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .answers import Answer
 
-__all__ = ["BATCH_ENDS", "FAULTS", "SimStats"]
+__all__ = ["BATCH_ENDS", "FAULTS", "WIRES", "SimStats"]
 
 FAULTS = ("fail", "reset", "stall", "malformed")
+WIRES = ("openai", "azure", "anthropic")
 BATCH_ENDS = ("completed", "failed", "expired", "cancelled")
 
 
@@ -35,6 +38,11 @@ class SimStats:
         self.rate_limited = {"requests": 0, "tokens": 0}
         self.quota_rejected = 0
         self.faults = dict.fromkeys(FAULTS, 0)
+        self.overloaded = 0
+        self.content_filtered = 0
+        self.cache_creation_tokens = 0
+        self.cache_read_tokens = 0
+        self.by_wire = dict.fromkeys(WIRES, 0)
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.tool_call_answers = 0
@@ -57,9 +65,10 @@ class SimStats:
         self.started_at = time.time()
         self.start = self.clock()
 
-    def enter(self) -> None:
-        """A chat request arrived."""
+    def enter(self, wire: str = "openai") -> None:
+        """A chat request arrived (on ``wire``: openai, azure or anthropic)."""
         self.requests_total += 1
+        self.by_wire[wire] += 1
         self.in_flight += 1
         if self.in_flight > self.peak_in_flight:
             self.peak_in_flight = self.in_flight
@@ -121,6 +130,11 @@ class SimStats:
             "rate_limited": dict(self.rate_limited),
             "quota_rejected": self.quota_rejected,
             "faults": dict(self.faults),
+            "overloaded": self.overloaded,
+            "content_filtered": self.content_filtered,
+            "by_wire": dict(self.by_wire),
+            "cache_creation_input_tokens": self.cache_creation_tokens,
+            "cache_read_input_tokens": self.cache_read_tokens,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "tool_call_answers": self.tool_call_answers,
