@@ -23,6 +23,7 @@
                                     body, attempts)
         ├── AuthenticationError     401 / 403: wrong or missing API key
         ├── BadRequestError         400 / 404 / 422: the request itself is wrong
+        │   └── ContentFilterError  Azure's content filter refused the prompt (categories)
         ├── QuotaExhaustedError     429 ``insufficient_quota``: stop, this is not a rate limit
         ├── RateLimitError          429: carries ``retry_after`` and which ``limit`` was hit
         ├── ServerError             5xx
@@ -43,6 +44,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "ContentFilterError",
     "ExecutionTimeoutError",
     "FastCrewError",
     "FlowError",
@@ -277,6 +279,27 @@ class AuthenticationError(LLMError):
 
 class BadRequestError(LLMError):
     """The provider rejected the request as invalid (400/404/422)."""
+
+
+class ContentFilterError(BadRequestError):
+    """Azure OpenAI's content filter refused the prompt (400 ``content_filter``); not retried.
+
+    ``categories``: ``{category: severity}`` of every category the filter flagged (empty
+    when the provider did not say which).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        categories: dict[str, str] | None = None,
+        status: int | None = 400,
+        request_id: str | None = None,
+        error: dict[str, Any] | None = None,
+        body: bytes | None = None,
+    ) -> None:
+        super().__init__(message, status=status, request_id=request_id, error=error, body=body)
+        self.categories = dict(categories or {})
 
 
 class QuotaExhaustedError(LLMError):

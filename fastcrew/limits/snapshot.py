@@ -27,6 +27,14 @@ def parse_duration(text: str | None) -> float | None:
     return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
 
 
+_PRESENT = (
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-remaining-tokens",
+)
+
+
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     value = headers.get(name)
     if value is None:
@@ -60,10 +68,9 @@ class RateLimitSnapshot:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimitSnapshot:
-        """Parse the OpenAI rate-limit headers (case-insensitive mapping expected)."""
-        if "x-ratelimit-limit-requests" not in headers and (
-            "x-ratelimit-limit-tokens" not in headers
-        ):
+        """Parse the OpenAI rate-limit headers (case-insensitive mapping expected); Azure
+        OpenAI's (only ``x-ratelimit-remaining-requests`` / ``-tokens``) count too."""
+        if not any(name in headers for name in _PRESENT):
             return NO_LIMITS
         return cls(
             limit_requests=_int_header(headers, "x-ratelimit-limit-requests"),

@@ -11,6 +11,7 @@ from .._json import dumps
 from ..errors import ConfigurationError
 from ..limits import Limiter, RateLimit, RetryPolicy
 from ..process_runtime import budget_key, get_runtime
+from .azure import AzureAuth, TokenProvider, is_azure, resolve_azure
 from .cost import CallPricer
 from .crewai_calls import CrewAICalls
 from .meter import record_usage
@@ -65,6 +66,9 @@ class LLM(CrewAICalls):
     ``OPENAI_BASE_URL`` / ``OPENAI_API_BASE``; ``MODEL`` / ``MODEL_NAME`` /
     ``OPENAI_MODEL_NAME`` for the model, else CrewAI's default ``gpt-4.1-mini``).
     ``top_p``, ``stop``, ``seed``, ... and any other keyword argument go into every request.
+    ``"azure/<deployment>"`` is Azure OpenAI (``AZURE_API_BASE`` / ``AZURE_API_KEY`` /
+    ``AZURE_API_VERSION``, or ``base_url`` / ``api_key`` / ``api_version``, or an Entra ID
+    ``azure_ad_token_provider``; :mod:`fastcrew.llm.azure`).
 
     :meth:`call` / :meth:`acall` are CrewAI's: they return the text (or the validated model,
     or a tool's result). :meth:`chat` / :meth:`achat` return the whole :class:`ChatResponse`
@@ -99,6 +103,8 @@ class LLM(CrewAICalls):
         base_url: str | None = None,
         api_base: str | None = None,
         api_key: str | None = None,
+        api_version: str | None = None,
+        azure_ad_token_provider: TokenProvider | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
         max_tokens: int | None = None,
@@ -117,12 +123,29 @@ class LLM(CrewAICalls):
         **provider_kwargs: Any,
     ) -> None:
         redirect = get_runtime().redirect
-        if redirect is None:
+        self._azure: AzureAuth | None = None
+        self.api_version = api_version
+        url = None
+        if redirect is None and is_azure(model, os.environ):  # Azure's path (llm/azure.py)
+            endpoint, url, self._azure = resolve_azure(
+                model,
+                base_url=base_url or api_base,
+                api_key=api_key,
+                api_version=api_version,
+                token_provider=azure_ad_token_provider,
+                env=os.environ,
+            )
+            self.api_version = api_version or os.environ.get("AZURE_API_VERSION")
+            model = f"azure/{endpoint.model}"  # priced only by name (docs/cost.md)
+        elif redirect is None:
             endpoint = resolve_endpoint(model, base_url=base_url or api_base, api_key=api_key)
         else:  # every LLM goes to one endpoint, with its key only: no provider key from env
             env = {k: v for k, v in os.environ.items() if k in _MODEL_ENV}
             endpoint = resolve_endpoint(
-                model, base_url=redirect.base_url, api_key=redirect.api_key, env=env
+                model and model.removeprefix("azure/"),
+                base_url=redirect.base_url,
+                api_key=redirect.api_key,
+                env=env,
             )
         self.model: str = model or endpoint.model
         self.provider: str = endpoint.provider
@@ -148,7 +171,10 @@ class LLM(CrewAICalls):
         self.retry = retry or DEFAULT_RETRY
         self._function_calling = supports_function_calling
         self._api_key = endpoint.api_key
-        self._budget_key = budget_key(self.base_url, self._api_key)  # hashes both
+        self._url = url or endpoint_url(self.base_url, "/chat/completions")
+        # Hashes both; Azure's quota is per deployment: its path is part of the endpoint.
+        where = self.base_url if self._azure is None else display_url(self._url)
+        self._budget_key = budget_key(where, self._api_key)
         self._rng: random.Random | None = None  # made on the first retry
         self._usage = TokenCounter()
         self._pricer = CallPricer(self.model, price)
@@ -157,13 +183,14 @@ class LLM(CrewAICalls):
             from .cached import check_spec
 
             self._cache = check_spec(cache)
-        self._url = endpoint_url(self.base_url, "/chat/completions")
         self._headers: dict[str, str] = {
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": "fastcrew",
         }
-        if self._api_key:
+        if self._azure is not None:
+            self._headers.update(self._azure.static_headers())
+        elif self._api_key:
             self._headers["Authorization"] = f"Bearer {self._api_key}"
         self._base_body: dict[str, Any] = {"model": self.model_name}
         if temperature is not None:
@@ -209,6 +236,9 @@ class LLM(CrewAICalls):
             "cache": self._cache,
             **self.provider_kwargs,
         }
+        if self._azure is not None:
+            kwargs["api_version"] = self.api_version
+            kwargs["azure_ad_token_provider"] = self._azure.token_provider
         return (_rebuild_llm, (self.model, kwargs))
 
     @property
@@ -314,8 +344,14 @@ class LLM(CrewAICalls):
         """The running loop's limiter for this LLM's budget (endpoint and key)."""
         return get_runtime().limiter(self._budget_key, self.rate_limit)
 
+    async def _request_headers(self) -> dict[str, str]:
+        """The headers of one request (with a fresh Entra ID token for Azure's provider)."""
+        if self._azure is None:
+            return self._headers
+        return await self._azure.headers(self._headers)
+
     async def _post(self, body: bytes) -> ChatResponse:
-        resp = await self._transport.post(self._url, body, self._headers)
+        resp = await self._transport.post(self._url, body, await self._request_headers())
         if resp.status >= 300:
             raise error_from_response(resp.status, resp.body, resp.headers, self._api_key)
         answer = parse_completion(resp.body, resp.headers)

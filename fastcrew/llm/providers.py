@@ -4,6 +4,7 @@
 ``"ollama_chat/..."``) to a local Ollama's OpenAI-compatible ``/v1`` API, also when the base
 URL is the bare server (``http://localhost:11434``, as CrewAI users write it);
 ``"hosted_vllm/<name>"`` (or any string, with ``base_url``) to any OpenAI-compatible server.
+``"azure/<deployment>"`` is Azure OpenAI's own path: :mod:`fastcrew.llm.azure`.
 The prefix is stripped only when it names a known provider.
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "Endpoint",
     "Provider",
+    "check_url",
     "display_url",
     "endpoint_url",
     "origin",
@@ -90,7 +92,7 @@ PROVIDERS: dict[str, Provider] = {
     )
 }
 
-_UNSUPPORTED = {"azure", "bedrock", "vertex_ai", "sagemaker", "watsonx", "huggingface"}
+_UNSUPPORTED = {"bedrock", "vertex_ai", "sagemaker", "watsonx", "huggingface"}
 
 
 def redirect_environment(base_url: str) -> dict[str, str | None]:
@@ -122,7 +124,7 @@ def _first_env(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _check_url(url: str, source: str = "base_url") -> str:
+def check_url(url: str, source: str = "base_url") -> str:
     """The URL without a trailing slash, or a :class:`ConfigurationError` naming ``source``
     (the argument or env var it came from) and what to fix; it never echoes credentials."""
     parts = urlsplit(url)
@@ -204,7 +206,7 @@ def resolve_endpoint(
             f"model {model!r} needs a base URL: pass LLM(..., base_url=...) "
             f"or set {' / '.join(provider.base_env)}."
         )
-    url = _check_url(url, source)
+    url = check_url(url, source)
     if provider.api_path and not urlsplit(url).path.endswith(provider.api_path):
         url = endpoint_url(url, provider.api_path)
     key = api_key or _first_env(env, provider.key_env)

@@ -101,7 +101,7 @@ async def _open_stream(
     n: Any = None,
 ) -> ChatStream:
     """Open the stream; its end settles the lease (and stores a cache miss)."""
-    handle = await llm._transport.open_stream(llm._url, body, llm._headers)
+    handle = await llm._transport.open_stream(llm._url, body, await llm._request_headers())
     if handle.status >= 300:
         raw = await handle.read()
         raise error_from_response(handle.status, raw, handle.headers, llm._api_key)

@@ -16,6 +16,7 @@ from .._json import JSONDecodeError, loads
 from ..errors import (
     AuthenticationError,
     BadRequestError,
+    ContentFilterError,
     LLMError,
     LLMTimeoutError,
     MalformedResponseError,
@@ -311,4 +312,23 @@ def error_from_response(
         return LLMTimeoutError(text, **fields)
     if status >= 500:
         return ServerError(text, **fields)
+    if code == "content_filter" and provider_error is not None:  # Azure OpenAI's filter
+        categories = filtered_categories(provider_error)
+        named = ", ".join(f"{name} ({severity})" for name, severity in categories.items())
+        text = f"Azure's content filter refused the prompt: {named or 'no category named'}"
+        return ContentFilterError(text, categories=categories, **fields)
     return BadRequestError(text, **fields)
+
+
+def filtered_categories(error: Mapping[str, Any]) -> dict[str, str]:
+    """``{category: severity}`` of the categories Azure's content filter flagged, from its
+    error's ``innererror.content_filter_result`` (``jailbreak`` & co: ``detected``)."""
+    inner = error.get("innererror")
+    result = inner.get("content_filter_result") if isinstance(inner, dict) else None
+    if not isinstance(result, dict):
+        return {}
+    found: dict[str, str] = {}
+    for name, verdict in result.items():
+        if isinstance(verdict, dict) and verdict.get("filtered"):
+            found[str(name)] = str(verdict.get("severity") or "detected")
+    return found

@@ -73,5 +73,5 @@ def test_bad_base_url_error_hides_credentials_in_the_url():
 
 
 def test_unsupported_provider_is_a_clear_error():
-    with pytest.raises(ConfigurationError, match="azure"):
-        resolve_endpoint("azure/gpt-4o", env={})
+    with pytest.raises(ConfigurationError, match="bedrock"):
+        resolve_endpoint("bedrock/anthropic.claude-3", env={})
