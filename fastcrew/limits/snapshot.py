@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 __all__ = ["NO_LIMITS", "RateLimitSnapshot", "parse_duration"]
 
@@ -33,6 +35,22 @@ _PRESENT = (
     "x-ratelimit-remaining-requests",
     "x-ratelimit-remaining-tokens",
 )
+
+
+_ANTHROPIC = "anthropic-ratelimit-"
+
+
+def parse_rfc3339_reset(text: str | None) -> float | None:
+    """Seconds from now until an RFC 3339 time (Anthropic's ``…-reset`` headers)."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - time.time())
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -71,6 +89,8 @@ class RateLimitSnapshot:
         """Parse the OpenAI rate-limit headers (case-insensitive mapping expected); Azure
         OpenAI's (only ``x-ratelimit-remaining-requests`` / ``-tokens``) count too."""
         if not any(name in headers for name in _PRESENT):
+            if any(_ANTHROPIC + k in headers for k in ("requests-limit", "input-tokens-limit")):
+                return cls._from_anthropic(headers)
             return NO_LIMITS
         return cls(
             limit_requests=_int_header(headers, "x-ratelimit-limit-requests"),
@@ -79,6 +99,20 @@ class RateLimitSnapshot:
             remaining_tokens=_int_header(headers, "x-ratelimit-remaining-tokens"),
             reset_requests=parse_duration(headers.get("x-ratelimit-reset-requests")),
             reset_tokens=parse_duration(headers.get("x-ratelimit-reset-tokens")),
+        )
+
+    @classmethod
+    def _from_anthropic(cls, headers: Mapping[str, str]) -> RateLimitSnapshot:
+        """Anthropic's ``anthropic-ratelimit-requests-*`` (requests) and ``-input-tokens-*``
+        (tokens: separate input/output budgets are not modelled yet)."""
+        a = _ANTHROPIC
+        return cls(
+            limit_requests=_int_header(headers, a + "requests-limit"),
+            limit_tokens=_int_header(headers, a + "input-tokens-limit"),
+            remaining_requests=_int_header(headers, a + "requests-remaining"),
+            remaining_tokens=_int_header(headers, a + "input-tokens-remaining"),
+            reset_requests=parse_rfc3339_reset(headers.get(a + "requests-reset")),
+            reset_tokens=parse_rfc3339_reset(headers.get(a + "input-tokens-reset")),
         )
 
     @property

@@ -11,6 +11,7 @@ from .._json import dumps
 from ..errors import ConfigurationError
 from ..limits import Limiter, RateLimit, RetryPolicy
 from ..process_runtime import budget_key, get_runtime
+from . import anthropic as native
 from .azure import AzureAuth, TokenProvider, is_azure, resolve_azure
 from .cost import CallPricer
 from .crewai_calls import CrewAICalls
@@ -68,7 +69,8 @@ class LLM(CrewAICalls):
     ``top_p``, ``stop``, ``seed``, ... and any other keyword argument go into every request.
     ``"azure/<deployment>"`` is Azure OpenAI (``AZURE_API_BASE`` / ``AZURE_API_KEY`` /
     ``AZURE_API_VERSION``, or ``base_url`` / ``api_key`` / ``api_version``, or an Entra ID
-    ``azure_ad_token_provider``; :mod:`fastcrew.llm.azure`).
+    ``azure_ad_token_provider``; :mod:`fastcrew.llm.azure`); ``"anthropic/<model>"``
+    Anthropic's Messages API (``ANTHROPIC_API_KEY``; :mod:`fastcrew.llm.anthropic`).
 
     :meth:`call` / :meth:`acall` are CrewAI's: they return the text (or the validated model,
     or a tool's result). :meth:`chat` / :meth:`achat` return the whole :class:`ChatResponse`
@@ -171,9 +173,11 @@ class LLM(CrewAICalls):
         self.retry = retry or DEFAULT_RETRY
         self._function_calling = supports_function_calling
         self._api_key = endpoint.api_key
+        self._anthropic = redirect is None and self.provider == "anthropic"  # llm/anthropic.py
+        url = native.messages_url(self.base_url) if self._anthropic else url
         self._url = url or endpoint_url(self.base_url, "/chat/completions")
         # Hashes both; Azure's quota is per deployment: its path is part of the endpoint.
-        where = self.base_url if self._azure is None else display_url(self._url)
+        where = display_url(self._url) if self._azure or self._anthropic else self.base_url
         self._budget_key = budget_key(where, self._api_key)
         self._rng: random.Random | None = None  # made on the first retry
         self._usage = TokenCounter()
@@ -190,6 +194,8 @@ class LLM(CrewAICalls):
         }
         if self._azure is not None:
             self._headers.update(self._azure.static_headers())
+        elif self._anthropic:
+            self._headers.update(native.anthropic_headers(self._api_key))
         elif self._api_key:
             self._headers["Authorization"] = f"Bearer {self._api_key}"
         self._base_body: dict[str, Any] = {"model": self.model_name}
@@ -317,7 +323,7 @@ class LLM(CrewAICalls):
         # The response cache (docs/cache.md): a hit is answered here, before the limiter —
         # no rate budget, no request; a miss is stored once answered.
         cache = key = None
-        if self._cache is not None or get_runtime().cache is not None:
+        if not self._anthropic and (self._cache is not None or get_runtime().cache is not None):
             from .cached import answer_hit, look_up
 
             cache, key, stored = look_up(self._cache, self._url, payload)
@@ -325,7 +331,7 @@ class LLM(CrewAICalls):
                 return answer_hit(stored, stream, self._pricer, self._api_key, self._count_hit)
         body = dumps(payload)
         deferrer = get_runtime().deferrer
-        if deferrer is not None:  # --via batch-api: the batch supervisor sends it
+        if deferrer is not None and not self._anthropic:  # --via batch-api: the supervisor sends it
             from .deferred import answer_deferred
 
             return await answer_deferred(self, deferrer, body, stream)
@@ -351,10 +357,13 @@ class LLM(CrewAICalls):
         return await self._azure.headers(self._headers)
 
     async def _post(self, body: bytes) -> ChatResponse:
+        if self._anthropic:
+            body = native.to_messages_body(body)
         resp = await self._transport.post(self._url, body, await self._request_headers())
+        error, parse = _ANTHROPIC_WIRE if self._anthropic else _OPENAI_WIRE
         if resp.status >= 300:
-            raise error_from_response(resp.status, resp.body, resp.headers, self._api_key)
-        answer = parse_completion(resp.body, resp.headers)
+            raise error(resp.status, resp.body, resp.headers, self._api_key)
+        answer = parse(resp.body, resp.headers)
         answer.usage = self._pricer(answer.usage, answer.model)
         return answer
 
@@ -372,6 +381,10 @@ class LLM(CrewAICalls):
             api="LLM.chat",
             async_api="LLM.achat",
         )
+
+
+_OPENAI_WIRE = (error_from_response, parse_completion)
+_ANTHROPIC_WIRE = (native.anthropic_error, native.parse_message)
 
 
 def _answer_limit(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> int | None:

@@ -101,10 +101,17 @@ async def _open_stream(
     n: Any = None,
 ) -> ChatStream:
     """Open the stream; its end settles the lease (and stores a cache miss)."""
+    decode = None
+    if llm._anthropic:  # Anthropic's Messages wire (llm/anthropic.py)
+        from .anthropic import anthropic_error, to_messages_body
+        from .anthropic_stream import AnthropicStreamDecoder
+
+        body, decode = to_messages_body(body), AnthropicStreamDecoder()
     handle = await llm._transport.open_stream(llm._url, body, await llm._request_headers())
     if handle.status >= 300:
         raw = await handle.read()
-        raise error_from_response(handle.status, raw, handle.headers, llm._api_key)
+        error = anthropic_error if llm._anthropic else error_from_response
+        raise error(handle.status, raw, handle.headers, llm._api_key)
 
     def done(resp: ChatResponse | None) -> None:
         if resp is None:
@@ -119,7 +126,7 @@ async def _open_stream(
             _finish(limiter, lease, resp, retries)
             llm._usage.add(resp.usage, resp.cache)
 
-    return ChatStream(handle, done, llm._api_key, llm._pricer)
+    return ChatStream(handle, done, llm._api_key, llm._pricer, decode)
 
 
 def _finish(limiter: Limiter, lease: Lease, resp: ChatResponse, retries: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .types import NO_USAGE, ChatDelta, ChatResponse, RateLimitSnapshot, Usage
 from .wire import malformed_response, merge_tool_call_deltas, parse_stream_line
@@ -11,7 +11,10 @@ from .wire import malformed_response, merge_tool_call_deltas, parse_stream_line
 if TYPE_CHECKING:
     from .transport import HttpStream
 
-__all__ = ["ChatStream"]
+__all__ = ["ChatStream", "LineDecoder"]
+
+LineDecoder = Callable[[bytes, str | None, str | None], "ChatDelta | Literal[True] | None"]
+"""One SSE line (with the request id and the key to redact) → a delta, None, or True at the end."""
 
 
 class ChatStream:
@@ -28,9 +31,12 @@ class ChatStream:
         on_done: Callable[[ChatResponse | None], None],
         secret: str | None = None,
         price: Callable[[Usage, str | None], Usage] | None = None,
+        decode: LineDecoder | None = None,
     ) -> None:
-        """``price(usage, model)``: the final usage with its cost (the LLM's pricer)."""
+        """``price(usage, model)``: the final usage with its cost (the LLM's pricer);
+        ``decode``: the wire's line decoder (default: OpenAI's ``parse_stream_line``)."""
         self._handle = handle
+        self._decode: LineDecoder = decode or parse_stream_line
         self._price = price
         self._on_done: Callable[[ChatResponse | None], None] | None = on_done
         self._secret = secret
@@ -75,7 +81,7 @@ class ChatStream:
 
     async def _read(self) -> AsyncIterator[ChatDelta]:
         headers = self._handle.headers
-        request_id = headers.get("x-request-id")
+        request_id = headers.get("x-request-id") or headers.get("request-id")
         parts: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
         usage: Usage | None = None
@@ -83,7 +89,7 @@ class ChatStream:
         finish: str | None = None
         done = False
         async for line in self._handle.lines():
-            delta = parse_stream_line(line, request_id, self._secret)
+            delta = self._decode(line, request_id, self._secret)
             if delta is True:
                 done = True
                 break
