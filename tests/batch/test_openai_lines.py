@@ -18,6 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from loopback import start_app
 
 from fastcrew.sim import Simulator
 
@@ -68,12 +69,8 @@ async def proxy(sim: Simulator) -> AsyncIterator[Proxy]:
     recorder = Proxy(sim.base_url)
     app = web.Application()
     app.router.add_post(URL, recorder.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    recorder.base_url = f"http://127.0.0.1:{port}/v1"
+    runner, origin = await start_app(app)
+    recorder.base_url = f"{origin}/v1"
     try:
         yield recorder
     finally:

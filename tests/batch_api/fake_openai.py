@@ -23,6 +23,7 @@ from collections import Counter
 from typing import Any
 
 from aiohttp import web
+from loopback import start_app
 
 BATCH_KEYS = (
     "id", "object", "endpoint", "errors", "input_file_id", "completion_window", "status",
@@ -65,12 +66,8 @@ class FakeOpenAI:
         app.router.add_post("/v1/batches", self._create)
         app.router.add_get("/v1/batches", self._list)
         app.router.add_get("/v1/batches/{id}", self._retrieve)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        self._runner, origin = await start_app(app, shutdown_timeout=0.1)
+        self.base_url = f"{origin}/v1"
         return self
 
     async def close(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from loopback import start_app
 
 from fastcrew import LLM, RetryPolicy, errors
 
@@ -97,12 +98,7 @@ async def fake() -> AsyncIterator[FakeAnthropic]:
     state = FakeAnthropic()
     app = web.Application()
     app.router.add_post("/v1/messages", state.messages)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    state.url = f"http://127.0.0.1:{port}"
+    runner, state.url = await start_app(app)
     yield state
     await runner.cleanup()
 

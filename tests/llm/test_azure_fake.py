@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from loopback import start_app
 
 from fastcrew import LLM, RateLimit, RetryPolicy, errors
 from fastcrew.limits import SharedBudget
@@ -95,12 +96,7 @@ async def fake() -> AsyncIterator[FakeAzure]:
     state = FakeAzure()
     app = web.Application()
     app.router.add_post("/openai/deployments/{deployment}/chat/completions", state.chat)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    state.url = f"http://127.0.0.1:{port}"
+    runner, state.url = await start_app(app)
     yield state
     await runner.cleanup()
 
