@@ -127,10 +127,6 @@ class BatchAPI:
                 return
             after = page.get("last_id") or data[-1]["id"]
 
-    async def delete_file(self, file_id: str) -> dict[str, Any]:
-        """``DELETE /v1/files/{id}``."""
-        return await self._json("DELETE", f"/files/{quote(file_id, safe='')}")
-
     async def lines(self, file_id: str) -> AsyncIterator[bytes]:
         """``GET /v1/files/{id}/content``, one line at a time (without its newline), streamed:
         a file of any size takes one chunk of memory."""
