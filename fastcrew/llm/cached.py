@@ -1,9 +1,13 @@
 """The LLM client's side of the response cache (docs/cache.md, "Using it").
 
 Imported only when a cache is in use (``fastcrew.cache`` brings ``sqlite3``): which cache a
-call uses, the answer a hit becomes (parsed by the client's own ``parse_completion``, at
-cost 0, with what it would have cost as ``saved_usd``) and the whole body a streamed miss
-is stored as.
+call uses and its key, the answer a hit becomes (parsed by the client's own parser, at cost
+0, with what it would have cost as ``saved_usd``) and the whole body a streamed miss is
+stored as.
+
+Anthropic (docs/cache.md, "Anthropic and Azure"): the key is the Messages body sent, the value of a
+plain miss the Messages body received (parsed back by ``parse_message``), of a streamed miss
+the equivalent chat completion, as for OpenAI; a hit tells the two apart by their shape.
 """
 
 from __future__ import annotations
@@ -14,17 +18,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .._json import dumps
+from .._json import JSONDecodeError, dumps, loads
 from ..cache import ResponseCache, request_key
 from ..errors import ConfigurationError
 from ..process_runtime import get_runtime
+from .anthropic import parse_message, to_messages_body
 from .cache_replay import ReplayStream
 from .stream import ChatStream
 from .types import NO_USAGE, ChatResponse, Usage
 from .wire import parse_completion
 
 __all__ = ["CacheSpec", "answer_hit", "check_spec", "completion_of_stream", "free",
-           "hit_response", "look_up", "open_cache", "store_stream"]  # fmt: skip
+           "hit_response", "is_messages_body", "look_up", "open_cache",
+           "store_stream"]  # fmt: skip
 
 Pricer = Callable[[Usage, "str | None"], Usage]
 
@@ -57,14 +63,17 @@ def open_cache(spec: CacheSpec) -> ResponseCache:
 
 
 def look_up(
-    spec: CacheSpec | None, url: str, payload: dict[str, Any]
+    spec: CacheSpec | None, url: str, payload: dict[str, Any], anthropic: bool = False
 ) -> tuple[ResponseCache, bytes, bytes | None]:
     """(the call's cache: the LLM's own ``spec`` else the runtime's default, the request's
-    key, the stored answer or None)."""
+    key, the stored answer or None). ``anthropic``: ``payload`` is keyed as the Messages
+    body it is sent as."""
     if spec is None:
         spec = get_runtime().cache
         assert spec is not None
     cache = open_cache(spec)
+    if anthropic:
+        payload = loads(to_messages_body(dumps(payload)))
     key = request_key(url, payload)
     return cache, key, cache.get(key)
 
@@ -75,25 +84,35 @@ def answer_hit(
     price: Pricer,
     secret: str | None,
     count: Callable[[ChatResponse], None],
+    anthropic: bool = False,
 ) -> ChatResponse | ChatStream:
-    """A hit's answer, plain or replayed as a stream, ``count``-ed once it is whole."""
+    """A hit's answer, plain or replayed as a stream, ``count``-ed once it is whole.
+    ``anthropic``: the LLM's wire, whose plain answers are stored as Messages bodies."""
+    messages = anthropic and is_messages_body(stored)
+    resp = hit_response(stored, price, messages)
     if not stream:
-        resp = hit_response(stored, price)
         count(resp)
         return resp
-    saved = [0.0]
 
-    def price_free(usage: Usage, model: str | None) -> Usage:
-        usage = price(usage, model)
-        saved[0] = usage.cost_usd if usage.priced else 0.0
-        return free(usage)
+    def done(streamed: ChatResponse | None) -> None:
+        if streamed is not None:  # read to its end
+            streamed.cache, streamed.saved_usd = "hit", resp.saved_usd
+            count(streamed)
 
-    def done(resp: ChatResponse | None) -> None:
-        if resp is not None:  # read to its end
-            resp.cache, resp.saved_usd = "hit", saved[0]
-            count(resp)
+    def usage(_usage: Usage, _model: str | None) -> Usage:  # the stored answer's, exactly
+        return resp.usage
 
-    return ChatStream(ReplayStream(stored), done, secret, price_free)
+    replay = completion_of_stream(resp) if messages else stored
+    return ChatStream(ReplayStream(replay), done, secret, usage)
+
+
+def is_messages_body(stored: bytes) -> bool:
+    """Whether a stored answer is an Anthropic Messages body (not a chat completion)."""
+    try:
+        data = loads(stored)
+    except JSONDecodeError:
+        return False  # parse_completion says what is wrong with it
+    return isinstance(data, dict) and data.get("type") == "message"
 
 
 def store_stream(cache: ResponseCache, key: bytes, resp: ChatResponse, n: Any) -> None:
@@ -111,10 +130,11 @@ def free(usage: Usage) -> Usage:
     return replace(usage, cost_usd=0.0, priced=True)
 
 
-def hit_response(stored: bytes, price: Pricer) -> ChatResponse:
+def hit_response(stored: bytes, price: Pricer, messages: bool = False) -> ChatResponse:
     """A stored answer as the client would have parsed it from the wire (``raw`` is the
-    stored bytes), at cost 0; ``saved_usd`` is what it would cost at today's prices."""
-    resp = parse_completion(stored, _NO_HEADERS)
+    stored bytes; ``messages``: a Messages body), at cost 0; ``saved_usd`` is what it would
+    cost at today's prices."""
+    resp = (parse_message if messages else parse_completion)(stored, _NO_HEADERS)
     usage = price(resp.usage, resp.model)
     resp.saved_usd = usage.cost_usd if usage.priced else 0.0
     resp.usage = free(usage)
@@ -136,8 +156,9 @@ def _wire_usage(usage: Usage) -> dict[str, Any]:
 
 
 def completion_of_stream(resp: ChatResponse) -> bytes:
-    """The non-streaming chat-completion body equivalent to a streamed answer (what a
-    streamed miss is stored as: a later plain call of the same request gets it whole)."""
+    """The non-streaming chat-completion body equivalent to an answer: what a streamed miss
+    is stored as (a later plain call of the same request gets it whole), and what a stored
+    Messages body is replayed from as a stream."""
     message: dict[str, Any] = {"role": "assistant", "content": resp.content}
     if resp.tool_calls:
         message["tool_calls"] = resp.tool_calls

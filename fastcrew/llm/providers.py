@@ -45,6 +45,10 @@ class Provider:
     api_path: str = ""
     """Appended to a base URL whose path does not already end with it: where the server's
     OpenAI-compatible API lives (Ollama: ``/v1``; its native API is elsewhere)."""
+    sdk_path: str = ""
+    """Removed from a redirect's base URL before :func:`redirect_environment` writes it to
+    ``base_env``: the provider's SDK adds its own path there (Anthropic's ``/v1/messages``,
+    Azure's ``/openai/deployments/…``), so it gets the server's root."""
 
 
 def _ollama(name: str) -> Provider:
@@ -88,9 +92,26 @@ PROVIDERS: dict[str, Provider] = {
             "https://generativelanguage.googleapis.com/v1beta/openai",
             key_env=("GEMINI_API_KEY",),
         ),
-        Provider("anthropic", "https://api.anthropic.com/v1", key_env=("ANTHROPIC_API_KEY",)),
+        Provider(
+            "anthropic",
+            "https://api.anthropic.com/v1",
+            key_env=("ANTHROPIC_API_KEY",),
+            # The SDK's variable (a URL with or without /v1), then LiteLLM's.
+            base_env=("ANTHROPIC_BASE_URL", "ANTHROPIC_API_BASE"),
+            sdk_path="/v1",
+        ),
     )
 }
+
+_AZURE_ENV = Provider(
+    "azure",
+    None,
+    key_env=("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"),
+    base_env=("AZURE_API_BASE", "AZURE_OPENAI_ENDPOINT"),
+    sdk_path="/v1",
+)
+"""Azure's env vars (CrewAI's, then the openai SDK's), for :func:`redirect_environment` only:
+``azure/<deployment>`` resolves in :mod:`fastcrew.llm.azure`."""
 
 _UNSUPPORTED = {"bedrock", "vertex_ai", "sagemaker", "watsonx", "huggingface"}
 
@@ -99,11 +120,13 @@ def redirect_environment(base_url: str) -> dict[str, str | None]:
     """Env settings that send every provider's model strings to ``base_url`` and hold no
     provider key (None: unset) — a simulated batch worker runs with them, so an LLM built
     anywhere (``llm="gpt-4o-mini"`` inside a flow method) talks to the simulator, and one that
-    names a real endpoint explicitly has no key to spend there."""
+    names a real endpoint explicitly has no key to spend there. Anthropic's and Azure's SDKs
+    add their own path, so theirs get ``base_url`` without its ``/v1``."""
     env: dict[str, str | None] = {}
-    for provider in PROVIDERS.values():
+    for provider in (*PROVIDERS.values(), _AZURE_ENV):
+        url = base_url.removesuffix(provider.sdk_path)
         env.update(dict.fromkeys(provider.key_env))
-        env.update(dict.fromkeys(provider.base_env, base_url))
+        env.update(dict.fromkeys(provider.base_env, url))
     return env
 
 

@@ -12,7 +12,12 @@ __all__ = ["Deferrer", "LLMRedirect"]
 @dataclass(frozen=True, slots=True)
 class LLMRedirect:
     """Send every LLM built while it is set to ``base_url`` (``--simulate``, the bench's
-    simulator), with ``api_key`` (None: no key) instead of the provider's."""
+    simulator), with ``api_key`` (None: no key) instead of the provider's. Each keeps its
+    wire: OpenAI's ``{base_url}/chat/completions``; ``anthropic/`` Anthropic's Messages
+    (``/v1/messages``, ``x-api-key``); ``azure/<deployment>`` Azure's deployment path at
+    ``base_url`` less its ``/v1`` (``api-key``; its own ``api-version``, else
+    ``AZURE_API_VERSION``, else a default). No provider URL or key is read from the
+    environment."""
 
     base_url: str
     api_key: str | None = None
