@@ -210,10 +210,10 @@ def test_global_budget_grant_rate(benchmark, report):
             budgets = GlobalBudgets(lambda w, m: sent.append((w, m)), asyncio.get_running_loop())
             for w in range(workers):
                 budgets.add_worker(w)
-            limit = (10**9, None, 1.0)
+            limit = (10**9, None, None, None, 1.0)
             started = time.perf_counter()
             for i in range(grants):
-                budgets.handle(i % workers, Want(1, "key", 1, limit, 0, 1))
+                budgets.handle(i % workers, Want(1, "key", 1, 0, limit, 0, 1, 0))
                 if i % 64 == 63:
                     sent.clear()
             elapsed = time.perf_counter() - started

@@ -310,7 +310,8 @@ class RateLimitError(LLMError):
     """The provider refused the call for now (429).
 
     ``retry_after`` is in seconds (from ``retry-after-ms`` / ``Retry-After``), ``limit`` is
-    ``"requests"``, ``"tokens"`` or ``None`` when the provider did not say.
+    ``"requests"``, ``"tokens"``, ``"input_tokens"`` / ``"output_tokens"`` (Anthropic's) or
+    ``None`` when the provider did not say.
     """
 
     retryable = True

@@ -63,7 +63,8 @@ def run_batch(inputs: str | os.PathLike[str] | BatchConfig, **options: Any) -> B
     ``output`` gets one line per input row, in order, with ``<output>.journal`` beside it;
     re-running resumes (``restart=True`` starts over, ``resume=True`` insists on resuming,
     ``retry_failed=True`` re-runs the error rows of a finished output).
-    ``rpm`` / ``tpm``: one budget shared by all ``workers`` (0, the default: one per CPU),
+    ``rpm`` / ``tpm`` (``itpm`` / ``otpm``: Anthropic's input and output tokens per
+    minute): one budget shared by all ``workers`` (0, the default: one per CPU),
     each running up to ``concurrency`` rows at once. ``simulate``: True, a ``SimConfig`` or
     a dict of its options, to run against the built-in simulator (answers are simulated).
     ``timeout``: seconds per row (a longer row becomes an error row), also the bound on
@@ -231,6 +232,8 @@ class _Run:
             loop=config.loop,
             rpm=config.rpm,
             tpm=config.tpm,
+            itpm=config.itpm,
+            otpm=config.otpm,
             model=config.model,
             base_url=base_url,
             api_key=config.api_key,

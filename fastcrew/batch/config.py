@@ -123,6 +123,8 @@ class WorkerConfig:
     loop: LoopKind
     rpm: int | None
     tpm: int | None
+    itpm: int | None = None
+    otpm: int | None = None
     model: str | None
     base_url: str | None
     api_key: str | None
@@ -175,6 +177,12 @@ class BatchConfig:
     concurrency: int = option(DEFAULT_CONCURRENCY, ge=1, help="Rows in flight per worker.")
     rpm: int | None = option(None, ge=1, help="Requests/min, all workers together.")
     tpm: int | None = option(None, ge=1, help="Tokens/min, all workers together.")
+    itpm: int | None = option(
+        None, ge=1, help="Input tokens/min, all workers together (Anthropic's ITPM)."
+    )
+    otpm: int | None = option(
+        None, ge=1, help="Output tokens/min, all workers together (Anthropic's OTPM)."
+    )
     model: str | None = option(None, help="Model for LLM() / batch lines ($MODEL).")
     base_url: str | None = option(None, help="OpenAI-compatible endpoint ($OPENAI_BASE_URL).")
     api_key: str | None = option(None, help="API key ($OPENAI_API_KEY); never printed.")

@@ -30,7 +30,12 @@ class RateLimit:
 
     ``rpm`` / ``tpm``: requests and tokens per minute; ``"auto"`` (default) learns them from
     the provider's ``x-ratelimit-limit-*`` headers, ``None`` means no limit of ours (429s
-    still pause the calls). ``max_concurrency``: calls in flight at once (None = no cap).
+    still pause the calls). ``itpm`` / ``otpm``: input (prompt) and output (answer) tokens
+    per minute, budgets of their own (Anthropic's way; ``"auto"`` learns them from its
+    ``anthropic-ratelimit-{input,output}-tokens-*`` headers). A call reserves its answer
+    allowance from ``otpm`` and the rest of its tokens from ``itpm``; these two buckets hold
+    a whole minute's worth, as Anthropic's do.
+    ``max_concurrency``: calls in flight at once (None = no cap).
     ``burst``: seconds' worth of the rate that may be admitted at once (default 1 s; a
     provider that enforces per-second windows answers a minute's burst with 429s).
 
@@ -45,6 +50,8 @@ class RateLimit:
 
     rpm: Limit = "auto"
     tpm: Limit = "auto"
+    itpm: Limit = "auto"
+    otpm: Limit = "auto"
     max_concurrency: int | None = None
     burst: float = DEFAULT_BURST_S
     charge: Charge = "max_tokens"
@@ -53,6 +60,8 @@ class RateLimit:
     def __post_init__(self) -> None:
         _check_limit("rpm", self.rpm)
         _check_limit("tpm", self.tpm)
+        _check_limit("itpm", self.itpm)
+        _check_limit("otpm", self.otpm)
         if self.max_concurrency is not None and self.max_concurrency <= 0:
             raise ConfigurationError("RateLimit max_concurrency must be a positive integer")
         if not self.burst > 0:

@@ -20,6 +20,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import cast, get_args
 
 from ..errors import QuotaExhaustedError, RateLimitError
 from .shared import SharedBudget
@@ -29,6 +30,7 @@ from .source import BudgetSource, LimitKind
 __all__ = ["DEFAULT_RETRY_AFTER_S", "Lease", "Limiter", "LimiterStats"]
 
 DEFAULT_RETRY_AFTER_S = 1.0
+_KINDS = frozenset(get_args(LimitKind))
 
 
 @dataclass(slots=True)
@@ -74,7 +76,7 @@ class Lease:
         if self.done:
             return
         self.done = True
-        self._limiter._settle(self, actual_tokens, refused=False)
+        self._limiter._settle(self, actual_tokens, self.completion)
 
     def settle_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
         """The call finished with this reported usage: settle to what the provider counts
@@ -82,15 +84,15 @@ class Lease:
         if self.done:
             return
         self.done = True
-        charged = self._limiter.charged(self, prompt_tokens, completion_tokens)
-        self._limiter._settle(self, charged, refused=False)
+        charged, answer = self._limiter.charged(self, prompt_tokens, completion_tokens)
+        self._limiter._settle(self, charged, answer)
 
     def refuse(self) -> None:
         """The provider refused the call (429): give the request and tokens back."""
         if self.done:
             return
         self.done = True
-        self._limiter._settle(self, 0, refused=True)
+        self._limiter._settle(self, 0, 0, refused=True)
 
 
 class Limiter:
@@ -110,7 +112,7 @@ class Limiter:
         self._waiters: deque[_Waiter] = deque()
         """(future, tokens, answer allowance, arrival stamp) in arrival order."""
         self._shared: SharedBudget | None = None
-        self._adjust: Callable[[int, int, float], None] = source.adjust
+        self._adjust: Callable[[int, int, float, int], None] = source.adjust
         self._bind(source)
         self._wake_pending = False
         """A pump is queued on our loop by another one (guarded by the shared budget's lock)."""
@@ -175,17 +177,19 @@ class Limiter:
         if self._completion_max is None or tokens > self._completion_max:
             self._completion_max = tokens
 
-    def charged(self, lease: Lease, prompt_tokens: int, completion_tokens: int) -> int:
-        """What the provider counts for ``lease``'s call, given its reported usage.
+    def charged(self, lease: Lease, prompt_tokens: int, completion_tokens: int) -> tuple[int, int]:
+        """What the provider counts for ``lease``'s call, given its reported usage: all its
+        tokens, and the answer's share of them.
 
-        ``charge="max_tokens"``: the prompt plus the larger of the answer allowance reserved
+        ``charge="max_tokens"``: the answer counts as the larger of the allowance reserved
         and the answer (a provider charges ``max_tokens`` at admission and keeps counting it);
-        ``"usage"``: the prompt plus the answer.
+        ``"usage"``: as the answer.
         """
+        answer = completion_tokens
         if self.source.limit.charge == "max_tokens" and lease.completion > completion_tokens:
             self.stats.withheld_tokens += lease.completion - completion_tokens
-            return prompt_tokens + lease.completion
-        return prompt_tokens + completion_tokens
+            answer = lease.completion
+        return prompt_tokens + answer, answer
 
     def _slot_free(self) -> bool:
         return self.max_concurrency is None or self.stats.in_flight < self.max_concurrency
@@ -210,12 +214,13 @@ class Limiter:
         if not self._waiters and self._slot_free():
             now = self._loop.time()
             if shared is None:
-                if now >= self._resume_at and self.source.wait_time(tokens, now) <= 0.0:
-                    self.source.take(tokens, now)
+                source = self.source
+                if now >= self._resume_at and source.wait_time(tokens, now, completion) <= 0.0:
+                    source.take(tokens, now, completion)
                     return self._lease(tokens, completion, now)
                 stamp = 0
             else:  # one lock: nobody from another loop waits ahead, and the budget holds it
-                stamp = shared.try_take(self, tokens, now, self._resume_at)
+                stamp = shared.try_take(self, tokens, completion, now, self._resume_at)
                 if not stamp:
                     return self._lease(tokens, completion, now)
         else:
@@ -249,13 +254,13 @@ class Limiter:
             future, tokens, completion, _ = front
             if not self._slot_free():
                 return  # a settle wakes us
-            wait = max(self.source.wait_time(tokens, now), self._resume_at - now)
+            wait = max(self.source.wait_time(tokens, now, completion), self._resume_at - now)
             if wait > 0.0:
                 if wait != math.inf:
                     self._timer = self._loop.call_at(now + wait, self._pump)
                 return
             waiters.popleft()
-            self.source.take(tokens, now)
+            self.source.take(tokens, now, completion)
             future.set_result(self._lease(tokens, completion, now))
 
     def _live_front(self) -> _Waiter | None:
@@ -292,29 +297,33 @@ class Limiter:
                         self._timer = self._loop.call_at(now + check, self._pump)
                         return
                 budget = shared.budget
-                wait = max(budget.wait_time(tokens, now), self._resume_at - now)
+                wait = max(budget.wait_time(tokens, now, completion), self._resume_at - now)
                 if wait > 0.0:
                     shared.ahead(self, stamp)  # the front: later calls queue behind it
                     if wait != math.inf:
                         self._timer = self._loop.call_at(now + wait, self._pump)
                     return
                 waiters.popleft()
-                budget.take(tokens, now)
+                budget.take(tokens, now, completion)
                 future.set_result(self._lease(tokens, completion, now))
             if shared.tickets:
                 shared.leave(self)
 
-    def _settle(self, lease: Lease, actual: int | None, *, refused: bool) -> None:
+    def _settle(
+        self, lease: Lease, actual: int | None, answer: int, *, refused: bool = False
+    ) -> None:
+        """Free ``lease``'s slot and correct its reservation to ``actual`` tokens, ``answer``
+        of them the answer's (None: keep it); a refused call gives everything back."""
         stats = self.stats
         stats.in_flight -= 1
         self._in_flight_tokens -= lease.tokens
         now = self._loop.time()
         if refused:
-            self._adjust(1, lease.tokens, now)
+            self._adjust(1, lease.tokens, now, lease.completion)
         elif actual is not None:
             stats.settled_tokens += actual
-            if actual != lease.tokens:
-                self._adjust(0, lease.tokens - actual, now)
+            if actual != lease.tokens or answer != lease.completion:
+                self._adjust(0, lease.tokens - actual, now, lease.completion - answer)
         if self._waiters:
             self._pump()
 
@@ -346,9 +355,7 @@ class Limiter:
         stats.per_kind_429[kind] = stats.per_kind_429.get(kind, 0) + 1
         stats.paused_s += delay
         self._resume_at = max(self._resume_at, now + delay)
-        exceeded: LimitKind | None = (
-            "requests" if kind == "requests" else "tokens" if kind == "tokens" else None
-        )
+        exceeded = cast(LimitKind, kind) if kind in _KINDS else None
         self.source.pause(exceeded, now + delay, now)
         self._pump()
         return delay

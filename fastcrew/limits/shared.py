@@ -73,23 +73,25 @@ class SharedBudget:
     def set_waker(self, wake: Callable[[], None]) -> None:
         """Nothing arrives out of band: the limiters wake each other through :meth:`wake`."""
 
-    def wait_time(self, tokens: int, now: float) -> float:
+    def wait_time(self, tokens: int, now: float, output: int = 0) -> float:
         with self.lock:
-            return self.budget.wait_time(tokens, now)
+            return self.budget.wait_time(tokens, now, output)
 
-    def take(self, tokens: int, now: float) -> None:
+    def take(self, tokens: int, now: float, output: int = 0) -> None:
         with self.lock:
-            self.budget.take(tokens, now)
+            self.budget.take(tokens, now, output)
 
-    def adjust(self, requests: int, tokens: int, now: float) -> None:
-        self.adjust_by(None, requests, tokens, now)
+    def adjust(self, requests: int, tokens: int, now: float, output: int = 0) -> None:
+        self.adjust_by(None, requests, tokens, now, output)
 
-    def adjust_by(self, by: Limiter | None, requests: int, tokens: int, now: float) -> None:
+    def adjust_by(
+        self, by: Limiter | None, requests: int, tokens: int, now: float, output: int = 0
+    ) -> None:
         """Correct an earlier take; a refund wakes the front (unless it is ``by``, the
         caller, which pumps its own queue)."""
         with self.lock:
-            self.budget.adjust(requests, tokens, now)
-            if self.tickets and (requests > 0 or tokens > 0):
+            self.budget.adjust(requests, tokens, now, output)
+            if self.tickets and (requests > 0 or tokens > 0 or output > 0):
                 self._wake_front(by)
 
     def pause(self, kind: LimitKind | None, until: float, now: float) -> None:
@@ -104,14 +106,18 @@ class SharedBudget:
 
     # -- the arrival order (callers hold the lock unless said otherwise) -------------------
 
-    def try_take(self, member: Limiter, tokens: int, now: float, resume_at: float) -> int:
-        """A call with nothing queued on ``member``'s loop: take ``tokens`` now if nobody
-        waits ahead and the budget holds them (returns 0). Else give the call its stamp
-        and ``member`` its ticket, atomically, and return the stamp. Takes the lock."""
+    def try_take(
+        self, member: Limiter, tokens: int, output: int, now: float, resume_at: float
+    ) -> int:
+        """A call with nothing queued on ``member``'s loop: take ``tokens`` (``output`` of
+        them for the answer) now if nobody waits ahead and the budget holds them (returns
+        0). Else give the call its stamp and ``member`` its ticket, atomically, and return
+        the stamp. Takes the lock."""
         with self.lock:
             ahead = self.tickets and self.front(member) is not None
-            if not ahead and now >= resume_at and self.budget.wait_time(tokens, now) <= 0.0:
-                self.budget.take(tokens, now)
+            budget = self.budget
+            if not ahead and now >= resume_at and budget.wait_time(tokens, now, output) <= 0.0:
+                budget.take(tokens, now, output)
                 return 0
             stamp = self.tickets[member] = self.stamp()
             return stamp

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 __all__ = ["NO_LIMITS", "RateLimitSnapshot", "parse_duration"]
@@ -38,6 +38,7 @@ _PRESENT = (
 
 
 _ANTHROPIC = "anthropic-ratelimit-"
+_ANTHROPIC_KINDS = ("requests", "input-tokens", "output-tokens")
 
 
 def parse_rfc3339_reset(text: str | None) -> float | None:
@@ -67,7 +68,9 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
 class RateLimitSnapshot:
     """The provider's ``x-ratelimit-*`` view at the time of one response (None = not sent).
 
-    Reset values are in seconds from the moment the response was received.
+    ``*_input_tokens`` / ``*_output_tokens``: Anthropic's separate input and output token
+    budgets (``anthropic-ratelimit-{input,output}-tokens-*``). Reset values are in seconds
+    from the moment the response was received.
     ``call_admitted_at``, ``call_tokens``, ``in_flight_tokens``: set by our limiter — when it
     admitted the call this answers (its clock; None = unknown), the tokens that call reserved,
     and the tokens reserved by our other calls still in flight — so a budget can tell which
@@ -80,6 +83,12 @@ class RateLimitSnapshot:
     remaining_tokens: int | None = None
     reset_requests: float | None = None
     reset_tokens: float | None = None
+    limit_input_tokens: int | None = None
+    remaining_input_tokens: int | None = None
+    reset_input_tokens: float | None = None
+    limit_output_tokens: int | None = None
+    remaining_output_tokens: int | None = None
+    reset_output_tokens: float | None = None
     call_admitted_at: float | None = None
     call_tokens: int = 0
     in_flight_tokens: int = 0
@@ -89,7 +98,7 @@ class RateLimitSnapshot:
         """Parse the OpenAI rate-limit headers (case-insensitive mapping expected); Azure
         OpenAI's (only ``x-ratelimit-remaining-requests`` / ``-tokens``) count too."""
         if not any(name in headers for name in _PRESENT):
-            if any(_ANTHROPIC + k in headers for k in ("requests-limit", "input-tokens-limit")):
+            if any(_ANTHROPIC + k + "-limit" in headers for k in _ANTHROPIC_KINDS):
                 return cls._from_anthropic(headers)
             return NO_LIMITS
         return cls(
@@ -103,17 +112,24 @@ class RateLimitSnapshot:
 
     @classmethod
     def _from_anthropic(cls, headers: Mapping[str, str]) -> RateLimitSnapshot:
-        """Anthropic's ``anthropic-ratelimit-requests-*`` (requests) and ``-input-tokens-*``
-        (tokens: separate input/output budgets are not modelled yet)."""
+        """Anthropic's ``anthropic-ratelimit-{requests,input-tokens,output-tokens}-*``."""
         a = _ANTHROPIC
         return cls(
             limit_requests=_int_header(headers, a + "requests-limit"),
-            limit_tokens=_int_header(headers, a + "input-tokens-limit"),
             remaining_requests=_int_header(headers, a + "requests-remaining"),
-            remaining_tokens=_int_header(headers, a + "input-tokens-remaining"),
             reset_requests=parse_rfc3339_reset(headers.get(a + "requests-reset")),
-            reset_tokens=parse_rfc3339_reset(headers.get(a + "input-tokens-reset")),
+            limit_input_tokens=_int_header(headers, a + "input-tokens-limit"),
+            remaining_input_tokens=_int_header(headers, a + "input-tokens-remaining"),
+            reset_input_tokens=parse_rfc3339_reset(headers.get(a + "input-tokens-reset")),
+            limit_output_tokens=_int_header(headers, a + "output-tokens-limit"),
+            remaining_output_tokens=_int_header(headers, a + "output-tokens-remaining"),
+            reset_output_tokens=parse_rfc3339_reset(headers.get(a + "output-tokens-reset")),
         )
+
+    def provider_fields(self) -> tuple[float | None, ...]:
+        """The provider's own fields, in order: ``RateLimitSnapshot(*fields)`` rebuilds the
+        snapshot in another process (the rest are our limiter's)."""
+        return tuple(getattr(self, name) for name in _PROVIDER_FIELDS)
 
     @property
     def present(self) -> bool:
@@ -122,3 +138,4 @@ class RateLimitSnapshot:
 
 
 NO_LIMITS = RateLimitSnapshot()
+_PROVIDER_FIELDS = tuple(f.name for f in fields(RateLimitSnapshot))[:12]

@@ -20,34 +20,44 @@ from .snapshot import RateLimitSnapshot
 
 __all__ = ["DEFAULT_LAG_S", "BudgetSource", "LimitKind", "LocalBudget"]
 
-LimitKind = Literal["requests", "tokens"]
+LimitKind = Literal["requests", "tokens", "input_tokens", "output_tokens"]
+"""Which budget a 429 names: ``input_tokens`` / ``output_tokens`` are Anthropic's."""
 
 DEFAULT_LAG_S = 0.25
 """How much later than our admission a provider may count a call (see ``TokenBucket.lag``):
 the first calls of a burst open connections. At most a quarter of the ``burst``."""
+SPLIT_BURST_S = 60.0
+"""Seconds' worth the input and output buckets hold: Anthropic's token buckets fill up to the
+whole per-minute limit, and charge a call's ``max_tokens`` at admission (refunded when it
+ends), so a smaller bucket would admit far fewer calls at once than the provider does."""
 TAKE_LOG = 4096
 """Token takes remembered to tell which admissions a provider's headers may not include."""
 
 
 class BudgetSource(Protocol):
-    """Capacity for LLM calls, in requests and tokens. All times are the limiter's clock."""
+    """Capacity for LLM calls, in requests and tokens. All times are the limiter's clock.
+
+    A call's tokens are its whole reservation, ``output`` of them its answer allowance (the
+    rest is its input): a source with separate input and output budgets splits them so.
+    """
 
     @property
     def limit(self) -> RateLimit:
         """The limit in force (the limiter reads its charging model from it)."""
         ...
 
-    def wait_time(self, tokens: int, now: float) -> float:
-        """Seconds until one request with ``tokens`` may be admitted (0.0 = now, inf = unknown
-        until the source calls its waker)."""
+    def wait_time(self, tokens: int, now: float, output: int = 0) -> float:
+        """Seconds until one request with ``tokens`` (``output`` of them for the answer) may
+        be admitted (0.0 = now, inf = unknown until the source calls its waker)."""
         ...
 
-    def take(self, tokens: int, now: float) -> None:
-        """Admit one request reserving ``tokens``."""
+    def take(self, tokens: int, now: float, output: int = 0) -> None:
+        """Admit one request reserving ``tokens`` (``output`` of them for the answer)."""
         ...
 
-    def adjust(self, requests: int, tokens: int, now: float) -> None:
-        """Correct an earlier take: positive amounts are refunded, negative ones charged."""
+    def adjust(self, requests: int, tokens: int, now: float, output: int = 0) -> None:
+        """Correct an earlier take: positive amounts are refunded, negative ones charged
+        (``output`` of ``tokens`` are answer tokens)."""
         ...
 
     def pause(self, kind: LimitKind | None, until: float, now: float) -> None:
@@ -64,8 +74,9 @@ class BudgetSource(Protocol):
 
 
 class LocalBudget:
-    """A process-local budget: requests and tokens buckets refilled with time (``lag``: see
-    :class:`~fastcrew.limits.TokenBucket`)."""
+    """A process-local budget: requests, tokens, input- and output-tokens buckets refilled
+    with time (``lag``: see :class:`~fastcrew.limits.TokenBucket`); a limit that is neither
+    set nor learned has no bucket."""
 
     def __init__(self, limit: RateLimit, now: float, *, lag: float = DEFAULT_LAG_S) -> None:
         self.limit = limit
@@ -73,8 +84,12 @@ class LocalBudget:
         self._lag = min(lag, limit.burst / 4)  # the band it guards is at most 1/4 of a burst
         self.requests = self._bucket(limit.rpm, now)
         self.tokens = self._bucket(limit.tpm, now)
+        self.input = self._bucket(limit.itpm, now, SPLIT_BURST_S)
+        self.output = self._bucket(limit.otpm, now, SPLIT_BURST_S)
         self._auto_rpm = limit.rpm == "auto"
         self._auto_tpm = limit.tpm == "auto"
+        self._auto_itpm = limit.itpm == "auto"
+        self._auto_otpm = limit.otpm == "auto"
         # When tokens were taken, and the running total (for "taken since a call's admission").
         self._took_at: list[float] = []
         self._took_upto: list[float] = []
@@ -82,26 +97,35 @@ class LocalBudget:
         self._took = 0.0
         self._paused_at = -math.inf
 
-    def _bucket(self, per_minute: object, now: float) -> TokenBucket | None:
+    def _bucket(self, per_minute: object, now: float, burst: float = 0.0) -> TokenBucket | None:
         if not isinstance(per_minute, int):
             return None
         rate = per_minute / 60.0
-        return TokenBucket.full(rate, max(1.0, rate * self._burst), now, self._lag)
+        capacity = max(1.0, rate * max(burst, self._burst))
+        return TokenBucket.full(rate, capacity, now, self._lag)
 
     def set_waker(self, wake: Callable[[], None]) -> None:
         """Local buckets refill with time; nothing arrives out of band."""
 
-    def wait_time(self, tokens: int, now: float) -> float:
+    def wait_time(self, tokens: int, now: float, output: int = 0) -> float:
         wait = 0.0
         if self.requests is not None:
             wait = self.requests.wait_time(1, now)
         if self.tokens is not None:
             wait = max(wait, self.tokens.wait_time(tokens, now))
+        if self.input is not None:
+            wait = max(wait, self.input.wait_time(tokens - output, now))
+        if self.output is not None:
+            wait = max(wait, self.output.wait_time(output, now))
         return wait
 
-    def take(self, tokens: int, now: float) -> None:
+    def take(self, tokens: int, now: float, output: int = 0) -> None:
         if self.requests is not None:
             self.requests.take(1, now)
+        if self.input is not None:
+            self.input.take(tokens - output, now)
+        if self.output is not None:
+            self.output.take(output, now)
         if self.tokens is not None:
             self.tokens.take(tokens, now)
             self._took += tokens
@@ -112,8 +136,13 @@ class LocalBudget:
                 self._took_before = self._took_upto[half - 1]
                 del self._took_at[:half], self._took_upto[:half]
 
-    def adjust(self, requests: int, tokens: int, now: float) -> None:
-        for bucket, amount in ((self.requests, requests), (self.tokens, tokens)):
+    def adjust(self, requests: int, tokens: int, now: float, output: int = 0) -> None:
+        for bucket, amount in (
+            (self.requests, requests),
+            (self.tokens, tokens),
+            (self.input, tokens - output),
+            (self.output, output),
+        ):
             if bucket is None or not amount:
                 continue
             if amount > 0:
@@ -122,12 +151,24 @@ class LocalBudget:
                 bucket.take(-amount, now)
 
     def pause(self, kind: LimitKind | None, until: float, now: float) -> None:
-        for name in ("requests", "tokens"):
-            bucket = getattr(self, name)
+        for name, bucket in self._buckets():
             if kind in (None, name) and bucket is not None:
                 bucket.pause(until, now)
         if kind in (None, "tokens"):
             self._paused_at = now  # headers written before this 429 are stale
+
+    def _buckets(self) -> tuple[tuple[LimitKind, TokenBucket | None], ...]:
+        return (
+            ("requests", self.requests),
+            ("tokens", self.tokens),
+            ("input_tokens", self.input),
+            ("output_tokens", self.output),
+        )
+
+    @property
+    def limited(self) -> bool:
+        """Whether any bucket is set or learned."""
+        return any(bucket is not None for _, bucket in self._buckets())
 
     def observe(self, snapshot: RateLimitSnapshot, now: float) -> None:
         if not snapshot.present:
@@ -140,6 +181,22 @@ class LocalBudget:
             now,
         )
         self.tokens = self._follow(self.tokens, self._auto_tpm, snapshot.limit_tokens, None, now)
+        self.input = self._follow(
+            self.input,
+            self._auto_itpm,
+            snapshot.limit_input_tokens,
+            snapshot.remaining_input_tokens,
+            now,
+            SPLIT_BURST_S,
+        )
+        self.output = self._follow(
+            self.output,
+            self._auto_otpm,
+            snapshot.limit_output_tokens,
+            snapshot.remaining_output_tokens,
+            now,
+            SPLIT_BURST_S,
+        )
         if self.tokens is not None:
             self._take_back(self.tokens, snapshot, now)
             if snapshot.remaining_tokens is not None:
@@ -174,10 +231,11 @@ class LocalBudget:
         limit: int | None,
         remaining: int | None,
         now: float,
+        burst: float = 0.0,
     ) -> TokenBucket | None:
         if auto and limit:
             rate = limit / 60.0
-            capacity = max(1.0, rate * self._burst)
+            capacity = max(1.0, rate * max(burst, self._burst))
             if bucket is None:
                 bucket = TokenBucket.full(rate, capacity, now, self._lag)
             elif not math.isclose(bucket.rate, rate):

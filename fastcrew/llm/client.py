@@ -12,7 +12,7 @@ from ..errors import ConfigurationError
 from ..limits import Limiter, RateLimit, RetryPolicy
 from ..process_runtime import budget_key, get_runtime
 from . import anthropic as native
-from .azure import AzureAuth, TokenProvider, is_azure, resolve_azure
+from .azure import AzureAuth, TokenProvider, azure_version, is_azure, resolve_azure
 from .cost import CallPricer
 from .crewai_calls import CrewAICalls
 from .meter import record_usage
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ..cache import ResponseCache
+    from ..limits.config import Charge
     from ..pricing import Price
     from .cached import CacheSpec
 
@@ -128,7 +129,9 @@ class LLM(CrewAICalls):
         self._azure: AzureAuth | None = None
         self.api_version = api_version
         url = None
-        if redirect is None and is_azure(model, os.environ):  # Azure's path (llm/azure.py)
+        # A redirect (--simulate) keeps each LLM's wire (Azure's path, Anthropic's Messages)
+        # but sends it to the redirect's base URL with the redirect's key only.
+        if is_azure(model, os.environ):  # Azure's path (llm/azure.py)
             endpoint, url, self._azure = resolve_azure(
                 model,
                 base_url=base_url or api_base,
@@ -136,18 +139,16 @@ class LLM(CrewAICalls):
                 api_version=api_version,
                 token_provider=azure_ad_token_provider,
                 env=os.environ,
+                redirect=redirect,
             )
-            self.api_version = api_version or os.environ.get("AZURE_API_VERSION")
+            self.api_version = azure_version(api_version, os.environ, redirect is not None)
             model = f"azure/{endpoint.model}"  # priced only by name (docs/cost.md)
         elif redirect is None:
             endpoint = resolve_endpoint(model, base_url=base_url or api_base, api_key=api_key)
-        else:  # every LLM goes to one endpoint, with its key only: no provider key from env
+        else:  # no provider key or URL from env
             env = {k: v for k, v in os.environ.items() if k in _MODEL_ENV}
             endpoint = resolve_endpoint(
-                model and model.removeprefix("azure/"),
-                base_url=redirect.base_url,
-                api_key=redirect.api_key,
-                env=env,
+                model, base_url=redirect.base_url, api_key=redirect.api_key, env=env
             )
         self.model: str = model or endpoint.model
         self.provider: str = endpoint.provider
@@ -173,7 +174,7 @@ class LLM(CrewAICalls):
         self.retry = retry or DEFAULT_RETRY
         self._function_calling = supports_function_calling
         self._api_key = endpoint.api_key
-        self._anthropic = redirect is None and self.provider == "anthropic"  # llm/anthropic.py
+        self._anthropic = self.provider == "anthropic"  # llm/anthropic.py
         url = native.messages_url(self.base_url) if self._anthropic else url
         self._url = url or endpoint_url(self.base_url, "/chat/completions")
         # Hashes both; Azure's quota is per deployment: its path is part of the endpoint.
@@ -323,12 +324,14 @@ class LLM(CrewAICalls):
         # The response cache (docs/cache.md): a hit is answered here, before the limiter —
         # no rate budget, no request; a miss is stored once answered.
         cache = key = None
-        if not self._anthropic and (self._cache is not None or get_runtime().cache is not None):
+        if self._cache is not None or get_runtime().cache is not None:
             from .cached import answer_hit, look_up
 
-            cache, key, stored = look_up(self._cache, self._url, payload)
+            cache, key, stored = look_up(self._cache, self._url, payload, self._anthropic)
             if stored is not None:
-                return answer_hit(stored, stream, self._pricer, self._api_key, self._count_hit)
+                return answer_hit(
+                    stored, stream, self._pricer, self._api_key, self._count_hit, self._anthropic
+                )
         body = dumps(payload)
         deferrer = get_runtime().deferrer
         if deferrer is not None and not self._anthropic:  # --via batch-api: the supervisor sends it
@@ -338,8 +341,10 @@ class LLM(CrewAICalls):
         limiter = self.limiter()
         # Reserve what the provider charges at admission: the prompt (bytes / 4, settled to
         # the reported prompt tokens) plus the answer allowance (max_tokens, else its default).
-        allowance = _answer_limit(self._base_body, overrides) or limiter.completion_estimate(
-            DEFAULT_COMPLETION_ESTIMATE
+        allowance = _answer_limit(self._base_body, overrides) or (
+            native.DEFAULT_MAX_TOKENS  # always sent, and charged at admission
+            if self._anthropic
+            else limiter.completion_estimate(DEFAULT_COMPLETION_ESTIMATE)
         )
         estimate = len(body) // 4 + allowance
         return await send_with_retries(
@@ -348,7 +353,9 @@ class LLM(CrewAICalls):
 
     def limiter(self) -> Limiter:
         """The running loop's limiter for this LLM's budget (endpoint and key)."""
-        return get_runtime().limiter(self._budget_key, self.rate_limit)
+        # Anthropic counts the answer as generated, not as max_tokens (refunded at its end).
+        charge: Charge | None = "usage" if self._anthropic else None
+        return get_runtime().limiter(self._budget_key, self.rate_limit, charge)
 
     async def _request_headers(self) -> dict[str, str]:
         """The headers of one request (with a fresh Entra ID token for Azure's provider)."""

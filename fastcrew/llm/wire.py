@@ -298,13 +298,10 @@ def error_from_response(
         limit = kind if kind in ("requests", "tokens") else None
         snap = RateLimitSnapshot.from_headers(headers)
         if limit is None:
-            if snap.remaining_tokens == 0:
-                limit = "tokens"
-            elif snap.remaining_requests == 0:
-                limit = "requests"
+            limit = _exhausted(snap)
         retry_after = _retry_after(headers)
         if retry_after is None and limit is not None:
-            retry_after = snap.reset_requests if limit == "requests" else snap.reset_tokens
+            retry_after = getattr(snap, f"reset_{limit}")
         return RateLimitError(text, retry_after=retry_after, limit=limit, **fields)
     if status in (401, 403):
         return AuthenticationError(text, **fields)
@@ -318,6 +315,14 @@ def error_from_response(
         text = f"Azure's content filter refused the prompt: {named or 'no category named'}"
         return ContentFilterError(text, categories=categories, **fields)
     return BadRequestError(text, **fields)
+
+
+def _exhausted(snap: RateLimitSnapshot) -> str | None:
+    """The budget the provider's headers show empty (None when none is)."""
+    for kind in ("tokens", "input_tokens", "output_tokens", "requests"):
+        if getattr(snap, f"remaining_{kind}") == 0:
+            return kind
+    return None
 
 
 def filtered_categories(error: Mapping[str, Any]) -> dict[str, str]:

@@ -57,7 +57,7 @@ class CapSpec:
     @property
     def limit(self) -> RateLimit:
         """The cap's own limit: requests only."""
-        return RateLimit(rpm=self.rpm, tpm=None)
+        return RateLimit(rpm=self.rpm, tpm=None, itpm=None, otpm=None)
 
 
 class BudgetProvider(Protocol):

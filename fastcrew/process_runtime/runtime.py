@@ -26,6 +26,7 @@ import asyncio
 import atexit
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import os
 import threading
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .._loop import LoopKind, ensure_no_running_loop
 from ..limits import BudgetSource, Limiter, RateLimit
+from ..limits.config import Charge
 from .budgets import BudgetProvider, CapSpec, ProcessBudgets
 from .home import HomeLoop
 from .loop_state import LoopState
@@ -208,15 +210,18 @@ class Runtime:
 
     # -- budgets --------------------------------------------------------------------------
 
-    def limiter(self, key: str, limit: RateLimit | None) -> Limiter:
+    def limiter(self, key: str, limit: RateLimit | None, charge: Charge | None = None) -> Limiter:
         """The running loop's limiter for endpoint budget ``key``.
 
-        The first explicit ``limit`` for a key wins; LLMs without one share it.
+        The first explicit ``limit`` for a key wins; LLMs without one share it (the runtime's
+        default, with the provider's ``charge`` model when given).
         """
         state = self.loop_state()
         limiter = state.limiters.get(key)
         if limiter is None:
             chosen = limit or self.default_rate_limit
+            if limit is None and charge is not None:
+                chosen = dataclasses.replace(chosen, charge=charge)
             loop = asyncio.get_running_loop()
             source = self.budgets.source(key, chosen, loop.time(), limit is not None)
             limiter = state.limiters[key] = Limiter(

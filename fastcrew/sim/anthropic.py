@@ -133,6 +133,23 @@ class AnthropicWire:
                 stats.rate_limited[_STAT_KIND[refusal.kind]] += 1
                 return self._rate_limited(refusal.kind, refusal.limit, refusal.retry_after, rid)
         stats.admitted()
+        answered = [0]  # the answer's output tokens, once known
+        try:
+            return await self._answer(request, parsed, usage, points, rid, answered)
+        finally:  # Anthropic refunds the unused max_tokens when the call ends
+            self.limits.settle(max_tokens, answered[0])
+
+    async def _answer(
+        self,
+        request: web.Request,
+        parsed: MessagesRequest,
+        usage: Usage,
+        points: list[tuple[bytes, int, float]],
+        rid: str,
+        answered: list[int],
+    ) -> web.StreamResponse:
+        """An admitted call's answer (or fault); its output tokens go into ``answered``."""
+        stats, config, chat = self.stats, self.config, parsed.chat
         fault = self.faults.roll()
         if fault is not None:
             return await self._fault(fault, request, parsed, rid)
@@ -145,11 +162,10 @@ class AnthropicWire:
             message = f"output_config.format.schema: {exc!s}"
             return self._error(400, "invalid_request_error", message, rid)
         reply = reply_of(answer, parsed.stop_sequences)
-        answer.completion_tokens = reply.output_tokens  # after a stop sequence's cut
-        self.limits.settle(max_tokens, reply.output_tokens)
+        answer.completion_tokens = answered[0] = reply.output_tokens  # after a stop's cut
         self.cache.store(points)
-        stats.cache_creation_tokens += creation
-        stats.cache_read_tokens += read
+        stats.cache_creation_tokens += usage.cache_creation
+        stats.cache_read_tokens += usage.cache_read
         if chat.stream:
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -158,7 +174,7 @@ class AnthropicWire:
             delay += reply.output_tokens / config.tokens_per_s
         if delay > 0:
             await asyncio.sleep(delay)
-        stats.answered(total, answer)
+        stats.answered(parsed.input_tokens, answer)
         return self._respond(200, message_body(reply, parsed.model, usage), rid)
 
     def _rate_limited(self, kind: str, limit: int, wait: float, rid: str) -> web.Response:

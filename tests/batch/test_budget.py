@@ -29,14 +29,14 @@ KEY = "http://sim/v1#abc"
 class Net:
     """A supervisor and ``n`` workers wired together in the running loop."""
 
-    def __init__(self, n: int, *, rpm: int | None = None, tpm: int | None = None) -> None:
+    def __init__(self, n: int, **limits: int | None) -> None:
         loop = self.loop = asyncio.get_running_loop()
         self.sent: list[tuple[int, Any]] = []
         self.received: list[tuple[int, Any]] = []
-        self.glob = GlobalBudgets(self._to_worker, loop, rpm=rpm, tpm=tpm)
+        self.glob = GlobalBudgets(self._to_worker, loop, **limits)
         self.workers: list[WorkerBudgets] = []
         for i in range(n):
-            self.workers.append(WorkerBudgets(self._to_supervisor(i), rpm=rpm, tpm=tpm))
+            self.workers.append(WorkerBudgets(self._to_supervisor(i), **limits))
             self.glob.add_worker(i)
 
     def _to_supervisor(self, i: int):
@@ -65,9 +65,12 @@ async def drive(
     reserve: int = 1,
     actual: int | None = None,
     pause: float = 0.0,
+    answer: int = 0,
+    usage: tuple[int, int] | None = None,
 ) -> list[list[float]]:
     """``callers`` loops per limiter, acquiring and settling at once, for ``seconds``
-    (``pause``: seconds between one caller's calls)."""
+    (``pause``: seconds between one caller's calls; ``answer``: the answer allowance of the
+    ``reserve``; ``usage``: the (prompt, answer) tokens each call reports)."""
     loop = asyncio.get_running_loop()
     stop = loop.time() + seconds
     admitted: list[list[float]] = [[] for _ in limiters]
@@ -75,9 +78,12 @@ async def drive(
     async def caller(i: int) -> None:
         limiter = limiters[i]
         while loop.time() < stop:
-            lease = await limiter.acquire(reserve)
+            lease = await limiter.acquire(reserve, completion=answer)
             admitted[i].append(loop.time())
-            lease.settle(actual if actual is not None else reserve)
+            if usage is not None:
+                lease.settle_usage(*usage)
+            else:
+                lease.settle(actual if actual is not None else reserve)
             await asyncio.sleep(pause)
 
     tasks = [asyncio.create_task(caller(i)) for i in range(len(limiters)) for _ in range(callers)]
@@ -214,3 +220,50 @@ async def test_worker_budgets_keep_the_llms_charging_model_under_rpm_overrides()
     source = budgets.source("k", limit, 0.0, True)
     assert (source.limit.rpm, source.limit.tpm) == (600, 1000)
     assert (source.limit.charge, source.limit.default_max_tokens) == ("usage", 64)
+
+
+async def test_input_and_output_budgets_are_leased_apart_across_workers():
+    # 1,000 input and 100 output tokens/s for everyone together (buckets of a minute). Each
+    # call reserves a 100-token prompt and a 400-token answer allowance, and answers in 50:
+    # the output budget binds, and only after the refunds of the unused allowance.
+    net = Net(3, itpm=60_000, otpm=6_000)
+    limiters = [net.limiter(i, RateLimit(charge="usage")) for i in range(3)]
+    seconds = 120.0
+    admitted = await drive(limiters, seconds, reserve=500, answer=400, usage=(100, 50))
+    calls = sum(len(per) for per in admitted)
+    output_floor = 6_000 + 100 * seconds  # the full bucket, then its refill
+    assert calls * 50 <= output_floor + 400
+    assert calls * 50 == pytest.approx(output_floor, rel=0.03)
+    state = net.glob.keys[KEY]
+    budget = state.budget
+    assert state.split
+    assert budget.tokens is None
+    assert budget.input is not None
+    assert budget.output is not None
+    assert budget.input.level > 0  # input never ran short
+    grants = [m for _, m in net.received if isinstance(m, Grant)]
+    assert all(0 < m.output <= m.tokens for m in grants)
+    assert sum(m.output for _, m in net.sent if isinstance(m, Give)) > 0  # refunds went back
+    start = min(t for per in admitted for t in per)
+    shares = [sum(t > start + 60 for t in per) for per in admitted]  # the full bucket spent
+    assert min(shares) >= 0.8 * max(shares)
+
+
+async def test_a_learned_split_reaches_every_worker():
+    net = Net(2)  # everything "auto"
+    first, second = net.limiter(0), net.limiter(1)
+    (await first.acquire(10, completion=5)).settle(10)
+    first.observe(RateLimitSnapshot(limit_input_tokens=60_000, limit_output_tokens=6_000))
+    await asyncio.sleep(0.01)
+    assert all(b.limited and b.split for w in net.workers for b in w.budgets.values())
+    (await second.acquire(100, completion=40)).settle(100)
+    wants = [m for i, m in net.sent if i == 1 and isinstance(m, Want)]
+    assert [(m.tokens, m.output) for m in wants] == [(100, 40)]
+
+
+async def test_itpm_and_otpm_options_replace_the_llms_own_split_limits():
+    budgets = WorkerBudgets(lambda message: None, itpm=1_000, otpm=None)
+    limit = RateLimit(itpm=50, otpm=70, charge="usage")
+    source = budgets.source("k", limit, 0.0, True)
+    assert (source.limit.itpm, source.limit.otpm, source.limit.charge) == (1_000, 70, "usage")
+    assert source.split

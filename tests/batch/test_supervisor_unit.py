@@ -497,8 +497,8 @@ def test_budget_messages_are_answered_through_the_pool(tmp_path: Path):
         pool = await run.start()
         pool.up(0)
         pool.up(1)
-        pool.budget(0, Want(7, "endpoint", 100, ("auto", "auto", 1.0), 0, 0))
-        assert pool.workers[0].messages == [Grant(7, "endpoint", 1, 100)]
+        pool.budget(0, Want(7, "endpoint", 100, 0, ("auto",) * 4 + (1.0,), 0, 0, 0))
+        assert pool.workers[0].messages == [Grant(7, "endpoint", 1, 100, 0)]
         pool.budget(0, Pause("endpoint", "requests", 2.0))  # a 429 seen by worker 0
         assert pool.workers[1].messages == [Pause("endpoint", "requests", 2.0)]
         pool.stats(0, {"calls": 3, "rate_limited": 1})

@@ -77,9 +77,9 @@ class Recording(LocalBudget):
         super().__init__(limit, now, lag=0.0)
         self.takes: list[int] = []
 
-    def take(self, tokens: int, now: float) -> None:
+    def take(self, tokens: int, now: float, output: int = 0) -> None:
         self.takes.append(tokens)
-        super().take(tokens, now)
+        super().take(tokens, now, output)
 
 
 def test_a_large_call_is_not_starved_by_a_stream_of_small_calls_from_another_loop():

@@ -146,19 +146,23 @@ async def test_429s_and_529s_are_retried() -> None:
 
 
 async def test_the_limiter_learns_anthropics_headers() -> None:
-    async with serve(api_key=KEY, rpm=1000, itpm=100_000) as sim:
+    async with serve(api_key=KEY, rpm=1000, itpm=100_000, otpm=20_000) as sim:
         llm = claude(sim, rate_limit=RateLimit())  # auto: learned from the headers
         answers = [await llm.achat(f"call {i}") for i in range(3)]
     assert [a.rate_limits.remaining_requests for a in answers] == [999, 998, 997]
-    assert all(a.rate_limits.remaining_tokens for a in answers)
+    assert all(a.rate_limits.remaining_input_tokens for a in answers)
+    assert all(a.rate_limits.remaining_output_tokens for a in answers)
     assert all(0 <= (a.rate_limits.reset_requests or 0) <= 60 for a in answers)
     source = llm.limiter().source
     budget = source.budget if isinstance(source, SharedBudget) else source
     assert isinstance(budget, LocalBudget)
     assert budget.requests is not None
-    assert budget.tokens is not None
+    assert budget.input is not None
+    assert budget.output is not None
+    assert budget.tokens is None  # no combined budget: input and output are separate
     assert budget.requests.rate == pytest.approx(1000 / 60)
-    assert budget.tokens.rate == pytest.approx(100_000 / 60)
+    assert budget.input.rate == pytest.approx(100_000 / 60)
+    assert budget.output.rate == pytest.approx(20_000 / 60)
 
 
 async def test_the_system_prompt_is_cached_and_the_cache_tokens_priced() -> None:

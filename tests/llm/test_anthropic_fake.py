@@ -234,13 +234,18 @@ async def test_rate_limit_headers_become_the_snapshot(fake: FakeAnthropic) -> No
         "anthropic-ratelimit-input-tokens-remaining": "29000",
         "anthropic-ratelimit-input-tokens-reset": soon,
         "anthropic-ratelimit-output-tokens-limit": "8000",
+        "anthropic-ratelimit-output-tokens-remaining": "7000",
+        "anthropic-ratelimit-output-tokens-reset": soon,
     }
     fake.replies.append((200, message(), headers))
     limits = (await llm(fake).achat("x")).rate_limits
     assert (limits.limit_requests, limits.remaining_requests) == (50, 49)
-    assert (limits.limit_tokens, limits.remaining_tokens) == (30000, 29000)
+    assert (limits.limit_input_tokens, limits.remaining_input_tokens) == (30000, 29000)
+    assert (limits.limit_output_tokens, limits.remaining_output_tokens) == (8000, 7000)
+    assert limits.limit_tokens is None  # Anthropic has no combined tokens budget of its own
     assert limits.reset_requests == pytest.approx(30, abs=2)
-    assert limits.reset_tokens == pytest.approx(30, abs=2)
+    assert limits.reset_input_tokens == pytest.approx(30, abs=2)
+    assert limits.reset_output_tokens == pytest.approx(30, abs=2)
 
 
 def test_the_key_comes_from_anthropic_api_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -72,7 +72,7 @@ class WorkerLifecycle:
         self.provider.joined(event.slot)
         for key, state in budgets.keys.items():
             if state.limited:
-                self.pool.send(event.slot, Limited(key))
+                self.pool.send(event.slot, Limited(key, state.split))
         self._up = True
         self._startup.set()
 

@@ -160,7 +160,15 @@ class Supervisor(RunStopping, WorkerLifecycle):  # RunStopping first: its _stop 
         workers cannot start (no LLM configured, the crew does not load). A storage error
         ends the run with ``stop_reason == "storage_error"`` (not raised)."""
         loop = asyncio.get_running_loop()
-        self.budgets = GlobalBudgets(self.pool.send, loop, rpm=self.config.rpm, tpm=self.config.tpm)
+        config = self.config
+        self.budgets = GlobalBudgets(
+            self.pool.send,
+            loop,
+            rpm=config.rpm,
+            tpm=config.tpm,
+            itpm=config.itpm,
+            otpm=config.otpm,
+        )
         try:
             with self.signals.attached(loop, self._signal_queue.put_nowait):
                 await self._run_group()

@@ -1,8 +1,9 @@
-"""The lease protocol: one global RPM/TPM budget for every worker, leased in slices.
+"""The lease protocol: one global RPM/TPM (ITPM/OTPM) budget for every worker, leased in slices.
 
 Supervisor side, :class:`~fastcrew.batch.supervisor.budget.GlobalBudgets`: one
 :class:`~fastcrew.limits.LocalBudget` per budget key (endpoint + key hash) with the run's
-``--rpm/--tpm`` (or the LLM's own ``RateLimit``), and a FIFO of lease requests per key. Worker
+``--rpm/--tpm/--itpm/--otpm`` (or the LLM's own ``RateLimit``), and a FIFO of lease requests
+per key. Worker
 side, :class:`~fastcrew.batch.worker.budget.LeasedBudget`: the budget source every limiter in
 the worker gets (the budget provider the worker injects into its
 :class:`~fastcrew.process_runtime.Runtime`).
@@ -10,13 +11,18 @@ the worker gets (the budget provider the worker injects into its
 The lease protocol (the messages are in :mod:`~fastcrew.batch.wire.messages`; see
 docs/batch.md)::
 
-    worker → supervisor   ("want", budget_id, key, tokens, (rpm, tpm, burst), more, each)
-                          ("give", key, requests, tokens)    unused slice back / a debt
+    worker → supervisor   ("want", budget_id, key, tokens, output, (rpm, tpm, itpm, otpm,
+                           burst), more, each, each_output)
+                          ("give", key, requests, tokens, output)  unused slice / a debt
                           ("pause", key, kind, seconds)      a 429 seen by this worker
-                          ("observe", key, snapshot fields)  x-ratelimit-* headers
-    supervisor → worker   ("grant", budget_id, key, requests, tokens)
+                          ("observe", key, snapshot fields)  rate-limit headers
+    supervisor → worker   ("grant", budget_id, key, requests, tokens, output)
                           ("pause", key, kind, seconds)      a 429 seen by another worker
-                          ("limited", key, True)             an 'auto' limit was learned
+                          ("limited", key, split)            an 'auto' limit was learned
+
+Token amounts are a call's whole reservation, ``output`` of them its answer allowance. Only a
+*split* key — one with separate input and output budgets (Anthropic's ITPM/OTPM, set or
+learned) — keeps the two apart: a worker of any other key leases tokens alone (output 0).
 
 A worker asks for what the head of its limiter's queue needs (one request and its estimated
 tokens), at most one ``want`` outstanding per budget, and is answered in FIFO order across
@@ -35,6 +41,7 @@ never exceeds what the global buckets admit.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ...limits import RateLimit
@@ -47,8 +54,10 @@ __all__ = [
     "OBSERVE_EVERY_S",
     "BudgetId",
     "LimitTuple",
+    "Overrides",
     "Send",
     "is_limited",
+    "is_split",
 ]
 
 IDLE_RETURN_S = 0.05
@@ -60,11 +69,38 @@ OBSERVE_EVERY_S = 0.25
 
 Send = Callable[[Any], None]
 """Sends one message of :mod:`~fastcrew.batch.wire.messages` to the other side."""
-LimitTuple = tuple[Limit, Limit, float]
+LimitTuple = tuple[Limit, Limit, Limit, Limit, float]
+"""``(rpm, tpm, itpm, otpm, burst)`` of the LLMs behind a budget."""
 BudgetId = str | CapSpec
 """An endpoint budget's key, or the spec of a ``max_rpm`` cap."""
 
 
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """``--rpm`` / ``--tpm`` / ``--itpm`` / ``--otpm``: an endpoint's limits for the whole run
+    (None: the LLM's own)."""
+
+    rpm: int | None = None
+    tpm: int | None = None
+    itpm: int | None = None
+    otpm: int | None = None
+
+    def apply(self, limit: RateLimit) -> RateLimit:
+        """``limit`` with these amounts (its charging model and burst stay)."""
+        return replace(
+            limit,
+            rpm=limit.rpm if self.rpm is None else self.rpm,
+            tpm=limit.tpm if self.tpm is None else self.tpm,
+            itpm=limit.itpm if self.itpm is None else self.itpm,
+            otpm=limit.otpm if self.otpm is None else self.otpm,
+        )
+
+
 def is_limited(limit: RateLimit) -> bool:
     """Whether ``limit`` sets a number (not ``None``/``"auto"``) for requests or tokens."""
-    return isinstance(limit.rpm, int) or isinstance(limit.tpm, int)
+    return is_split(limit) or isinstance(limit.rpm, int) or isinstance(limit.tpm, int)
+
+
+def is_split(limit: RateLimit) -> bool:
+    """Whether ``limit`` sets separate input or output token budgets."""
+    return isinstance(limit.itpm, int) or isinstance(limit.otpm, int)

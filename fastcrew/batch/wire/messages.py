@@ -132,12 +132,16 @@ class Grant(NamedTuple):
     key: BudgetId
     requests: int
     tokens: int
+    output: int
+    """Of ``tokens``, those for answers (keys with separate input/output budgets)."""
 
 
 class Limited(NamedTuple):
-    """An ``auto`` limit on ``key`` was learned from the provider's headers: lease from now on."""
+    """An ``auto`` limit on ``key`` was learned from the provider's headers: lease from now on
+    (``split``: the key has separate input and output token budgets)."""
 
     key: BudgetId
+    split: bool
 
 
 # -- both ways -----------------------------------------------------------------------------
@@ -224,23 +228,27 @@ class Defer(NamedTuple):
 
 
 class Want(NamedTuple):
-    """A worker budget needs ``tokens`` for one request, and would take ``more`` requests of
-    ``each`` tokens if the global buckets hold them now."""
+    """A worker budget needs ``tokens`` (``output`` of them for the answer) for one request,
+    and would take ``more`` requests of ``each`` tokens (``each_output`` for the answer) if
+    the global buckets hold them now."""
 
     budget_id: int
     key: BudgetId
     tokens: int
+    output: int
     limit: LimitTuple | None
     more: int
     each: int
+    each_output: int
 
 
 class Give(NamedTuple):
-    """An unused slice back (or a debt: negative)."""
+    """An unused slice back (or a debt: negative); ``output`` of ``tokens`` are answer tokens."""
 
     key: BudgetId
     requests: int
     tokens: int
+    output: int
 
 
 class Observe(NamedTuple):

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import math
 from collections.abc import Callable
@@ -21,8 +20,10 @@ from ..wire.lease import (
     OBSERVE_EVERY_S,
     BudgetId,
     LimitTuple,
+    Overrides,
     Send,
     is_limited,
+    is_split,
 )
 from ..wire.messages import Give, Grant, Limited, Observe, Pause, Want
 
@@ -50,21 +51,27 @@ class WorkerBudgets:
 
     caps_by_spec = True
 
-    def __init__(self, send: Send, *, rpm: int | None = None, tpm: int | None = None) -> None:
+    def __init__(
+        self,
+        send: Send,
+        *,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        itpm: int | None = None,
+        otpm: int | None = None,
+    ) -> None:
         self._send = send
         self._loop = asyncio.get_running_loop()
-        self.rpm = rpm
-        self.tpm = tpm
+        self.overrides = Overrides(rpm, tpm, itpm, otpm)
         self._ids = itertools.count(1)
         self.budgets: dict[int, LeasedBudget] = {}
-        self.limited_keys: set[BudgetId] = set()
+        self.limited_keys: dict[BudgetId, bool] = {}
+        """Keys learned to be limited, and whether each is split (input/output budgets)."""
 
     def source(self, key: str, limit: RateLimit, now: float, explicit: bool) -> LeasedBudget:
-        """An endpoint budget: ``--rpm`` / ``--tpm`` replace the LLM's own limits."""
-        rpm = self.rpm if self.rpm is not None else limit.rpm
-        tpm = self.tpm if self.tpm is not None else limit.tpm
-        # --rpm / --tpm replace the amounts; the LLM's charging model and burst stay.
-        return self._new(key, dataclasses.replace(limit, rpm=rpm, tpm=tpm))
+        """An endpoint budget: ``--rpm`` / ``--tpm`` / ``--itpm`` / ``--otpm`` replace the
+        LLM's own limits (its charging model and burst stay)."""
+        return self._new(key, self.overrides.apply(limit))
 
     def cap(self, spec: CapSpec, now: float) -> LeasedBudget:
         """A ``max_rpm`` cap: keeps its own limit, shared by every worker with the same spec."""
@@ -106,17 +113,20 @@ class WorkerBudgets:
     def handle(self, message: Grant | Pause | Limited) -> None:
         """One budget message from the supervisor."""
         match message:
-            case Grant(budget_id, key, requests, tokens):
+            case Grant(budget_id, key, requests, tokens, output):
                 budget = self.budgets.get(budget_id)
-                if budget is None or not self._deliver(budget, budget.granted, requests, tokens):
-                    self._send(Give(key, requests, tokens))
+                if budget is None or not self._deliver(
+                    budget, budget.granted, requests, tokens, output
+                ):
+                    self._send(Give(key, requests, tokens, output))
             case Pause(key, _what, seconds):
                 for budget in [b for b in self.budgets.values() if b.key == key]:
                     self._deliver(budget, budget.paused_for, seconds)
-            case Limited(key):
-                self.limited_keys.add(key)
+            case Limited(key, split):
+                self.limited_keys[key] = split
                 for budget in [b for b in self.budgets.values() if b.key == key]:
                     budget.limited = True
+                    budget.split = budget.split or split
                     self._deliver(budget, budget.wake)
 
     def release_all(self) -> None:
@@ -126,7 +136,12 @@ class WorkerBudgets:
 
 
 class LeasedBudget:
-    """A budget source holding a small slice of the supervisor's global budget."""
+    """A budget source holding a small slice of the supervisor's global budget.
+
+    The slice is ``requests`` and ``tokens``, ``output`` of them answer tokens: kept apart only
+    on a split key (separate input and output budgets); elsewhere a call's answer allowance is
+    just tokens and ``output`` stays 0.
+    """
 
     def __init__(
         self, owner: WorkerBudgets, budget_id: int, key: BudgetId, limit: RateLimit
@@ -136,61 +151,80 @@ class LeasedBudget:
         self.id = budget_id
         self.key = key
         self.limit = limit
-        self._limit_tuple: LimitTuple = (limit.rpm, limit.tpm, limit.burst)
+        self._limit_tuple: LimitTuple = (limit.rpm, limit.tpm, limit.itpm, limit.otpm, limit.burst)
         self.limited = is_limited(limit) or key in owner.limited_keys
+        self.split = is_split(limit) or owner.limited_keys.get(key, False)
         self.requests = 0
         self.tokens = 0
+        self.output = 0
         self.pending = False
         self.paused_until = -math.inf
         self.keep_tokens = 0
         """Tokens this budget keeps rather than gives back (refunds, a batch's share)."""
+        self.keep_output = 0
+        """Of ``keep_tokens``, answer tokens (a batch's share; split keys only)."""
         self._keep_refunds = 0
         self.batch = 1
         """Requests the next ``want`` asks for: doubles while grants come back full and
         quickly used, back to what a grant could hold when the global buckets run short."""
         self._each = 0
+        self._each_output = 0
+        self._wanted_with = 0
+        """The answer tokens held when the outstanding want was sent."""
         self._granted_at = -math.inf
         self._wake: Callable[[], None] | None = None
         self._idle: asyncio.TimerHandle | None = None
         self._observed_at = -math.inf
-        self._observed_limits: tuple[int | None, int | None] = (None, None)
+        self._observed_limits: tuple[int | None, ...] = ()
 
     # BudgetSource protocol ------------------------------------------------------------
 
     def set_waker(self, wake: Callable[[], None]) -> None:
         self._wake = wake
 
-    def wait_time(self, tokens: int, now: float) -> float:
+    def wait_time(self, tokens: int, now: float, output: int = 0) -> float:
         if now < self.paused_until:
             return self.paused_until - now
         if not self.limited:
             return 0.0
-        if self.requests >= 1 and self.tokens >= tokens:
+        if not self.split:
+            output = 0
+        need_output = max(0, output - self.output)
+        need = max(0, tokens - output - (self.tokens - self.output)) + need_output
+        if self.requests >= 1 and not need:
             return 0.0
         if not self.pending:
             self.pending = True
             hot = now - self._granted_at < IDLE_RETURN_S
             self.batch = min(self.batch * 2, MAX_BATCH) if hot else 1
-            need = max(0, tokens - self.tokens)
             self._keep_refunds = max(self._keep_refunds, need * 2)
-            self._each = tokens
+            self._each, self._each_output = tokens, output
+            self._wanted_with = max(0, self.output)
             self.keep_tokens = max(self._keep_refunds, self.batch * tokens)
-            want = Want(self.id, self.key, need, self._limit_tuple, self.batch - 1, tokens)
+            self.keep_output = self.batch * output
+            more = self.batch - 1
+            want = Want(
+                self.id, self.key, need, need_output, self._limit_tuple, more, tokens, output
+            )
             self._owner.send(want)
         return math.inf
 
-    def take(self, tokens: int, now: float) -> None:
+    def take(self, tokens: int, now: float, output: int = 0) -> None:
         if not self.limited:
             return
         self.requests -= 1
         self.tokens -= tokens
+        if self.split:
+            self.output -= output
         self._settle_slice()
 
-    def adjust(self, requests: int, tokens: int, now: float) -> None:
+    def adjust(self, requests: int, tokens: int, now: float, output: int = 0) -> None:
         if not self.limited:
             return
         self.requests += requests
         self.tokens += tokens
+        if self.split:
+            self.output += output
         self._settle_slice()
 
     def pause(self, kind: Any, until: float, now: float) -> None:
@@ -200,20 +234,17 @@ class LeasedBudget:
         self._owner.send(Pause(self.key, kind, seconds))
 
     def observe(self, snapshot: RateLimitSnapshot, now: float) -> None:
-        limits = (snapshot.limit_requests, snapshot.limit_tokens)
+        limits = (
+            snapshot.limit_requests,
+            snapshot.limit_tokens,
+            snapshot.limit_input_tokens,
+            snapshot.limit_output_tokens,
+        )
         if limits == self._observed_limits and now - self._observed_at < OBSERVE_EVERY_S:
             return
         self._observed_at = now
         self._observed_limits = limits
-        fields = (
-            snapshot.limit_requests,
-            snapshot.limit_tokens,
-            snapshot.remaining_requests,
-            snapshot.remaining_tokens,
-            snapshot.reset_requests,
-            snapshot.reset_tokens,
-        )
-        self._owner.send(Observe(self.key, fields))
+        self._owner.send(Observe(self.key, snapshot.provider_fields()))
 
     # lease plumbing -------------------------------------------------------------------
 
@@ -222,15 +253,17 @@ class LeasedBudget:
         if self._wake is not None:
             self._wake()
 
-    def granted(self, requests: int, tokens: int) -> None:
-        """The supervisor granted ``requests`` and ``tokens``."""
+    def granted(self, requests: int, tokens: int, output: int) -> None:
+        """The supervisor granted ``requests`` and ``tokens`` (``output`` for answers)."""
         self.pending = False
         self._granted_at = self.loop.time()
         if requests < self.batch:  # the global buckets are short: no batch to keep
             self.batch = requests
             self.keep_tokens = max(self._keep_refunds, requests * self._each)
+            self.keep_output = requests * self._each_output
         self.requests += requests
         self.tokens += tokens
+        self.output += output
         self._arm_idle()
         self.wake()
 
@@ -242,18 +275,23 @@ class LeasedBudget:
         self.wake()
 
     def _settle_slice(self) -> None:
-        give_requests = give_tokens = 0
-        if self.tokens < 0:  # a debt: charge the global budget now
-            give_tokens = self.tokens
-            self.tokens = 0
-        elif self.tokens > self.keep_tokens:
-            give_tokens = self.tokens - self.keep_tokens
-            self.tokens = self.keep_tokens
+        """Give back what is held beyond what we keep, and charge a debt at once: input and
+        answer tokens each on their own."""
+        # While a want is out, answer tokens refunded since are given back, not kept: the want
+        # asked for what was missing then, and the supervisor may be waiting for these.
+        keep_output = min(self.keep_output, self._wanted_with) if self.pending else self.keep_output
+        give_output = _excess(self.output, keep_output)
+        give_tokens = give_output + _excess(
+            self.tokens - self.output, self.keep_tokens - keep_output
+        )
+        self.tokens -= give_tokens
+        self.output -= give_output
+        give_requests = 0
         if self.requests > self.batch:
             give_requests = self.requests - self.batch
             self.requests = self.batch
-        if give_requests or give_tokens:
-            self._owner.send(Give(self.key, give_requests, give_tokens))
+        if give_requests or give_tokens or give_output:
+            self._owner.send(Give(self.key, give_requests, give_tokens, give_output))
         self._arm_idle()
 
     def _arm_idle(self) -> None:
@@ -271,11 +309,22 @@ class LeasedBudget:
             return
         self.batch = 1
         self.keep_tokens = self._keep_refunds
+        self.keep_output = 0
         self.release()
 
     def release(self) -> None:
         """Give the whole unused slice back."""
-        if self.requests > 0 or self.tokens > 0:
-            self._owner.send(Give(self.key, max(0, self.requests), max(0, self.tokens)))
+        output = max(0, self.output)
+        tokens = output + max(0, self.tokens - self.output)
+        if self.requests > 0 or tokens > 0:
+            self._owner.send(Give(self.key, max(0, self.requests), tokens, output))
             self.requests = min(0, self.requests)
-            self.tokens = min(0, self.tokens)
+            self.tokens -= tokens
+            self.output -= output
+
+
+def _excess(held: int, keep: int) -> int:
+    """What to give back of ``held`` when keeping ``keep``: a debt (negative) all of it."""
+    if held < 0:
+        return held
+    return max(0, held - keep)

@@ -141,7 +141,9 @@ def serve(sock: socket.socket, python_s: float | None = None) -> None:
 
 async def _serve(config: WorkerConfig, sock: socket.socket, startup: dict[str, Any]) -> None:
     channel = await open_channel(sock)
-    budgets = WorkerBudgets(channel.send, rpm=config.rpm, tpm=config.tpm)
+    budgets = WorkerBudgets(
+        channel.send, rpm=config.rpm, tpm=config.tpm, itpm=config.itpm, otpm=config.otpm
+    )
     # One runtime for the worker: the leased budget injected, this loop as the home of sync
     # calls (sync flow methods, sync tools), a thread pool as wide as the row gate.
     # Simulated: every fastcrew LLM built here goes to the simulator, whatever it names.
