@@ -8,7 +8,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +38,31 @@ async def gather_bounded(n: int, concurrency: int, one: Callable[[], Awaitable[o
     await asyncio.gather(*(worker(per + (i < extra)) for i in range(concurrency)))
 
 
-def raw_aiohttp(base_url: str, body: bytes, n: int, concurrency: int):
-    """The floor for any Python client: n aiohttp POSTs of ``body`` + orjson parse."""
+def raw_aiohttp(
+    base_url: str,
+    body: bytes,
+    n: int,
+    concurrency: int,
+    *,
+    path: str = "/chat/completions",
+    headers: Mapping[str, str] | None = None,
+    check: Callable[[Any], object] | None = None,
+):
+    """The floor for any Python client: n aiohttp POSTs of ``body`` to ``base_url + path``
+    (extra ``headers``) + orjson parse; ``check`` tests each answer (default: a chat one)."""
 
     async def main() -> None:
-        url = f"{base_url}/chat/completions"
-        headers = {"Content-Type": "application/json"}
+        url = f"{base_url}{path}"
+        sent = {"Content-Type": "application/json", **(headers or {})}
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
 
             async def one() -> None:
-                async with session.post(url, data=body, headers=headers) as resp:
+                async with session.post(url, data=body, headers=sent) as resp:
                     data = orjson.loads(await resp.read())
-                    assert data["choices"][0]["message"]
+                    if check is None:
+                        assert data["choices"][0]["message"]
+                    else:
+                        check(data)
 
             await gather_bounded(n, concurrency, one)
 

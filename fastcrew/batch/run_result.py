@@ -58,6 +58,9 @@ def unwritable_result(config: BatchConfig, message: str) -> BatchResult:
     return BatchResult("storage_error", EXIT_STORAGE, config.output, 0, 0, summary)
 
 
+_PER_MINUTE = {"requests": "rpm", "tokens": "tpm", "input_tokens": "itpm", "output_tokens": "otpm"}
+
+
 def run_result(
     config: BatchConfig,
     plan: Plan,
@@ -81,15 +84,15 @@ def run_result(
     d = s.dispatcher if s else None
     run_rows = (c.rows_ok + c.rows_error) if c else 0
     calls = c.worker_total("calls") if c else 0
-    rpm = tpm = None
+    per_minute: dict[str, int | None] = dict.fromkeys(_PER_MINUTE.values())
     if s is not None and s.budgets is not None:
         for key, state in s.budgets.keys.items():
             if isinstance(key, CapSpec):
                 continue  # a max_rpm cap, not the endpoint's limit
-            if state.budget.requests is not None:
-                rpm = round(state.budget.requests.rate * 60)
-            if state.budget.tokens is not None:
-                tpm = round(state.budget.tokens.rate * 60)
+            for kind, bucket in state.budget.buckets():
+                if bucket is not None:
+                    per_minute[_PER_MINUTE[kind]] = round(bucket.rate * 60)
+    rpm, tpm = per_minute["rpm"], per_minute["tpm"]
     run_elapsed = (time.monotonic() - c.started) if c else 0.0
     written = s.writer.next if s else (plan.total_rows or 0)
     summary: dict[str, Any] = {
@@ -125,6 +128,8 @@ def run_result(
             "tpm": tpm,
             "requests_share": share(calls, rpm, run_elapsed),
             "tokens_share": share(c.tokens if c else 0, tpm, run_elapsed),
+            "itpm": per_minute["itpm"],
+            "otpm": per_minute["otpm"],
         },
         "workers": config.workers,
         "concurrency": config.concurrency,

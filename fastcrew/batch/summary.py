@@ -49,13 +49,15 @@ def format_startup(startup: dict[str, Any]) -> str:
 
 def rate_limit_line(limit: dict[str, Any]) -> str | None:
     """How much of the run's rate limits it used: the limits given (``--rpm`` / ``--tpm``,
-    the LLMs' own) or learned from the provider's ``x-ratelimit-*`` headers; None when the
-    run knew of none (no line rather than dashes)."""
+    the LLMs' own) or learned from the provider's headers (Anthropic's ``--itpm`` /
+    ``--otpm`` named, not measured); None when the run knew of none (no line rather than
+    dashes)."""
     parts = []
     if limit.get("rpm"):
         parts.append(f"requests {_pct(limit.get('requests_share'))} of {limit['rpm']:,} rpm")
     if limit.get("tpm"):
         parts.append(f"tokens {_pct(limit.get('tokens_share'))} of {limit['tpm']:,} tpm")
+    parts.extend(f"{limit[name]:,} {name}" for name in ("itpm", "otpm") if limit.get(name))
     return f"  rate limit used: {', '.join(parts)}" if parts else None
 
 

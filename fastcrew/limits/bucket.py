@@ -33,6 +33,8 @@ class TokenBucket:
     level: float
     stamp: float
     pause_until: float = -math.inf
+    hold_until: float = -math.inf
+    """Admits nothing before this, but refills meanwhile (see :meth:`pause`)."""
     lag: float = 0.0
     refill_from: float = -math.inf
 
@@ -57,11 +59,12 @@ class TokenBucket:
         self._refill(now)
         missing = self.need(amount) - self.level
         paused = max(0.0, self.pause_until - now)
+        held = self.hold_until - now  # refilling meanwhile
         if missing <= _EPSILON:
-            return paused
+            return max(paused, held)
         if self.rate <= 0:
             return math.inf
-        return max(paused, self.refill_from - now) + missing / self.rate
+        return max(held, max(paused, self.refill_from - now) + missing / self.rate)
 
     def take(self, amount: float, now: float) -> None:
         """Remove ``amount`` (callers check :meth:`wait_time` first; debt is allowed)."""
@@ -80,11 +83,16 @@ class TokenBucket:
         self._refill(now)
         return self.capacity - self.level
 
-    def pause(self, until: float, now: float) -> None:
-        """Admit nothing before ``until``; the bucket restarts empty from then on."""
+    def pause(self, until: float, now: float, *, refilling: bool = False) -> None:
+        """Admit nothing before ``until``; the bucket restarts empty from then on — or, when
+        ``refilling``, empty now and refilled meanwhile (a provider whose Retry-After is
+        when it will have room again for the refused call, like Anthropic's)."""
         self._refill(now)
         self.level = min(self.level, 0.0)
-        self.pause_until = max(self.pause_until, until)
+        if refilling:
+            self.hold_until = max(self.hold_until, until)
+        else:
+            self.pause_until = max(self.pause_until, until)
 
     def clamp(self, level: float, now: float) -> None:
         """Lower the level to ``level`` if that is tighter than ours (provider feedback)."""

@@ -30,6 +30,10 @@ SPLIT_BURST_S = 60.0
 """Seconds' worth the input and output buckets hold: Anthropic's token buckets fill up to the
 whole per-minute limit, and charge a call's ``max_tokens`` at admission (refunded when it
 ends), so a smaller bucket would admit far fewer calls at once than the provider does."""
+_REFILLING = ("input_tokens", "output_tokens")
+"""Buckets that refill while a 429 pauses them: a minute's bucket restarted empty would
+take up to a minute to admit a large call again; Anthropic's Retry-After says when its
+bucket has room for it."""
 TAKE_LOG = 4096
 """Token takes remembered to tell which admissions a provider's headers may not include."""
 
@@ -151,13 +155,14 @@ class LocalBudget:
                 bucket.take(-amount, now)
 
     def pause(self, kind: LimitKind | None, until: float, now: float) -> None:
-        for name, bucket in self._buckets():
+        for name, bucket in self.buckets():
             if kind in (None, name) and bucket is not None:
-                bucket.pause(until, now)
+                bucket.pause(until, now, refilling=name in _REFILLING)
         if kind in (None, "tokens"):
             self._paused_at = now  # headers written before this 429 are stale
 
-    def _buckets(self) -> tuple[tuple[LimitKind, TokenBucket | None], ...]:
+    def buckets(self) -> tuple[tuple[LimitKind, TokenBucket | None], ...]:
+        """Each budget's bucket by kind (None: no limit set or learned)."""
         return (
             ("requests", self.requests),
             ("tokens", self.tokens),
@@ -168,7 +173,7 @@ class LocalBudget:
     @property
     def limited(self) -> bool:
         """Whether any bucket is set or learned."""
-        return any(bucket is not None for _, bucket in self._buckets())
+        return any(bucket is not None for _, bucket in self.buckets())
 
     def observe(self, snapshot: RateLimitSnapshot, now: float) -> None:
         if not snapshot.present:

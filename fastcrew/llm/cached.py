@@ -22,7 +22,7 @@ from .._json import JSONDecodeError, dumps, loads
 from ..cache import ResponseCache, request_key
 from ..errors import ConfigurationError
 from ..process_runtime import get_runtime
-from .anthropic import parse_message, to_messages_body
+from .anthropic import parse_message
 from .cache_replay import ReplayStream
 from .stream import ChatStream
 from .types import NO_USAGE, ChatResponse, Usage
@@ -63,17 +63,15 @@ def open_cache(spec: CacheSpec) -> ResponseCache:
 
 
 def look_up(
-    spec: CacheSpec | None, url: str, payload: dict[str, Any], anthropic: bool = False
+    spec: CacheSpec | None, url: str, payload: dict[str, Any]
 ) -> tuple[ResponseCache, bytes, bytes | None]:
     """(the call's cache: the LLM's own ``spec`` else the runtime's default, the request's
-    key, the stored answer or None). ``anthropic``: ``payload`` is keyed as the Messages
-    body it is sent as."""
+    key — ``payload`` as sent, an Anthropic LLM's as its Messages body —, the stored answer
+    or None)."""
     if spec is None:
         spec = get_runtime().cache
         assert spec is not None
     cache = open_cache(spec)
-    if anthropic:
-        payload = loads(to_messages_body(dumps(payload)))
     key = request_key(url, payload)
     return cache, key, cache.get(key)
 

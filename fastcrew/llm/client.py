@@ -321,13 +321,15 @@ class LLM(CrewAICalls):
         if response_format is None:
             response_format = self.response_format
         payload = self._body(messages, response_format, stream, overrides)
+        if self._anthropic:  # sent, cached and counted as the Messages body
+            payload = native.to_messages(payload)
         # The response cache (docs/cache.md): a hit is answered here, before the limiter —
         # no rate budget, no request; a miss is stored once answered.
         cache = key = None
         if self._cache is not None or get_runtime().cache is not None:
             from .cached import answer_hit, look_up
 
-            cache, key, stored = look_up(self._cache, self._url, payload, self._anthropic)
+            cache, key, stored = look_up(self._cache, self._url, payload)
             if stored is not None:
                 return answer_hit(
                     stored, stream, self._pricer, self._api_key, self._count_hit, self._anthropic
@@ -364,8 +366,6 @@ class LLM(CrewAICalls):
         return await self._azure.headers(self._headers)
 
     async def _post(self, body: bytes) -> ChatResponse:
-        if self._anthropic:
-            body = native.to_messages_body(body)
         resp = await self._transport.post(self._url, body, await self._request_headers())
         error, parse = _ANTHROPIC_WIRE if self._anthropic else _OPENAI_WIRE
         if resp.status >= 300:

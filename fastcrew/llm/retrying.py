@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LLMError, QuotaExhaustedError, RateLimitError
 from ..limits import Lease, Limiter
+from .anthropic import anthropic_error
 from .meter import record_retries, record_usage
 from .stream import ChatStream
 from .types import ChatResponse
@@ -103,10 +104,9 @@ async def _open_stream(
     """Open the stream; its end settles the lease (and stores a cache miss)."""
     decode = None
     if llm._anthropic:  # Anthropic's Messages wire (llm/anthropic.py)
-        from .anthropic import anthropic_error, to_messages_body
         from .anthropic_stream import AnthropicStreamDecoder
 
-        body, decode = to_messages_body(body), AnthropicStreamDecoder()
+        decode = AnthropicStreamDecoder()
     handle = await llm._transport.open_stream(llm._url, body, await llm._request_headers())
     if handle.status >= 300:
         raw = await handle.read()

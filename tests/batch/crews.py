@@ -91,3 +91,12 @@ def tool_crew() -> Crew:
     )
     task = Task(description="Tell me about {topic}", expected_output="One line.", agent=agent)
     return Crew(agents=[agent], tasks=[task])
+
+
+ANTHROPIC_MAX_TOKENS = 1000
+
+
+def anthropic_crew() -> Crew:
+    """Like :func:`make_crew` on ``anthropic/…`` (Anthropic's wire, also under
+    ``--simulate``), each call allowing a 1,000-token answer."""
+    return _crew(LLM("anthropic/claude-sonnet-4-5", max_tokens=ANTHROPIC_MAX_TOKENS))

@@ -64,7 +64,7 @@ async def test_calls_wait_for_the_output_budget_while_input_is_plentiful():
 def test_a_429_on_output_tokens_pauses_only_the_output_bucket():
     budget = LocalBudget(SPLIT, now=0.0, lag=0.0)
     budget.pause("output_tokens", until=5.0, now=0.0)
-    assert budget.wait_time(10, 0.0, 5) == pytest.approx(5.0 + 0.5)  # restarts empty
+    assert budget.wait_time(10, 0.0, 5) == pytest.approx(5.0)  # emptied, refilled by then
     assert budget.input is not None
     assert budget.input.wait_time(5, 0.0) == 0.0  # the input budget goes on
 
@@ -106,3 +106,13 @@ def test_anthropics_429_names_the_budget_its_headers_show_empty():
     assert isinstance(error, RateLimitError)
     assert error.limit == "output_tokens"
     assert error.retry_after == pytest.approx(7, abs=1.5)  # no retry-after: the reset
+
+
+def test_a_paused_output_bucket_refills_while_it_waits_out_the_retry_after():
+    # Anthropic's Retry-After says when its bucket has room for the refused call; a minute's
+    # bucket restarted empty at that moment would need up to a minute more.
+    budget = LocalBudget(SPLIT, now=0.0, lag=0.0)
+    budget.take(600, 0.0, 600)
+    budget.pause("output_tokens", until=4.0, now=0.0)
+    assert budget.wait_time(50, 1.0, 40) == pytest.approx(3.0)  # held, though it has 10
+    assert budget.wait_time(50, 4.0, 40) == 0.0  # 40 refilled by then
