@@ -141,8 +141,9 @@ class RateLimits:
                 self.tokens.take(tokens, now)
         return refusal
 
-    def headers(self) -> dict[str, str]:
-        """The ``x-ratelimit-*`` headers for the configured limits, as of now."""
+    def headers(self, remaining_only: bool = False) -> dict[str, str]:
+        """The ``x-ratelimit-*`` headers for the configured limits, as of now
+        (``remaining_only``: Azure OpenAI's two, ``x-ratelimit-remaining-*``)."""
         now = self.clock()
         out: dict[str, str] = {}
         for kind, bucket, limit in (
@@ -152,9 +153,10 @@ class RateLimits:
             if bucket is None:
                 continue
             level = bucket.refill(now)
-            out[f"x-ratelimit-limit-{kind}"] = str(limit)
             out[f"x-ratelimit-remaining-{kind}"] = str(max(0, math.floor(level)))
-            out[f"x-ratelimit-reset-{kind}"] = format_duration(bucket.time_to_full(now))
+            if not remaining_only:
+                out[f"x-ratelimit-limit-{kind}"] = str(limit)
+                out[f"x-ratelimit-reset-{kind}"] = format_duration(bucket.time_to_full(now))
         return out
 
     def reset(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hmac
 import signal
 import time
@@ -67,6 +68,11 @@ _ROUTES = {  # the served paths and their methods (HEAD is added to GET by aioht
 
 async def _add_request_id(request: web.BaseRequest, response: web.StreamResponse) -> None:
     response.headers[REQUEST_ID_HEADER] = new_request_id()
+
+
+_AZURE: contextvars.ContextVar[bool] = contextvars.ContextVar("sim_azure", default=False)
+"""Set while a request on Azure's deployment path is answered: Azure OpenAI sends only
+``x-ratelimit-remaining-requests`` / ``-tokens``."""
 
 
 class Simulator:
@@ -221,7 +227,8 @@ class Simulator:
         self._stats.status(status)
         limits = self._limits
         if limits.enabled:
-            headers = {**limits.headers(), **headers} if headers else limits.headers()
+            own = limits.headers(_AZURE.get())
+            headers = {**own, **headers} if headers else own
         return web.Response(status=status, body=body, content_type=JSON, headers=headers)
 
     def _rate_limited(self, refusal: Refusal, model: str) -> web.Response:
@@ -234,6 +241,7 @@ class Simulator:
         return await self._track("openai", self._chat_steps(request, None))
 
     async def _azure_chat(self, request: web.Request) -> web.StreamResponse:
+        _AZURE.set(True)  # this request's task only: Azure's remaining-only headers
         return await self._track("azure", self._chat_steps(request, self._azure))
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
@@ -330,7 +338,8 @@ class Simulator:
         model: str,
         prompt: int,
     ) -> web.StreamResponse:
-        headers = {**self._limits.headers(), **SSE_HEADERS} if self._limits.enabled else SSE_HEADERS
+        limits = self._limits
+        headers = {**limits.headers(_AZURE.get()), **SSE_HEADERS} if limits.enabled else SSE_HEADERS
         response = web.StreamResponse(status=200, headers=headers)
         events = StreamEvents(answers, model, prompt, chat.include_usage)
         self._stats.status(200)  # counted when the stream starts

@@ -171,8 +171,10 @@ async def test_an_answer_cut_by_the_content_filter_is_kept_and_says_so() -> None
 
 async def test_429s_honour_retry_after_ms_not_the_rounded_retry_after() -> None:
     # One call per 10 ms: 429s carry retry-after: 1 (rounded up) and retry-after-ms: ~10.
+    # Azure's headers teach no rate: every call is sent and refused until its turn.
+    retry = RetryPolicy(max_attempts=60, base_delay=0.001, max_delay=0.01)
     async with serve(api_key=KEY, rpm=6000, limit_window_s=0.01) as sim:
-        llm = azure_llm(sim, retry=FAST_RETRY)
+        llm = azure_llm(sim, retry=retry)
         results = await asyncio.gather(*(llm.achat(f"c{i}") for i in range(30)))
         stats = sim.stats()
     limited = stats["by_status"].get("429", 0)
@@ -183,16 +185,26 @@ async def test_429s_honour_retry_after_ms_not_the_rounded_retry_after() -> None:
     assert limiter.stats.paused_s < 0.05 * max(limited, 1)  # milliseconds, never whole seconds
 
 
-async def test_the_limiter_learns_from_azures_headers() -> None:
+async def test_azures_remaining_headers_tighten_a_configured_budget_and_teach_no_rate() -> None:
     async with serve(api_key=KEY, rpm=1000, tpm=100_000) as sim:
-        llm = azure_llm(sim, rate_limit=RateLimit())  # auto: learned from the headers
-        answers = [await llm.achat(f"call {i}") for i in range(3)]
+        auto = azure_llm(sim, rate_limit=RateLimit())  # "auto": nothing to learn a rate from
+        answers = [await auto.achat(f"call {i}") for i in range(3)]
+        quota = azure_llm(sim, "quota", rate_limit=RateLimit(rpm=60_000, tpm=None))
+        await quota.achat("one more")  # the deployment's quota is ours; Azure's view is lower
     assert [a.rate_limits.remaining_requests for a in answers] == [999, 998, 997]
     assert all(a.rate_limits.remaining_tokens for a in answers)
+    assert all(a.rate_limits.limit_requests is None for a in answers)  # remaining only
+    assert all(a.rate_limits.reset_requests is None for a in answers)
+    budget = _budget(auto)
+    assert (budget.requests, budget.tokens) == (None, None)
+    budget = _budget(quota)
+    assert budget.requests is not None
+    assert budget.requests.rate == pytest.approx(1000)  # ours, not learned
+    assert budget.requests.level <= 996  # clamped to what Azure said remains
+
+
+def _budget(llm: LLM) -> LocalBudget:
     source = llm.limiter().source
     budget = source.budget if isinstance(source, SharedBudget) else source
     assert isinstance(budget, LocalBudget)
-    assert budget.requests is not None
-    assert budget.tokens is not None
-    assert budget.requests.rate == pytest.approx(1000 / 60)
-    assert budget.tokens.rate == pytest.approx(100_000 / 60)
+    return budget
