@@ -141,18 +141,14 @@ class LocalBudget:
                 del self._took_at[:half], self._took_upto[:half]
 
     def adjust(self, requests: int, tokens: int, now: float, output: int = 0) -> None:
-        for bucket, amount in (
-            (self.requests, requests),
-            (self.tokens, tokens),
-            (self.input, tokens - output),
-            (self.output, output),
-        ):
-            if bucket is None or not amount:
-                continue
-            if amount > 0:
-                bucket.give(amount, now)
-            else:
-                bucket.take(-amount, now)
+        if requests and self.requests is not None:
+            _correct(self.requests, requests, now)
+        if tokens and self.tokens is not None:
+            _correct(self.tokens, tokens, now)
+        if self.input is not None and tokens != output:
+            _correct(self.input, tokens - output, now)
+        if output and self.output is not None:
+            _correct(self.output, output, now)
 
     def pause(self, kind: LimitKind | None, until: float, now: float) -> None:
         for name, bucket in self.buckets():
@@ -250,3 +246,11 @@ class LocalBudget:
             # never hold more than it says is left.
             bucket.clamp(float(remaining), now)
         return bucket
+
+
+def _correct(bucket: TokenBucket, amount: float, now: float) -> None:
+    """Refund a positive ``amount``, charge a negative one."""
+    if amount > 0:
+        bucket.give(amount, now)
+    else:
+        bucket.take(-amount, now)
