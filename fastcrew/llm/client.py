@@ -12,12 +12,13 @@ from ..errors import ConfigurationError
 from ..limits import Limiter, RateLimit, RetryPolicy
 from ..process_runtime import budget_key, get_runtime
 from . import anthropic as native
-from .azure import AzureAuth, TokenProvider, azure_version, is_azure, resolve_azure
+from .azure import AzureAuth, TokenProvider
 from .cost import CallPricer
 from .crewai_calls import CrewAICalls
 from .meter import record_usage
-from .providers import display_url, endpoint_url, origin, resolve_endpoint
+from .providers import display_url, origin
 from .retrying import send_with_retries
+from .route import route
 from .stream import ChatStream
 from .transport import AiohttpTransport, HttpxTransport, Transport
 from .types import ChatResponse
@@ -46,7 +47,6 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_COMPLETION_ESTIMATE = 256
 """Tokens reserved for an answer when max_tokens is unset and no answer has been seen yet."""
 DEFAULT_RETRY = RetryPolicy()
-_MODEL_ENV = ("MODEL", "MODEL_NAME", "OPENAI_MODEL_NAME")
 
 
 class _BodyField:
@@ -125,31 +125,20 @@ class LLM(CrewAICalls):
         cache: str | os.PathLike[str] | ResponseCache | None = None,
         **provider_kwargs: Any,
     ) -> None:
-        redirect = get_runtime().redirect
-        self._azure: AzureAuth | None = None
-        self.api_version = api_version
-        url = None
-        # A redirect (--simulate) keeps each LLM's wire (Azure's path, Anthropic's Messages)
-        # but sends it to the redirect's base URL with the redirect's key only.
-        if is_azure(model, os.environ):  # Azure's path (llm/azure.py)
-            endpoint, url, self._azure = resolve_azure(
-                model,
-                base_url=base_url or api_base,
-                api_key=api_key,
-                api_version=api_version,
-                token_provider=azure_ad_token_provider,
-                env=os.environ,
-                redirect=redirect,
-            )
-            self.api_version = azure_version(api_version, os.environ, redirect is not None)
-            model = f"azure/{endpoint.model}"  # priced only by name (docs/cost.md)
-        elif redirect is None:
-            endpoint = resolve_endpoint(model, base_url=base_url or api_base, api_key=api_key)
-        else:  # no provider key or URL from env
-            env = {k: v for k, v in os.environ.items() if k in _MODEL_ENV}
-            endpoint = resolve_endpoint(
-                model, base_url=redirect.base_url, api_key=redirect.api_key, env=env
-            )
+        wire = route(
+            model,
+            base_url=base_url or api_base,
+            api_key=api_key,
+            api_version=api_version,
+            token_provider=azure_ad_token_provider,
+            redirect=get_runtime().redirect,
+            env=os.environ,
+        )
+        endpoint = wire.endpoint
+        model = wire.model
+        self.api_version = wire.api_version or api_version
+        self._azure: AzureAuth | None = wire.azure
+        self._anthropic = wire.anthropic  # llm/anthropic.py
         self.model: str = model or endpoint.model
         self.provider: str = endpoint.provider
         self.model_name: str = endpoint.model
@@ -174,12 +163,8 @@ class LLM(CrewAICalls):
         self.retry = retry or DEFAULT_RETRY
         self._function_calling = supports_function_calling
         self._api_key = endpoint.api_key
-        self._anthropic = self.provider == "anthropic"  # llm/anthropic.py
-        url = native.messages_url(self.base_url) if self._anthropic else url
-        self._url = url or endpoint_url(self.base_url, "/chat/completions")
-        # Hashes both; Azure's quota is per deployment: its path is part of the endpoint.
-        where = display_url(self._url) if self._azure or self._anthropic else self.base_url
-        self._budget_key = budget_key(where, self._api_key)
+        self._url = wire.url
+        self._budget_key = budget_key(wire.budget_where, self._api_key)
         self._rng: random.Random | None = None  # made on the first retry
         self._usage = TokenCounter()
         self._pricer = CallPricer(self.model, price)
@@ -188,17 +173,7 @@ class LLM(CrewAICalls):
             from .cached import check_spec
 
             self._cache = check_spec(cache)
-        self._headers: dict[str, str] = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "User-Agent": "fastcrew",
-        }
-        if self._azure is not None:
-            self._headers.update(self._azure.static_headers())
-        elif self._anthropic:
-            self._headers.update(native.anthropic_headers(self._api_key))
-        elif self._api_key:
-            self._headers["Authorization"] = f"Bearer {self._api_key}"
+        self._headers = wire.headers
         self._base_body: dict[str, Any] = {"model": self.model_name}
         if temperature is not None:
             self._base_body["temperature"] = temperature
