@@ -3,12 +3,23 @@ the answer store — against `fastcrew sim` and the independent fake."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastcrew.batch.supervisor.batchapi import RoundJournal
+from fastcrew._json import dumps
+from fastcrew.batch.config import BatchConfig
+from fastcrew.batch.supervisor.batchapi import BatchRounds, RoundJournal, RoundSettings
+from fastcrew.batch.supervisor.batchapi.side import DeferredCalls
+from fastcrew.batch.supervisor.dispatcher import Dispatcher
+from fastcrew.batch.supervisor.events import WorkerExited, WorkerFailedToStart, WorkerUp
+from fastcrew.cache import request_key
+from fastcrew.llm.batch_api import BatchAPI
 from fastcrew.sim import serve
 
-from .chain import run_chain
+from .chain import FAST, MODEL, run_chain
 from .fake_openai import FakeOpenAI
 
 
@@ -114,3 +125,119 @@ async def test_a_batch_that_cannot_be_read_is_resumed_not_resubmitted(tmp_path: 
     assert summary["requests"] == 0
     assert len(fake.batches) == 1
     assert all(text.startswith("answer to: row") for text in again.values())
+
+
+class Clocked:
+    """BatchRounds on the fake with a clock the test moves, ``starting`` workers the test
+    sets and one active row; ``answered`` is set when answers come back."""
+
+    def __init__(self, rounds: Callable[..., BatchRounds]) -> None:
+        self.now = 0.0
+        self.starting = 1
+        self.answered = asyncio.Event()
+        self.rounds = rounds(
+            send=lambda _, __: self.answered.set(),
+            active_rows=lambda: 1,
+            starting=lambda: self.starting,
+            clock=lambda: self.now,
+        )
+
+    def ask(self, n: int) -> None:
+        """The row's call number ``n``."""
+        body = {"model": MODEL, "messages": [{"role": "user", "content": f"call {n}"}]}
+        self.rounds.defer("worker", request_key("fake", body), MODEL, dumps(body))
+
+    async def round_answered(self) -> None:
+        self.answered.clear()
+        async with asyncio.timeout(30):
+            await self.answered.wait()
+
+
+@asynccontextmanager
+async def clocked(tmp_path: Path, **settings: Any) -> AsyncIterator[Clocked]:
+    fake = await FakeOpenAI().start()
+    api = BatchAPI(fake.base_url, "sk-test")
+    base = str(tmp_path / "o.batchapi")
+    merged = RoundSettings(**{"idle": 0.5, "poll": 0.02, "max_poll": 0.1, **settings})
+    test = Clocked(lambda **hooks: BatchRounds(api, base, merged, **hooks))
+    try:
+        yield test
+    finally:
+        test.rounds.close()
+        await fake.close()
+
+
+async def test_the_first_round_waits_for_the_workers_starting(tmp_path: Path) -> None:
+    """Every active row waits and nothing came for long: no round while a worker starts;
+    once it is up, settle and idle count from then. Later rounds do not wait for one."""
+    async with clocked(tmp_path) as test:
+        rounds = test.rounds
+        test.ask(1)
+        test.now = 100.0  # settle and idle long past
+        assert not rounds._due()
+        test.starting = 0  # the last worker is up: its rows may ask yet
+        assert not rounds._due()
+        test.now += FAST.settle / 2
+        assert not rounds._due()
+        test.now += 1.0
+        assert rounds._due()
+        rounds.flush()
+        await test.round_answered()
+        test.starting = 1  # a replacement starts: the second round does not wait for it
+        test.ask(2)
+        test.now += 1.0
+        assert rounds._due()
+        rounds.flush()
+        await test.round_answered()
+        assert rounds.summary()["rounds"] == 2
+
+
+async def test_size_and_age_still_send_a_round_while_workers_start(tmp_path: Path) -> None:
+    """A worker that never comes up does not hold the rounds back for ever."""
+    async with clocked(tmp_path, max_requests=2, max_wait=300.0) as test:
+        test.ask(1)
+        test.now = 299.0
+        assert not test.rounds._due()
+        test.now = 300.0
+        assert test.rounds._due()
+        test.ask(2)  # a second pending call: max_requests, sent at once
+        assert test.rounds.summary()["rounds"] == 1
+        await test.round_answered()
+
+
+class _Head:
+    next = 0
+
+    def flush(self) -> int:
+        return 0
+
+
+def test_deferred_calls_count_the_workers_starting(tmp_path: Path) -> None:
+    """Every slot starts; up, a failed start or an exit ends it; a replacement starts again.
+    The supervisor's own handlers still run."""
+    config = BatchConfig(inputs=str(tmp_path / "in.jsonl"), output=str(tmp_path / "o.jsonl"))
+    dispatcher = Dispatcher(chunk_size=1, window=10, head=_Head())
+    side = DeferredCalls(config, "http://127.0.0.1:9/v1", lambda _, __: None, dispatcher, 3)
+    seen: list[Any] = []
+    handlers: dict[type, Callable[[Any], None]] = {
+        kind: seen.append for kind in (WorkerUp, WorkerFailedToStart, WorkerExited)
+    }
+    side.hook(handlers)
+
+    def exited(slot: int, replaced: bool) -> WorkerExited:
+        return WorkerExited(slot, None, 1, 0, replaced=replaced, gave_up=False, unexpected=True)
+
+    try:
+        events: list[tuple[Any, int]] = [
+            (WorkerUp(0, None), 2),
+            (WorkerFailedToStart(1, "ImportError", "no"), 1),
+            (exited(1, replaced=True), 2),
+            (WorkerUp(1, None), 1),
+            (exited(2, replaced=False), 0),
+        ]
+        for event, starting in events:
+            handlers[type(event)](event)
+            assert side.rounds.starting() == starting, event
+        assert seen == [event for event, _ in events]
+    finally:
+        side.close()

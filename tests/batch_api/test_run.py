@@ -4,6 +4,7 @@ serving the Files and Batch APIs, crews whose LLM calls go out in rounds of batc
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from batch.helpers import read_rows, wait_for, write_inputs
 from fastcrew.sim import spawn
 
 CREWS = str(Path(__file__).with_name("crews.py"))
+SLOW_START_CREW = str(Path(__file__).with_name("slow_start_crew.py")) + ":three_step_crew"
 TOOL_CREW = str(Path(__file__).parents[1] / "batch" / "crews.py") + ":tool_crew"
 FAST = ("--batch-api-poll", "0.05", "--batch-api-idle", "0.5")
 
@@ -26,8 +28,8 @@ def _cmd(inputs: Path, out: Path, base_url: str, *extra: str, crew: str = "") ->
     ]  # fmt: skip
 
 
-def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False, env=env)
 
 
 def _summary(out: Path) -> dict[str, Any]:
@@ -59,6 +61,30 @@ def test_three_steps_are_three_rounds_and_match_http(tmp_path: Path) -> None:
     assert rows[0]["usage"]["total_tokens"] > 0
     # the same crews through the Batch API answer exactly as over HTTP
     assert _outputs(tmp_path / "b.jsonl") == _outputs(tmp_path / "h.jsonl")
+
+
+def test_the_first_round_waits_for_a_worker_slow_to_start(tmp_path: Path) -> None:
+    """One worker's crew import takes 2 s, four times ``--batch-api-idle``: the first round
+    waits for it (before, the idle trigger sent the fast worker's calls alone: 6 rounds).
+    Meanwhile the fast worker takes no more rows than it can run (before, ``--chunk-size``
+    more queued there and made rounds of their own after the third)."""
+    concurrency, chunk, rows = 50, 4, 96
+    inputs = write_inputs(tmp_path / "in.jsonl", rows)
+    flag = tmp_path / "slow-started"
+    env = dict(os.environ, FASTCREW_TEST_SLOW_START=str(flag), FASTCREW_TEST_SLOW_START_S="2")
+    out = tmp_path / "o.jsonl"
+    with spawn(batch_delay=0) as sim:
+        sizes = ("--concurrency", str(concurrency), "--chunk-size", str(chunk))
+        cmd = _cmd(inputs, out, sim.base_url, "--via", "batch-api", *FAST, *sizes,
+                   crew=SLOW_START_CREW)  # fmt: skip
+        done = _run(cmd, env)
+        assert done.returncode == 0, done.stderr
+        assert sim.stats()["batch"]["batches_created"] == 3
+    assert flag.exists()  # one worker did start slowly
+    api = _summary(out)["batch_api"]
+    assert api["rounds"] == 3
+    assert api["requests"] == 3 * rows
+    assert [row["status"] for row in read_rows(out)] == ["ok"] * rows
 
 
 def test_tools_run_in_the_worker_between_rounds(tmp_path: Path) -> None:

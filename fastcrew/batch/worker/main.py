@@ -307,8 +307,12 @@ class Worker:
         if self.draining or self.asked:
             return
         config = self.config
-        room = config.concurrency + config.chunk_size - len(self.tasks) - len(self.queue)
-        if room * 2 >= config.chunk_size:
+        # Rows queued here start only when a running one ends: with --via batch-api that
+        # is after a round, so their calls would make rounds of their own. No prefetch then.
+        prefetch = 0 if config.via == "batch-api" else config.chunk_size
+        most = config.concurrency + prefetch
+        room = most - len(self.tasks) - len(self.queue)
+        if room > 0 and room * 2 >= min(config.chunk_size, most):
             self.asked = True
             self.channel.send(Ready(room))
 

@@ -14,6 +14,10 @@ is journaled before it costs anything (:mod:`.journal`), answers are stored befo
 ``done`` record (:mod:`.store`), and requests that failed (429, 5xx, expired, cancelled, a
 failed batch) go into a later round, at most ``max_attempts`` times; then their rows get the
 error.
+
+The first round also waits for the workers still starting (``starting()`` > 0; their rows
+will ask too): until they are up (or failed to start, or gone) only the size and
+``max_wait`` triggers apply, and the ``settle`` and ``idle`` clocks start when the last is up.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ class BatchRounds:
 
     Files: ``<base>`` (the journal), ``<base>.d/`` (request files of jobs not done),
     ``<base>.sqlite`` (the answers). ``send(waiter, answers)`` delivers; ``active_rows()``
-    is how many rows are running now.
+    is how many rows are running now; ``starting()`` how many workers are still starting.
     """
 
     def __init__(
@@ -71,11 +75,13 @@ class BatchRounds:
         *,
         send: Callable[[Any, list[Answer]], None],
         active_rows: Callable[[], int],
+        starting: Callable[[], int] = lambda: 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.send = send
         self.active_rows = active_rows
+        self.starting = starting
         self.clock = clock
         self.dir = base + ".d"
         os.makedirs(self.dir, exist_ok=True)
@@ -158,6 +164,10 @@ class BatchRounds:
         if len(self.pending) >= s.max_requests or self.pending_bytes >= s.max_bytes:
             return True
         now = self.clock()
+        if now - self.pending_since >= s.max_wait:
+            return True
+        if self._workers_starting(now):
+            return False
         if self.waiting >= max(self.active_rows(), 1):
             if self._all_waiting is None:
                 self._all_waiting = now
@@ -165,7 +175,16 @@ class BatchRounds:
                 return True
         else:
             self._all_waiting = None
-        return now - self._last_defer >= s.idle or now - self.pending_since >= s.max_wait
+        return now - self._last_defer >= s.idle
+
+    def _workers_starting(self, now: float) -> bool:
+        """Before the first round: whether workers are still starting (the ``settle`` and
+        ``idle`` clocks then restart at ``now``)."""
+        if self.counts["rounds"] or not self.starting():
+            return False
+        self._all_waiting = None
+        self._last_defer = now
+        return True
 
     def flush(self) -> None:
         """Send every pending call now: one round of jobs."""

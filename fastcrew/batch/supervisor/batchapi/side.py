@@ -12,7 +12,7 @@ from ....llm.batch_api import BatchAPI
 from ...config import BatchConfig
 from ...wire.messages import Answers
 from ..dispatcher import Dispatcher
-from ..events import CallsDeferred, WorkerExited
+from ..events import CallsDeferred, WorkerExited, WorkerFailedToStart, WorkerUp
 from .rounds import Answer, BatchRounds, RoundSettings
 
 __all__ = ["DEFAULT_BASE_URL", "DeferredCalls", "forget"]
@@ -24,7 +24,8 @@ class DeferredCalls:
     """The rows' LLM calls of a run, sent as Batch-API jobs to ``base_url`` (the run's
     endpoint: ``--base-url``, the simulator's, else ``$OPENAI_BASE_URL``, else OpenAI's) with
     ``--api-key`` / ``$OPENAI_API_KEY``; ``send(slot, message)`` reaches a worker;
-    ``slots``: the workers (each runs ``--concurrency`` rows at once)."""
+    ``slots``: the workers (each runs ``--concurrency`` rows at once); the first round waits
+    for those still starting."""
 
     def __init__(
         self,
@@ -36,6 +37,8 @@ class DeferredCalls:
     ) -> None:
         self.dispatcher = dispatcher
         self.slots = slots
+        self.starting = set(range(slots))
+        """Slots whose worker is starting: not up, not failed to start, not gone for good."""
         self.concurrency = config.concurrency
         env = os.environ
         url = base_url or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE")
@@ -53,8 +56,9 @@ class DeferredCalls:
             send(slot, Answers(answers))
 
         self.rounds = BatchRounds(
-            api, config.batch_api_path, settings, send=deliver, active_rows=self.active_rows
-        )
+            api, config.batch_api_path, settings, send=deliver, active_rows=self.active_rows,
+            starting=lambda: len(self.starting),
+        )  # fmt: skip
 
     def active_rows(self) -> int:
         """Rows that are running or about to: in each worker up to ``--concurrency`` of its
@@ -71,14 +75,11 @@ class DeferredCalls:
         return running + min(coming, free)
 
     def hook(self, handlers: dict[type, Callable[[Any], None]]) -> None:
-        """Take the supervisor's :class:`CallsDeferred` events, and hear of dead workers."""
-        on_exit = handlers[WorkerExited]
-
-        def exited(event: WorkerExited) -> None:
-            self.worker_gone(event.slot)
-            on_exit(event)
-
-        handlers[WorkerExited] = exited
+        """Take the supervisor's :class:`CallsDeferred` events, and hear of workers up,
+        failed to start, or gone (before the supervisor's own handlers)."""
+        _before(handlers, WorkerUp, lambda event: self.started(event.slot))
+        _before(handlers, WorkerFailedToStart, lambda event: self.started(event.slot))
+        _before(handlers, WorkerExited, lambda event: self.worker_gone(event.slot, event.replaced))
         handlers[CallsDeferred] = lambda event: self.deferred(event.slot, event.calls)
 
     def deferred(self, slot: int, calls: list[tuple[bytes, str, bytes]]) -> None:
@@ -87,9 +88,18 @@ class DeferredCalls:
         for key, model, body in calls:
             defer(slot, key, model, body)
 
-    def worker_gone(self, slot: int) -> None:
-        """The worker in ``slot`` died: its rows run again elsewhere and ask again."""
+    def started(self, slot: int) -> None:
+        """The worker in ``slot`` is up, or failed to start: it is not starting any more."""
+        self.starting.discard(slot)
+
+    def worker_gone(self, slot: int, replaced: bool) -> None:
+        """The worker in ``slot`` died: its rows run again elsewhere and ask again (and
+        ``replaced``: a fresh worker is starting in the slot)."""
         self.rounds.forget(slot)
+        if replaced:
+            self.starting.add(slot)
+        else:
+            self.starting.discard(slot)
 
     async def run(self) -> None:
         """Resume left jobs, send rounds (until cancelled)."""
@@ -111,6 +121,19 @@ class DeferredCalls:
     def close(self) -> None:
         """Close the journal and the answer store."""
         self.rounds.close()
+
+
+def _before(
+    handlers: dict[type, Callable[[Any], None]], kind: type, first: Callable[[Any], None]
+) -> None:
+    """``handlers[kind]`` calls ``first(event)``, then what it called before."""
+    then = handlers[kind]
+
+    def both(event: Any) -> None:
+        first(event)
+        then(event)
+
+    handlers[kind] = both
 
 
 def forget(base: str) -> None:
