@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_BATCH_MAX_REQUESTS",
     "DEFAULT_COMPLETION_TOKENS",
     "DEFAULT_ECHO_CHARS",
+    "DEFAULT_EMBEDDING_DIMENSIONS",
     "DEFAULT_FILE_MAX_BYTES",
     "DEFAULT_FILE_STORE_BYTES",
     "DEFAULT_HOST",
@@ -38,6 +39,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 0  # 0 = a free port chosen by the OS
 DEFAULT_COMPLETION_TOKENS = 32
 DEFAULT_ECHO_CHARS = 200
+DEFAULT_EMBEDDING_DIMENSIONS = 1536  # text-embedding-3-small's
 DEFAULT_JITTER_SIGMA = 0.5
 DEFAULT_LIMIT_WINDOW_S = 60.0
 DEFAULT_MODEL_NAME = "fastcrew-sim"
@@ -156,6 +158,12 @@ class SimConfig:
     file_max_bytes: int = option(DEFAULT_FILE_MAX_BYTES, ge=1, help="Size limit of an upload.")
     file_store_bytes: int = option(
         DEFAULT_FILE_STORE_BYTES, ge=1, help="Memory all uploaded files may take together."
+    )
+    embedding_dimensions: int = option(
+        DEFAULT_EMBEDDING_DIMENSIONS,
+        ge=1,
+        le=65536,
+        help="Vector size of embedding models other than OpenAI's three.",
     )
 
     def __post_init__(self) -> None:

@@ -35,6 +35,7 @@ from .batch_input import BatchRunner
 from .batches import BatchStore
 from .buckets import RateLimits, Refusal, refusal_message
 from .config import SimConfig
+from .embeddings import EMBEDDINGS_PATH, EmbeddingsWire
 from .faults import Fault, FaultDice
 from .files import FileStore
 from .latency import Latency
@@ -63,6 +64,7 @@ _ROUTES = {  # the served paths and their methods (HEAD is added to GET by aioht
     "/sim/reset": ("POST",),
     "/v1/files": ("GET", "HEAD", "POST"),
     "/v1/batches": ("GET", "HEAD", "POST"),
+    EMBEDDINGS_PATH: ("POST",),
 }
 
 
@@ -129,6 +131,16 @@ class Simulator:
         self._files = FileStore(config, self._stats, clock, self._auth)
         runner = BatchRunner(config, self._answers)
         self._batches = BatchStore(config, self._files, runner, self._stats, clock, self._auth)
+        self._embeddings = EmbeddingsWire(
+            config,
+            self._stats,
+            self._limits,
+            self._faults,
+            self._latency,
+            self._closing,
+            self._auth,
+            _OVERLOADED,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -145,6 +157,7 @@ class Simulator:
         app.router.add_post("/sim/reset", self._reset_view)
         self._files.register(app.router)
         self._batches.register(app.router)
+        self._embeddings.register(app.router)
         app.router.add_route("*", "/{path:.*}", self._unknown)  # last: after every real route
         app.on_response_prepare.append(_add_request_id)
         runner = web.AppRunner(

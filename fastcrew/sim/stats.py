@@ -3,7 +3,8 @@
 The top-level counters are the chat requests of every wire (``POST /v1/chat/completions``,
 Azure's deployment path, Anthropic's ``POST /v1/messages``; ``by_wire`` splits them); the
 Files and Batch APIs are counted under ``batch`` (batch requests never reach the chat
-counters or the rate limits).
+counters or the rate limits), ``POST /v1/embeddings`` under the ``embedding_*`` keys (its
+requests share the rate limits, never the chat counters).
 ``in_flight`` is live state: a reset keeps it and restarts ``peak_in_flight`` from it.
 """
 
@@ -62,6 +63,12 @@ class SimStats:
             "prompt_tokens": 0,
             "completion_tokens": 0,
         }
+        self.embedding_requests = 0
+        self.embedding_inputs = 0
+        self.embedding_tokens = 0
+        self.embedding_by_status: dict[int, int] = {}
+        self.embedding_rate_limited = {"requests": 0, "tokens": 0}
+        self.embedding_faults = dict.fromkeys((*FAULTS, "overloaded"), 0)
         self.started_at = time.time()
         self.start = self.clock()
 
@@ -101,6 +108,15 @@ class SimStats:
             self.tool_results += answer.tool_results
         if answer.react_action:
             self.react_actions += 1
+
+    def embedding_status(self, code: int) -> None:
+        """An embeddings response with status ``code`` was sent."""
+        self.embedding_by_status[code] = self.embedding_by_status.get(code, 0) + 1
+
+    def embedded(self, inputs: int, tokens: int) -> None:
+        """An embeddings request of ``inputs`` inputs and ``tokens`` tokens was answered."""
+        self.embedding_inputs += inputs
+        self.embedding_tokens += tokens
 
     def batch_file_uploaded(self, size: int) -> None:
         """A file of ``size`` bytes was uploaded."""
@@ -148,4 +164,10 @@ class SimStats:
             "started_at": self.started_at,
             "uptime_s": round(self.clock() - self.start, 6),
             "batch": {**self.batch, "batches_finished": dict(self.batch["batches_finished"])},
+            "embedding_requests": self.embedding_requests,
+            "embedding_inputs": self.embedding_inputs,
+            "embedding_tokens": self.embedding_tokens,
+            "embedding_by_status": {str(k): v for k, v in sorted(self.embedding_by_status.items())},
+            "embedding_rate_limited": dict(self.embedding_rate_limited),
+            "embedding_faults": dict(self.embedding_faults),
         }

@@ -143,5 +143,5 @@ async def test_the_openai_sdk_raises_not_found_with_the_message(sim: Simulator) 
         assert caught.value.message == "Error code: 404 - Invalid URL (POST /v1/foo)"
         assert caught.value.type == "invalid_request_error"
         assert REQUEST_ID.fullmatch(caught.value.request_id or "")
-        with pytest.raises(openai.NotFoundError, match=r"Invalid URL \(POST /v1/embeddings\)"):
-            await sdk.embeddings.create(model="m", input="x")
+        with pytest.raises(openai.NotFoundError, match=r"Invalid URL \(POST /v1/moderations\)"):
+            await sdk.moderations.create(input="x")
