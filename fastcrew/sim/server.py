@@ -1,21 +1,15 @@
 """The simulator's HTTP server (aiohttp.web): the OpenAI endpoints plus ``/sim/*``, and the
-same chat answers on Azure's deployment path (``azure.py``) and Anthropic's ``/v1/messages``
-(``anthropic.py``).
+same chat answers on Azure's deployment path (``chat.py``, ``azure.py``) and Anthropic's
+``/v1/messages`` (``anthropic.py``); embeddings (``embeddings.py``), Files and Batch APIs.
 
-A chat request goes through, in this order: auth (401) → body validation (400) → quota
-(429 ``insufficient_quota``) → rate limits (429 + ``retry-after``) → faults (500, dropped
-connection, stall, malformed 200) → latency → the answer (JSON or SSE). Every response of the
-chat endpoint carries the ``x-ratelimit-*`` headers of the configured limits; every response
-of every path carries an ``x-request-id``. Paths and methods not served answer 404 / 405 with
-OpenAI's JSON error body.
+Every response of every path carries an ``x-request-id``. Paths and methods not served
+answer 404 / 405 with OpenAI's JSON error body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
-import hmac
 import signal
 import time
 from collections.abc import Callable, Coroutine
@@ -27,23 +21,21 @@ from aiohttp import web
 from .._json import dumps
 from .._loop import LoopKind
 from .._loop import run as run_loop
-from . import replies
-from .answers import Answer, AnswerMaker, prompt_tokens
+from .answers import AnswerMaker
 from .anthropic import AnthropicWire
-from .azure import AZURE_PATH, AzureWire, prompt_refusal
+from .azure import AZURE_PATH, AzureWire
 from .batch_input import BatchRunner
 from .batches import BatchStore
-from .buckets import RateLimits, Refusal, refusal_message
+from .buckets import RateLimits
+from .chat import AZURE, JSON, OVERLOADED, ChatWire
 from .config import SimConfig
 from .embeddings import EMBEDDINGS_PATH, EmbeddingsWire
-from .faults import Fault, FaultDice
+from .faults import FaultDice
 from .files import FileStore
 from .latency import Latency
-from .replies import REQUEST_ID_HEADER, error_body, invalid_method, invalid_url, new_request_id
-from .request import BadRequest, ChatRequest, parse_chat_request
+from .replies import REQUEST_ID_HEADER, invalid_method, invalid_url, new_request_id
 from .stats import SimStats
-from .streaming import drop, write_broken, write_paced
-from .wire import DONE, StreamEvents, completion_body, models_body
+from .wire import models_body
 
 __all__ = ["LISTENING_LINE", "Simulator", "run", "serve"]
 
@@ -51,11 +43,6 @@ LISTENING_LINE = "fastcrew sim listening on {base_url} (simulated LLM)"
 SHUTDOWN_GRACE_S = 0.25  # aiohttp waits this twice: for the handler, then after cancelling
 MAX_BODY_BYTES = 64 * 1024 * 1024
 LISTEN_BACKLOG = 4096  # 1,000+ clients connecting at once must not wait for SYN retries
-JSON = "application/json"
-SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-_OVERLOADED = error_body(
-    "The engine is currently overloaded, please try again later.", "server_error", None
-)
 _ROUTES = {  # the served paths and their methods (HEAD is added to GET by aiohttp)
     "/v1/chat/completions": ("POST",),
     "/v1/messages": ("POST",),
@@ -70,11 +57,6 @@ _ROUTES = {  # the served paths and their methods (HEAD is added to GET by aioht
 
 async def _add_request_id(request: web.BaseRequest, response: web.StreamResponse) -> None:
     response.headers[REQUEST_ID_HEADER] = new_request_id()
-
-
-_AZURE: contextvars.ContextVar[bool] = contextvars.ContextVar("sim_azure", default=False)
-"""Set while a request on Azure's deployment path is answered: Azure OpenAI sends only
-``x-ratelimit-remaining-requests`` / ``-tokens``."""
 
 
 class Simulator:
@@ -101,7 +83,6 @@ class Simulator:
             parallel_calls=config.parallel_calls,
             malformed_args_rate=config.malformed_args_rate,
         )
-        self._reject_tools = config.tool_support == "reject"
         self._limits = RateLimits(config.rpm, config.tpm, config.limit_window_s)
         self._stats = SimStats()
         self._faults = FaultDice(
@@ -119,6 +100,16 @@ class Simulator:
         self._auth = None if key is None else f"Bearer {key}".encode()
         self._closing = asyncio.Event()
         self._azure = AzureWire(config)
+        self._completions = ChatWire(
+            config,
+            self._answers,
+            self._limits,
+            self._stats,
+            self._faults,
+            self._latency,
+            self._closing,
+            self._auth,
+        )
         self._anthropic = AnthropicWire(
             config, self._answers, self._stats, self._faults, self._latency, self._closing, clock
         )
@@ -139,7 +130,7 @@ class Simulator:
             self._latency,
             self._closing,
             self._auth,
-            _OVERLOADED,
+            OVERLOADED,
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -232,30 +223,14 @@ class Simulator:
         where = self.base_url if self._port is not None else "not started"
         return f"<Simulator {where} {self.config!r}>"
 
-    # -- responses -------------------------------------------------------------------------
-
-    def _respond(
-        self, status: int, body: bytes, headers: dict[str, str] | None = None
-    ) -> web.Response:
-        self._stats.status(status)
-        limits = self._limits
-        if limits.enabled:
-            own = limits.headers(_AZURE.get())
-            headers = {**own, **headers} if headers else own
-        return web.Response(status=status, body=body, content_type=JSON, headers=headers)
-
-    def _rate_limited(self, refusal: Refusal, model: str) -> web.Response:
-        message, headers = refusal_message(refusal, model)
-        return self._respond(429, error_body(message, refusal.kind, "rate_limit_exceeded"), headers)
-
     # -- handlers --------------------------------------------------------------------------
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
-        return await self._track("openai", self._chat_steps(request, None))
+        return await self._track("openai", self._completions.steps(request, None))
 
     async def _azure_chat(self, request: web.Request) -> web.StreamResponse:
-        _AZURE.set(True)  # this request's task only: Azure's remaining-only headers
-        return await self._track("azure", self._chat_steps(request, self._azure))
+        AZURE.set(True)  # this request's task only: Azure's remaining-only headers
+        return await self._track("azure", self._completions.steps(request, self._azure))
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         return await self._track("anthropic", self._anthropic.handle(request))
@@ -273,113 +248,6 @@ class Simulator:
         finally:
             stats.leave()
             self._tasks.discard(task)
-
-    async def _chat_steps(
-        self, request: web.Request, azure: AzureWire | None
-    ) -> web.StreamResponse:
-        stats = self._stats
-        config = self.config
-        refused = azure.refuse(request) if azure is not None else None
-        if refused is not None:
-            return self._respond(*refused)
-        if azure is None and self._auth is not None:
-            given = request.headers.get("Authorization", "").encode("utf-8", "replace")
-            if not hmac.compare_digest(given, self._auth):
-                return self._respond(401, replies.BAD_KEY)
-        try:
-            chat = parse_chat_request(await request.read())
-        except BadRequest as exc:
-            body = error_body(exc.message, "invalid_request_error", None, exc.param)
-            return self._respond(400, body)
-        if chat.tools is not None and self._reject_tools:
-            return self._respond(400, replies.NO_TOOLS)
-        model = chat.model or config.model_name
-        if azure is not None:  # the deployment's model: the OpenAI wire's answers for it
-            chat.model = model = azure.model(request)
-        if config.quota_after is not None and stats.admitted_total >= config.quota_after:
-            stats.quota_rejected += 1
-            return self._respond(429, replies.NO_QUOTA)
-        prompt = prompt_tokens(chat.messages, chat.tools)
-        if self._limits.enabled:
-            charge = prompt + (chat.max_tokens or config.completion_tokens) * chat.n
-            refusal = self._limits.admit(charge)
-            if refusal is not None:
-                stats.rate_limited[refusal.kind] += 1
-                return self._rate_limited(refusal, model)
-        stats.admitted()
-        fault = self._faults.roll()
-        if fault is not None:
-            return await self._fault(fault, request, chat)
-        hit = azure.roll() if azure is not None else None
-        if hit == "prompt":
-            stats.content_filtered += 1
-            return self._respond(400, prompt_refusal(stats.requests_total))
-        delay = self._latency.next()
-        try:
-            answers = self._answers.answers(chat) if chat.n > 1 else [self._answers.answer(chat)]
-        except BadRequest as exc:  # an unusable tool parameters schema
-            body = error_body(exc.message, "invalid_request_error", None, exc.param)
-            return self._respond(400, body)
-        except (KeyError, ValueError, RecursionError) as exc:  # an unusable json_schema
-            message = f"Invalid schema for response_format: {exc!s}"
-            body = error_body(message, "invalid_request_error", None, "response_format")
-            return self._respond(400, body)
-        if hit == "output":
-            stats.content_filtered += 1
-            AzureWire.cut(answers)
-        if chat.stream:
-            if delay > 0:
-                await asyncio.sleep(delay)
-            return await self._stream(request, chat, answers, model, prompt)
-        if config.tokens_per_s > 0:  # the choices are written side by side: the longest
-            delay += max(a.completion_tokens for a in answers) / config.tokens_per_s
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self._answered(prompt, answers)
-        body = completion_body(answers, model, prompt)
-        return self._respond(200, body if azure is None else azure.body(body, hit is not None))
-
-    def _answered(self, prompt: int, answers: list[Answer]) -> None:
-        for i, answer in enumerate(answers):
-            self._stats.answered(prompt if i == 0 else 0, answer)
-
-    async def _stream(
-        self,
-        request: web.Request,
-        chat: ChatRequest,
-        answers: list[Answer],
-        model: str,
-        prompt: int,
-    ) -> web.StreamResponse:
-        limits = self._limits
-        headers = {**limits.headers(_AZURE.get()), **SSE_HEADERS} if limits.enabled else SSE_HEADERS
-        response = web.StreamResponse(status=200, headers=headers)
-        events = StreamEvents(answers, model, prompt, chat.include_usage)
-        self._stats.status(200)  # counted when the stream starts
-        tail = b"".join(events.tail)
-        speed = self.config.tokens_per_s
-        if not await write_paced(request, response, events.first, events.pieces, tail, speed):
-            return response  # the client went away mid-stream
-        self._answered(prompt, answers)
-        return response
-
-    async def _fault(
-        self, fault: Fault, request: web.Request, chat: ChatRequest
-    ) -> web.StreamResponse:
-        if fault == "overloaded":
-            self._stats.overloaded += 1
-            return self._respond(503, _OVERLOADED)
-        self._stats.faults[fault] += 1
-        if fault == "fail":
-            return self._respond(500, replies.SERVER_ERROR)
-        if fault == "malformed":
-            if not chat.stream:
-                return self._respond(200, replies.MALFORMED_BODY)
-            response = web.StreamResponse(status=200, headers=SSE_HEADERS)
-            self._stats.status(200)
-            await write_broken(request, response, replies.MALFORMED_STREAM + DONE)
-            return response
-        return await drop(request, fault == "stall", self._closing)
 
     async def _unknown(self, request: web.Request) -> web.Response:
         method, path = request.method, request.path
