@@ -6,7 +6,7 @@ it, shared by threads and processes, bounded by size with least-recently-used ev
 Details and figures: ``docs/cache.md``.
 """
 
-from ._db import SCHEMA_VERSION, CacheFileError
+from .db import SCHEMA_VERSION, CacheFileError
 from .key import EXCLUDED_FIELDS, KEY_SIZE, normalize_endpoint, request_key
 from .store import DEFAULT_MAX_BYTES, CacheSize, CacheStats, ResponseCache
 

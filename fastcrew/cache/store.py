@@ -26,9 +26,9 @@ import weakref
 from functools import partial
 from typing import Any, NamedTuple
 
-from . import _db
-from ._writer import WriteBehind
+from . import db
 from .key import KEY_SIZE
+from .writer import WriteBehind
 
 __all__ = ["DEFAULT_MAX_BYTES", "CacheSize", "CacheStats", "ResponseCache"]
 
@@ -117,7 +117,7 @@ class ResponseCache:
         self._reset()
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         try:
-            _db.ensure_schema(self._connection(), self.path, timeout)
+            db.ensure_schema(self._connection(), self.path, timeout)
         except BaseException:
             self.close()
             raise
@@ -161,7 +161,7 @@ class ResponseCache:
         if conn is None:
             if self._closed:
                 raise RuntimeError(f"response cache {self.path!r} is closed")
-            conn = _db.connect(self.path, self.timeout)
+            conn = db.connect(self.path, self.timeout)
             self._local.conn = conn
             with self._lock:  # a finished thread's connection is closed here
                 ended = [c for thread, c in self._conns if not _alive(thread)]
@@ -191,7 +191,7 @@ class ResponseCache:
             self._count_hit(queued.cost_usd)
             return queued.value
         try:
-            row = self._connection().execute(_db.GET, (_rowid(key),)).fetchone()
+            row = self._connection().execute(db.GET, (_rowid(key),)).fetchone()
         except sqlite3.Error as exc:
             row = self._get_again(key, exc)
         if row is None or row[0] != key:
@@ -213,11 +213,11 @@ class ResponseCache:
     def _get_again(self, key: bytes, exc: sqlite3.Error) -> Any:
         if isinstance(exc, sqlite3.ProgrammingError) and self._closed:
             raise RuntimeError(f"response cache {self.path!r} is closed") from exc
-        if not _db.is_busy(exc):
-            raise _db.file_error(exc, self.path) from exc
+        if not db.is_busy(exc):
+            raise db.file_error(exc, self.path) from exc
         conn = self._connection()
-        return _db.retrying(
-            lambda: conn.execute(_db.GET, (_rowid(key),)).fetchone(), self.path, self.timeout
+        return db.retrying(
+            lambda: conn.execute(db.GET, (_rowid(key),)).fetchone(), self.path, self.timeout
         )
 
     # -- writes ---------------------------------------------------------------------------
@@ -261,7 +261,7 @@ class ResponseCache:
 
     def _write(self, ops: list[_Put | _Touch]) -> None:
         conn = self._connection()
-        written, evicted = _db.retrying(lambda: self._transaction(conn, ops), self.path,
+        written, evicted = db.retrying(lambda: self._transaction(conn, ops), self.path,
                                         self.timeout)  # fmt: skip
         with self._lock:
             self.writes += written
@@ -283,10 +283,10 @@ class ResponseCache:
                 rowid = _rowid(op.key)
                 if isinstance(op, _Put):
                     row = (rowid, op.key, len(op.value), op.cost_usd, tick, tick, op.value)
-                    conn.execute(_db.PUT, row)
+                    conn.execute(db.PUT, row)
                     puts, last = puts + 1, rowid
                 else:
-                    conn.execute(_db.TOUCH, (tick, rowid, op.key))
+                    conn.execute(db.TOUCH, (tick, rowid, op.key))
                 tick += 1
             evicted = self._evict(conn, last) if last is not None else 0
             conn.execute("COMMIT")
@@ -299,7 +299,7 @@ class ResponseCache:
     def _evict(self, conn: sqlite3.Connection, keep: int) -> int:
         """Delete the least recently used rows when a bound is exceeded (never ``keep``, the
         row just written: it could be over 90 % of the bound alone)."""
-        entries, total = conn.execute(_db.TOTALS).fetchone()
+        entries, total = conn.execute(db.TOTALS).fetchone()
         free_bytes = total - int(self.max_bytes * LOW_WATER) if total > self.max_bytes else 0
         limit = self.max_entries
         free_rows = entries - int(limit * LOW_WATER) if limit and entries > limit else 0
@@ -307,7 +307,7 @@ class ResponseCache:
             return 0
         victims: list[tuple[int]] = []
         freed = 0
-        cursor = conn.execute(_db.OLDEST)
+        cursor = conn.execute(db.OLDEST)
         for rowid, size in cursor:
             if freed >= free_bytes and len(victims) >= free_rows:
                 break
@@ -315,14 +315,14 @@ class ResponseCache:
                 victims.append((rowid,))
                 freed += size
         cursor.close()
-        conn.executemany(_db.DELETE, victims)
+        conn.executemany(db.DELETE, victims)
         return len(victims)
 
     # -- the file -------------------------------------------------------------------------
 
     def size(self) -> CacheSize:
         """Rows and value bytes in the file now."""
-        entries, total = self._connection().execute(_db.TOTALS).fetchone()
+        entries, total = self._connection().execute(db.TOTALS).fetchone()
         return CacheSize(entries, total)
 
     def stats(self) -> CacheStats:

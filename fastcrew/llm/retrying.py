@@ -1,14 +1,17 @@
-"""One chat call's retrying send: admission by the limiter, a POST (or an opened stream) per
-attempt, backoff, and settling the reservation with the answer's real usage."""
+"""The one retry layer (:func:`with_retries`: admission by the limiter per attempt, 429
+pauses, backoff; used by chat calls and embeddings) and one chat call's retrying send: a POST
+(or an opened stream) per attempt, settling the reservation with the answer's real usage."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import LLMError, QuotaExhaustedError, RateLimitError
-from ..limits import Lease, Limiter
+from ..limits import Lease, Limiter, RetryPolicy
 from .anthropic import anthropic_error
 from .meter import record_retries, record_usage
 from .stream import ChatStream
@@ -19,7 +22,9 @@ if TYPE_CHECKING:
     from ..cache import ResponseCache
     from .client import LLM
 
-__all__ = ["send_with_retries"]
+__all__ = ["send_with_retries", "with_retries"]
+
+T = TypeVar("T")
 
 
 async def send_with_retries(
@@ -36,24 +41,62 @@ async def send_with_retries(
     """Send ``body`` through ``limiter`` (``estimate`` tokens reserved, ``allowance`` of them
     for the answer) under ``llm.retry``; a miss of the response cache (``key``) is stored
     once answered."""
-    policy = llm.retry
+
+    async def attempt(lease: Lease, retries: int) -> ChatResponse | ChatStream:
+        if stream:
+            return await _open_stream(llm, body, limiter, lease, retries, cache, key, n)
+        resp = await llm._post(body)
+        if key is not None:
+            assert cache is not None
+            assert resp.raw is not None
+            resp.cache = "miss"
+            cache.put_later(key, resp.raw, cost_usd=resp.usage.cost_usd)
+        _finish(limiter, lease, resp, retries)
+        llm._usage.add(resp.usage, resp.cache)
+        return resp
+
+    return await with_retries(
+        limiter, llm.retry, estimate, allowance, attempt, partial(_llm_rng, llm), record_retries
+    )
+
+
+def _llm_rng(llm: LLM) -> random.Random:
+    """The LLM's own backoff jitter source, made on its first retry."""
+    if llm._rng is None:
+        llm._rng = random.Random()
+    return llm._rng
+
+
+async def with_retries(
+    limiter: Limiter,
+    policy: RetryPolicy,
+    estimate: int,
+    allowance: int,
+    attempt: Callable[[Lease, int], Awaitable[T]],
+    rng: Callable[[], random.Random],
+    failed: Callable[[int], None] | None = None,
+) -> T:
+    """The one retry layer around a call: each try is admitted by ``limiter`` (``estimate``
+    tokens reserved, ``allowance`` of them for the answer), then ``attempt(lease, retries so
+    far)`` sends it and, when it succeeds, settles ``lease``. A failed try's lease is settled
+    here: a 429 is refunded and pauses every caller, quota exhaustion stops the limiter, a
+    retryable error waits ``policy.backoff`` (jitter from ``rng()``). ``failed(retries)`` is
+    told the retries of a call that fails for good."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + policy.max_elapsed
-    attempt = 0
+    tries = 0
     try:
         while True:
-            if attempt:  # every attempt after the first, whatever failed before it
+            if tries:  # every attempt after the first, whatever failed before it
                 limiter.stats.retries += 1
-            attempt += 1
+            tries += 1
             lease = await limiter.acquire(estimate, completion=allowance)
             try:
-                if stream:
-                    return await _open_stream(llm, body, limiter, lease, attempt - 1, cache, key, n)
-                resp = await llm._post(body)
+                return await attempt(lease, tries - 1)
             except RateLimitError as exc:
                 lease.refuse()
                 wait = limiter.rate_limited(exc)  # every caller now waits out the pause
-                if attempt >= policy.max_attempts or loop.time() + wait > deadline:
+                if tries >= policy.max_attempts or loop.time() + wait > deadline:
                     raise
                 delay = 0.0
             except QuotaExhaustedError as exc:
@@ -62,32 +105,22 @@ async def send_with_retries(
                 raise
             except LLMError as exc:
                 lease.settle(None)
-                if not exc.retryable or attempt >= policy.max_attempts:
+                if not exc.retryable or tries >= policy.max_attempts:
                     raise
-                if llm._rng is None:
-                    llm._rng = random.Random()
-                delay = policy.backoff(attempt, llm._rng)
+                delay = policy.backoff(tries, rng())
                 if loop.time() + delay > deadline:
                     raise
             except BaseException:
                 lease.settle(None)
                 raise
-            else:
-                if key is not None:
-                    assert cache is not None
-                    assert resp.raw is not None
-                    resp.cache = "miss"
-                    cache.put_later(key, resp.raw, cost_usd=resp.usage.cost_usd)
-                _finish(limiter, lease, resp, attempt - 1)
-                llm._usage.add(resp.usage, resp.cache)
-                return resp
             if delay:
                 await asyncio.sleep(delay)
     except BaseException as exc:
         # A failed call's retries count too (a successful one's come with its response).
         if isinstance(exc, LLMError):
-            exc.attempts = attempt
-        record_retries(attempt - 1)
+            exc.attempts = tries
+        if failed is not None:
+            failed(tries - 1)
         raise
 
 
