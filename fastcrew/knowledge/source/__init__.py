@@ -1,0 +1,1 @@
+"""Knowledge sources, one module each at CrewAI's import paths."""
