@@ -1,0 +1,251 @@
+"""Everything that touches LanceDB, pyarrow and numpy (imported on first use, so that
+``import fastcrew`` stays fast: ``import lancedb`` takes ~1 s): the table schema, records to
+Arrow batches and back, connections and the ANN index.
+
+Vectors are compared by cosine (LanceDB's ``cosine`` distance is ``1 - cos``). Past
+``index_threshold`` rows a table gets an ``IVF_HNSW_SQ`` index (an HNSW graph over 8-bit
+scalar-quantised vectors), a BTREE index on ``id`` and a BITMAP one on ``scope``. Later
+adds are folded into them by ``optimize()`` once enough rows are unindexed (LanceDB
+searches those exactly meanwhile), which also compacts the small files adds leave (see
+:func:`maintain`).
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from .errors import VectorsNotInstalledError
+from .records import VectorRecord
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    from lancedb.db import AsyncConnection
+    from lancedb.table import AsyncTable
+
+__all__ = [
+    "COLUMNS",
+    "VECTOR_INDEX",
+    "connect",
+    "dimension",
+    "ensure_indexes",
+    "maintain",
+    "optimize",
+    "present_ids",
+    "query_vector",
+    "records_from",
+    "schema",
+    "search",
+    "to_batch",
+]
+
+COLUMNS = ["id", "text", "metadata", "scope", "created_at", "importance"]
+VECTOR_INDEX = "vector_idx"
+ROWS_PER_PARTITION = 200_000
+"""HNSW partitions: one graph per this many rows (a query probes LanceDB's default count)."""
+REINDEX_SHARE = 0.1
+"""``optimize()`` once unindexed rows exceed this share of the indexed ones (min 1000)."""
+IDS_PER_QUERY = 500
+FRAGMENT_ROWS = 65_536
+"""Compaction merges fragments (files) up to this many rows; larger ones are left alone, so
+a row is rewritten about once however the table grows."""
+COMPACT_FRAGMENTS = 32
+"""``optimize()`` once a table has this many fragments beyond ``rows / FRAGMENT_ROWS``
+(each add makes one; a search reads fewer, larger files faster: ~1 ms at 100,000 rows)."""
+
+
+def _modules() -> tuple[Any, Any, Any]:
+    try:
+        import numpy
+        import pyarrow
+    except ImportError as exc:  # pragma: no cover - numpy and pyarrow come with lancedb
+        raise VectorsNotInstalledError(exc.name or "pyarrow") from exc
+    try:
+        import lancedb
+    except ImportError as exc:
+        raise VectorsNotInstalledError("lancedb") from exc
+    return lancedb, pyarrow, numpy
+
+
+async def connect(path: str, consistency_s: float | None) -> AsyncConnection:
+    """An async connection to the database folder ``path``; another process's writes are
+    seen after at most ``consistency_s`` seconds (None: only after this one writes)."""
+    lancedb, _, _ = _modules()
+    interval = None if consistency_s is None else timedelta(seconds=consistency_s)
+    return await lancedb.connect_async(path, read_consistency_interval=interval)
+
+
+def schema(dim: int) -> pa.Schema:
+    _, pa, _ = _modules()
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("text", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), dim)),
+            pa.field("metadata", pa.string()),
+            pa.field("scope", pa.string()),
+            pa.field("created_at", pa.float64()),
+            pa.field("importance", pa.float32()),
+        ]
+    )
+
+
+def dimension(table_schema: pa.Schema) -> int:
+    """The vector length of a table made by :func:`schema`."""
+    return int(table_schema.field("vector").type.list_size)
+
+
+def _matrix(vectors: Sequence[Sequence[float]], dim: int) -> np.ndarray:
+    _, _, np = _modules()
+    out = np.empty((len(vectors), dim), dtype=np.float32)
+    for row, vector in enumerate(vectors):
+        if isinstance(vector, array) and vector.typecode == "f":
+            values = np.frombuffer(vector, dtype=np.float32)
+        else:
+            values = np.asarray(vector, dtype=np.float32)
+        if values.shape != (dim,):
+            raise ValueError(f"vector {row} has shape {values.shape}, not ({dim},)")
+        out[row] = values
+    return out
+
+
+def query_vector(vector: Sequence[float], dim: int) -> np.ndarray:
+    return _matrix([vector], dim)[0]
+
+
+def to_batch(records: Sequence[VectorRecord], dim: int) -> pa.RecordBatch:
+    """``records`` as one Arrow batch of :func:`schema`."""
+    _, pa, _ = _modules()
+    flat = _matrix([r.vector for r in records], dim).reshape(-1)
+    columns = [
+        pa.array([r.id for r in records], pa.string()),
+        pa.array([r.text for r in records], pa.string()),
+        pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), dim),
+        pa.array([json.dumps(dict(r.metadata), ensure_ascii=False) for r in records]),
+        pa.array([r.scope for r in records], pa.string()),
+        pa.array([float(r.created_at) for r in records], pa.float64()),
+        pa.array([float(r.importance) for r in records], pa.float32()),
+    ]
+    return pa.record_batch(columns, schema=schema(dim))
+
+
+def records_from(rows: pa.Table, *, with_vectors: bool) -> list[VectorRecord]:
+    """The rows of a query's result as records."""
+    vectors: list[Any] = (
+        [array("f", v) for v in rows.column("vector").to_pylist()]
+        if with_vectors
+        else [()] * rows.num_rows
+    )
+    out: list[VectorRecord] = []
+    for row, vector in zip(rows.select(COLUMNS).to_pylist(), vectors, strict=True):
+        out.append(
+            VectorRecord(
+                id=row["id"],
+                text=row["text"] or "",
+                vector=vector,
+                metadata=json.loads(row["metadata"]) if row["metadata"] else {},
+                scope=row["scope"] or "",
+                created_at=row["created_at"] or 0.0,
+                importance=row["importance"] if row["importance"] is not None else 0.5,
+            )
+        )
+    return out
+
+
+async def present_ids(table: AsyncTable, ids: Sequence[str], where: str | None) -> set[str]:
+    """Which of ``ids`` the table holds (a query per :data:`IDS_PER_QUERY`)."""
+    from .filters import all_of, ids_in
+
+    found: set[str] = set()
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        rows = await (
+            table.query().where(all_of([ids_in(chunk), where]) or "").select(["id"]).to_arrow()
+        )
+        found.update(rows.column("id").to_pylist())
+    return found
+
+
+async def search(
+    table: AsyncTable,
+    vector: np.ndarray,
+    k: int,
+    where: str | None,
+    *,
+    ef: int,
+    refine_factor: int | None,
+    with_vectors: bool,
+) -> list[tuple[VectorRecord, float]]:
+    """The ``k`` nearest rows by cosine, with their similarity, best first."""
+    columns = [*COLUMNS, "_distance"] + (["vector"] if with_vectors else [])
+    query = table.vector_search(vector).distance_type("cosine").limit(k).ef(max(ef, k))
+    if refine_factor:
+        query = query.refine_factor(refine_factor)
+    if where:
+        query = query.where(where)
+    rows = await query.select(columns).to_arrow()
+    records = records_from(rows, with_vectors=with_vectors)
+    distances = rows.column("_distance").to_pylist()
+    return [(r, 1.0 - float(d)) for r, d in zip(records, distances, strict=True)]
+
+
+async def ensure_indexes(table: AsyncTable, threshold: int | None) -> str | None:
+    """Past ``threshold`` rows: build the ANN and scalar indexes, or fold unindexed rows in.
+    Returns what it did ("created", "optimized") or None. Call it holding the write lock."""
+    if threshold is None:
+        return None
+    _, _, _ = _modules()
+    from lancedb.index import Bitmap, BTree, HnswSq
+
+    names = {index.name for index in await table.list_indices()}
+    if VECTOR_INDEX not in names:
+        rows = await table.count_rows()
+        if rows < threshold:
+            return None
+        partitions = max(1, round(rows / ROWS_PER_PARTITION))
+        if "id_idx" not in names:  # ids are unique: a BTREE
+            await table.create_index("id", config=BTree(), name="id_idx")
+        if "scope_idx" not in names:  # few distinct scopes: a BITMAP (~25% faster prefilter)
+            await table.create_index("scope", config=Bitmap(), name="scope_idx")
+        config = HnswSq(
+            distance_type="cosine", num_partitions=partitions, m=16, ef_construction=150
+        )
+        await table.create_index("vector", config=config, name=VECTOR_INDEX)
+        return "created"
+    stats = await table.index_stats(VECTOR_INDEX)
+    if stats is None:
+        return None
+    if stats.num_unindexed_rows >= max(1000, REINDEX_SHARE * stats.num_indexed_rows):
+        await optimize(table)
+        return "optimized"
+    return None
+
+
+async def maintain(table: AsyncTable, threshold: int | None) -> str | None:
+    """After a write: :func:`ensure_indexes`, else compact once small fragments pile up.
+    Returns what it did or None. Call it holding the write lock."""
+    done = await ensure_indexes(table, threshold)
+    if done is not None:
+        return done
+    rows, fragments = await _size(table)
+    if fragments >= COMPACT_FRAGMENTS + rows // FRAGMENT_ROWS:
+        await optimize(table)
+        return "compacted"
+    return None
+
+
+async def optimize(table: AsyncTable) -> None:
+    """Compact small fragments, fold unindexed rows into the indexes, drop old versions."""
+    await table.optimize(compaction_options={"target_rows_per_fragment": FRAGMENT_ROWS})
+
+
+async def _size(table: AsyncTable) -> tuple[int, int]:
+    """Rows and fragments. (Typed as a dataclass, a dict at run time in lancedb 0.41.)"""
+    stats: Any = await table.stats()
+    if isinstance(stats, dict):
+        return int(stats["num_rows"]), int(stats["fragment_stats"]["num_fragments"])
+    return int(stats.num_rows), int(stats.fragment_stats.num_fragments)

@@ -1,0 +1,27 @@
+"""Where stores live: ``$FASTCREW_STORAGE_DIR/<name>``, else a per-project data folder.
+
+CrewAI keeps its memory in ``$CREWAI_STORAGE_DIR/memory``, else in
+``appdirs.user_data_dir(<project folder name>, "CrewAI")/memory``. fastcrew mirrors it with
+its own name, as its flow states do: ``$FASTCREW_STORAGE_DIR/<name>``, else
+``$XDG_DATA_HOME/fastcrew/<name of the working directory>/<name>`` (``~/.local/share/…``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["STORAGE_ENV", "default_store_dir"]
+
+STORAGE_ENV = "FASTCREW_STORAGE_DIR"
+
+
+def default_store_dir(name: str) -> Path:
+    """The folder of the store ``name`` (one LanceDB database: a sub-folder per table)."""
+    if not name or name in {".", ".."} or "/" in name or os.sep in name:
+        raise ValueError(f"a store name is one folder name, not {name!r}")
+    folder = os.environ.get(STORAGE_ENV)
+    if folder:
+        return Path(folder) / name
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "fastcrew" / (Path.cwd().name or "default") / name
