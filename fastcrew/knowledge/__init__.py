@@ -1,8 +1,39 @@
 """Knowledge as CrewAI has it: sources at ``crewai.knowledge.source``'s paths (strings, text,
-PDF, CSV, JSON and Excel files), each loaded once and cut into overlapping character windows.
+PDF, CSV, JSON and Excel files), each loaded once and cut into overlapping character windows;
+:class:`Knowledge` (sources and their storage), :class:`KnowledgeConfig` (how much retrieval
+brings back) and :class:`KnowledgeStorage` (a collection in the vector store). See
+docs/knowledge.md.
 
 A source hands a storage layer its chunks with a content hash each
 (:meth:`~fastcrew.knowledge.source.base_knowledge_source.BaseKnowledgeSource.knowledge_chunks`),
 so chunks already embedded are skipped. PDF and Excel readers need the ``knowledge`` extra
-(``pip install 'fastcrew[knowledge]'``), imported only when such a source is built.
+(``pip install 'fastcrew[knowledge]'``), imported only when such a source is built. The
+names below load on first use: importing a source loads no storage.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+__all__ = [
+    "Knowledge",
+    "KnowledgeConfig",
+    "KnowledgeStorage",
+    "extract_knowledge_context",
+]
+
+_LAZY = {
+    "Knowledge": "fastcrew.knowledge.knowledge",
+    "KnowledgeConfig": "fastcrew.knowledge.knowledge_config",
+    "KnowledgeStorage": "fastcrew.knowledge.storage",
+    "extract_knowledge_context": "fastcrew.knowledge.knowledge",
+}
+
+if TYPE_CHECKING:
+    from .knowledge import Knowledge, extract_knowledge_context
+    from .knowledge_config import KnowledgeConfig
+    from .storage import KnowledgeStorage
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

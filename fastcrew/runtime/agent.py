@@ -59,6 +59,57 @@ def check_tools(value: Any, owner: str) -> Any:
     return items
 
 
+def check_knowledge_sources(value: Any, owner: str) -> Any:
+    """CrewAI's ``knowledge_sources``: knowledge source objects, or dicts with a
+    ``source_type`` (made into sources); anything else fails here."""
+    if value is None:
+        return None
+    from ..knowledge.knowledge import resolve_knowledge_sources
+    from ..knowledge.source.base_knowledge_source import BaseKnowledgeSource
+
+    items = resolve_knowledge_sources(list(value) if isinstance(value, list | tuple) else [value])
+    for item in items:
+        if not isinstance(item, BaseKnowledgeSource):
+            raise ConfigurationError(
+                f"{owner} knowledge_sources must be knowledge sources "
+                f"(fastcrew.knowledge.source), not {type(item).__name__}"
+            )
+    return items
+
+
+def check_embedder(value: Any, owner: str) -> Any:
+    """CrewAI's ``embedder=``: a dict like ``{"provider": "openai", "config": {...}}`` (or a
+    fastcrew ``EmbedderConfig`` / ``Embedder``); resolved when first used."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        from ..embeddings.config import PROVIDERS
+
+        if value.get("provider") not in PROVIDERS:
+            raise ConfigurationError(
+                f"{owner} embedder must name a provider among {', '.join(map(repr, PROVIDERS))}"
+                f' (got {value.get("provider")!r}): {{"provider": "openai", "config": {{...}}}}'
+            )
+        return dict(value)
+    from ..embeddings import Embedder, EmbedderConfig
+
+    if isinstance(value, Embedder | EmbedderConfig):
+        return value
+    raise ConfigurationError(
+        f"{owner} embedder must be a dict such as "
+        f'{{"provider": "openai", "config": {{"model": ...}}}}, not {type(value).__name__}'
+    )
+
+
+def embedder_key(embedder: Any) -> str:
+    """A key telling embedder settings apart (equal dicts, equal keys)."""
+    if embedder is None or isinstance(embedder, Mapping):
+        import json
+
+        return json.dumps(embedder, sort_keys=True, default=repr)
+    return f"object:{id(embedder)}"
+
+
 def _merge_config(data: Any) -> Any:
     """CrewAI's ``config=`` (e.g. from agents.yaml): its keys fill unset arguments."""
     if isinstance(data, Mapping) and isinstance(data.get("config"), Mapping):
@@ -107,6 +158,17 @@ class Agent(compat.OwnErrors, BaseModel):
     callable(LiteAgentOutput) -> (ok, value_or_feedback), or criteria in plain language
     checked by the agent's LLM."""
     guardrail_max_retries: int = Field(default=3, ge=0)
+    knowledge_sources: list[Any] | None = None
+    """Knowledge sources (``fastcrew.knowledge.source``) searched before each of the agent's
+    tasks, in the collection named after its role (CrewAI's); indexed at the first kickoff."""
+    knowledge: Any = None
+    """A :class:`~fastcrew.knowledge.Knowledge` of the agent's own (``knowledge_sources``,
+    when given, build one instead)."""
+    knowledge_config: Any = None
+    """A :class:`~fastcrew.knowledge.KnowledgeConfig` (or its dict): results per query and
+    the score threshold of the agent's knowledge searches."""
+    embedder: Any = None
+    """CrewAI's ``embedder=`` dict for the agent's knowledge (default: the crew's)."""
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
 
     @model_validator(mode="before")
@@ -125,6 +187,63 @@ class Agent(compat.OwnErrors, BaseModel):
         return resolve_llm(value)
 
     _adapters: ToolAdapters = PrivateAttr(default_factory=ToolAdapters)
+    _knowledges: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @field_validator("knowledge_sources", mode="before")
+    @classmethod
+    def _knowledge_sources(cls, value: Any) -> Any:
+        return check_knowledge_sources(value, "Agent")
+
+    @field_validator("knowledge_config", mode="before")
+    @classmethod
+    def _knowledge_config(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        from ..knowledge.knowledge_config import KnowledgeConfig
+
+        if isinstance(value, KnowledgeConfig):
+            return value
+        if isinstance(value, Mapping):
+            return KnowledgeConfig(**value)
+        raise ConfigurationError(
+            f"knowledge_config must be a KnowledgeConfig or a dict, not {type(value).__name__}"
+        )
+
+    @field_validator("knowledge", mode="before")
+    @classmethod
+    def _knowledge(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        from ..knowledge.knowledge import Knowledge
+
+        if not isinstance(value, Knowledge):
+            raise ConfigurationError(
+                f"knowledge must be a fastcrew.knowledge.Knowledge, not {type(value).__name__}"
+            )
+        return value
+
+    @field_validator("embedder", mode="before")
+    @classmethod
+    def _embedder(cls, value: Any) -> Any:
+        return check_embedder(value, "Agent")
+
+    def knowledge_for(self, crew_embedder: Any = None) -> Any:
+        """The agent's :class:`~fastcrew.knowledge.Knowledge` in a crew whose embedder is
+        ``crew_embedder`` (used when the agent has none, as CrewAI does), or None. Built on
+        first use, once per embedder; no I/O (indexing happens at the first kickoff)."""
+        if not self.knowledge_sources:
+            return self.knowledge
+        embedder = self.embedder if self.embedder is not None else crew_embedder
+        key = embedder_key(embedder)
+        found = self._knowledges.get(key)
+        if found is None:
+            from ..knowledge.knowledge import Knowledge
+
+            found = Knowledge(
+                collection_name=self.role, sources=list(self.knowledge_sources), embedder=embedder
+            )
+            found = self._knowledges.setdefault(key, found)
+        return found
 
     @field_validator("tools", mode="before")
     @classmethod

@@ -20,9 +20,6 @@ __all__ = ["AGENT", "CREW", "TASK", "OwnErrors", "screen"]
 AGENT: tuple[dict[str, str], frozenset[str]] = (
     {
         "memory": "agent memory",
-        "knowledge_sources": "knowledge sources",
-        "knowledge": "knowledge sources",
-        "embedder": "embedders (knowledge and memory)",
         "reasoning": "reasoning / planning before a task",
         "multimodal": "multimodal agents",
         "apps": "platform apps (tools)",
@@ -32,7 +29,6 @@ AGENT: tuple[dict[str, str], frozenset[str]] = (
         "prompt_template": "custom prompt templates",
         "response_template": "custom prompt templates",
         "inject_date": "date injection",
-        "knowledge_config": "knowledge sources",
     },
     frozenset(
         {
@@ -83,8 +79,6 @@ TASK: tuple[dict[str, str], frozenset[str]] = (
 CREW: tuple[dict[str, str], frozenset[str]] = (
     {
         "memory": "crew memory",
-        "embedder": "embedders (knowledge and memory)",
-        "knowledge_sources": "knowledge sources",
         "planning": "crew planning",
         "planning_llm": "crew planning",
         "prompt_file": "custom prompt files",

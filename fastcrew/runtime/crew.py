@@ -20,7 +20,7 @@ from .._loop import ensure_no_running_loop
 from ..errors import ConfigurationError
 from ..process_runtime import get_runtime
 from . import compat
-from .agent import Agent, resolve_llm
+from .agent import Agent, check_embedder, check_knowledge_sources, resolve_llm
 from .calls import maybe_await
 from .conditional import check_conditional_tasks
 from .for_each import DEFAULT_MAX_CONCURRENCY, bounded_iter, bounded_map
@@ -78,8 +78,14 @@ class Crew(compat.OwnErrors, BaseModel):
     cache: bool = False
     """Tool-result caching for this crew's agents, per run (opt-in, as in CrewAI 1.15): an
     agent with ``cache=False`` stays out; one given ``cache=True`` caches without it."""
+    knowledge_sources: list[Any] | None = None
+    """Knowledge sources every agent's tasks search (the collection ``crew``, as CrewAI's);
+    indexed once, at the first kickoff (or :meth:`aprepare_knowledge`)."""
+    embedder: Any = None
+    """CrewAI's ``embedder=`` dict: the crew's knowledge and every agent without its own."""
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     _manager: Agent | None = PrivateAttr(default=None)
+    _knowledge: Any = PrivateAttr(default=None)
 
     __hash__ = object.__hash__
 
@@ -92,6 +98,16 @@ class Crew(compat.OwnErrors, BaseModel):
     @classmethod
     def _manager_llm(cls, value: Any) -> Any:
         return value if value is None else resolve_llm(value)
+
+    @field_validator("knowledge_sources", mode="before")
+    @classmethod
+    def _knowledge_sources(cls, value: Any) -> Any:
+        return check_knowledge_sources(value, "Crew")
+
+    @field_validator("embedder", mode="before")
+    @classmethod
+    def _embedder(cls, value: Any) -> Any:
+        return check_embedder(value, "Crew")
 
     @model_validator(mode="after")
     def _check(self) -> Crew:
@@ -145,6 +161,52 @@ class Crew(compat.OwnErrors, BaseModel):
             found |= names(agent.role) | names(agent.goal) | names(agent.backstory)
         return found
 
+    # -- knowledge --------------------------------------------------------------------------
+
+    @property
+    def knowledge(self) -> Any:
+        """The crew's :class:`~fastcrew.knowledge.Knowledge` (its ``knowledge_sources`` in
+        the collection ``crew``), or None. Built on first use, without I/O."""
+        if self._knowledge is None and self.knowledge_sources:
+            from ..knowledge.knowledge import Knowledge
+
+            self._knowledge = Knowledge(
+                collection_name="crew", sources=list(self.knowledge_sources), embedder=self.embedder
+            )
+        return self._knowledge
+
+    async def aprepare_knowledge(self) -> None:
+        """Index the crew's and its agents' knowledge (each ``Knowledge`` once: concurrent
+        kickoffs await the same indexing; chunks already stored are not embedded again).
+        Every kickoff awaits it first; a batch worker calls it before taking rows."""
+        found = [self.knowledge, *(agent.knowledge_for(self.embedder) for agent in self.agents)]
+        pending = [k for k in found if k is not None]
+        if pending:
+            await asyncio.gather(*(k.aensure_indexed() for k in pending))
+
+    async def aquery_knowledge(
+        self, query: list[str], results_limit: int = 3, score_threshold: float = 0.35
+    ) -> list[dict[str, Any]] | None:
+        """The crew's knowledge chunks most relevant to ``query`` (CrewAI's search results:
+        ``{"id", "content", "metadata", "score"}``, best first), or None without knowledge."""
+        knowledge = self.knowledge
+        if knowledge is None:
+            return None
+        found: list[dict[str, Any]] = await knowledge.aquery(
+            query, results_limit=results_limit, score_threshold=score_threshold
+        )
+        return found
+
+    def query_knowledge(
+        self, query: list[str], results_limit: int = 3, score_threshold: float = 0.35
+    ) -> list[dict[str, Any]] | None:
+        """Synchronous :meth:`aquery_knowledge` (on the runtime's home loop)."""
+        return get_runtime().run(
+            self.aquery_knowledge(query, results_limit, score_threshold),
+            api="Crew.query_knowledge",
+            async_api="Crew.aquery_knowledge",
+        )
+
     # -- the one real run ----------------------------------------------------------------
 
     def _preflight(self, inputs: dict[str, Any]) -> None:
@@ -181,6 +243,7 @@ class Crew(compat.OwnErrors, BaseModel):
             if changed is not None:
                 values = _checked(changed)
         self._preflight(values)
+        await self.aprepare_knowledge()
         caps = (get_runtime().cap(self, self.max_rpm),) if self.max_rpm else ()
         state = Run(
             values,

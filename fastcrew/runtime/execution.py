@@ -13,13 +13,14 @@ from ..errors import GuardrailError, TaskError
 from ..limits import Limiter
 from ..process_runtime import get_runtime
 from .acting import act, task_toolbox
-from .calls import Message, answer, call_with_timeout, maybe_await
+from .calls import Message, answer, call_llm, call_with_timeout, maybe_await
 from .output_file import check_rendered_path, file_text, write_file
 from .outputs import OutputFormat, TaskOutput
 from .prompts import (
     guardrail_check_prompt,
     guardrail_retry_prompt,
     join_context,
+    knowledge_query_messages,
     task_prompt,
 )
 from .rendering import render
@@ -170,6 +171,9 @@ async def _attempts(
         markdown=bool(task.markdown),
         structured=schema.__name__ if schema is not None else None,
     )
+    llm = agent.llm
+    caps = run.caps_for(agent)
+    prompt = await _with_knowledge(run, agent, prompt, caps)
     messages: list[Message] = [
         {"role": "system", "content": system},
         {"role": "user", "content": prompt},
@@ -184,8 +188,6 @@ async def _attempts(
             agent_id=str(agent.id),
             input_index=run.input_index,
         )
-    llm = agent.llm
-    caps = run.caps_for(agent)
     toolbox = task_toolbox(run, agent, task)
     if toolbox is not None:
         toolbox.trace = trace
@@ -235,6 +237,35 @@ async def _attempts(
             output = await attempt([*conversation, retry])
             conversation = output.messages
     return output
+
+
+async def _with_knowledge(run: Run, agent: Agent, prompt: str, caps: tuple[Limiter, ...]) -> str:
+    """The task prompt with what the agent's and the crew's knowledge hold about it, as
+    CrewAI retrieves it: the agent's model first rewrites the prompt into a search query
+    (one LLM call of the run), each knowledge is searched with it (the agent's
+    ``knowledge_config``, else each one's defaults), and each non-empty result is appended
+    as ``Additional Information: ...``. Nothing happens (no call) without knowledge."""
+    crew = run.crew
+    own = agent.knowledge_for(getattr(crew, "embedder", None))
+    shared = getattr(crew, "knowledge", None)
+    if own is None and shared is None:
+        return prompt
+    resp = await call_llm(run, agent.llm, knowledge_query_messages(prompt), None, None, caps)
+    query = (resp.content or "").strip()
+    if not query:
+        return prompt
+    from ..knowledge.knowledge import extract_knowledge_context
+
+    config = agent.knowledge_config.model_dump() if agent.knowledge_config else {}
+    if own is not None:
+        found = extract_knowledge_context(await own.aquery([query], **config))
+        if found:
+            prompt = f"{prompt}\n\n{found}"
+    if shared is not None:
+        found = extract_knowledge_context(await crew.aquery_knowledge([query], **config))
+        if found:
+            prompt = f"{prompt}\n\n{found}"
+    return prompt
 
 
 def context_text(outputs: Sequence[TaskOutput]) -> str:

@@ -10,6 +10,7 @@ __all__ = [
     "guardrail_check_prompt",
     "guardrail_retry_prompt",
     "join_context",
+    "knowledge_query_messages",
     "repair_prompt",
     "task_prompt",
 ]
@@ -49,6 +50,23 @@ def task_prompt(
     if context:
         lines += ["", "Results from earlier work you can use:", "", context]
     return "\n".join(lines)
+
+
+KNOWLEDGE_QUERY_SYSTEM = (
+    "Turn the task below into one search query for a vector database of reference "
+    "documents. Keep the words that name what the task is about and drop instructions about "
+    "the answer's format, length or structure. Reply with the query alone: no preamble, no "
+    "quotes, no explanation."
+)
+
+
+def knowledge_query_messages(prompt: str) -> list[dict[str, str]]:
+    """Asks the agent's model for a knowledge search query from a task prompt (as CrewAI
+    does before it searches an agent's or a crew's knowledge)."""
+    return [
+        {"role": "system", "content": KNOWLEDGE_QUERY_SYSTEM},
+        {"role": "user", "content": f"The task: {prompt}"},
+    ]
 
 
 def repair_prompt(model_name: str, errors: str) -> str:

@@ -219,7 +219,7 @@ class Worker:
         main = asyncio.current_task()
         assert main is not None
         watchdog = self._loop.create_task(self._watch(main))
-        self._ask()
+        prepare = self._loop.create_task(self._prepare(main))
         try:
             while True:
                 message = await self.channel.recv()
@@ -250,6 +250,7 @@ class Worker:
             main.uncancel()
         finally:
             watchdog.cancel()
+            prepare.cancel()
             self.draining = True
             for task in self.tasks:
                 task.cancel()
@@ -261,6 +262,20 @@ class Worker:
             self.channel.send(Pong(-1, self._stats()))
             await self.channel.drain()
             self.channel.close()
+
+    async def _prepare(self, main: asyncio.Task[None]) -> None:
+        """Index the crew's knowledge, then ask for the first rows. The message loop runs
+        meanwhile: the embedding requests pass the budget leased from the supervisor. A
+        failure is fatal to the worker (every row would need the knowledge)."""
+        try:
+            await self.runner.aprepare()
+        except Exception as exc:
+            text = f"indexing the crew's knowledge failed: {exc}"
+            self.channel.send(Fatal(type(exc).__name__, text))
+            self.abandoned = True
+            main.cancel()
+            return
+        self._ask()
 
     async def _watch(self, main: asyncio.Task[None]) -> None:
         """Give up on a supervisor silent for ``supervisor_timeout`` (ticks far later than

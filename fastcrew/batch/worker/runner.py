@@ -130,6 +130,13 @@ class RowRunner:
         if self.crew is None and self.flow is None:
             self._llm(config.model)  # fail now if no LLM is configured
 
+    async def aprepare(self) -> None:
+        """Index the crew's knowledge (``Crew.aprepare_knowledge``) before any row starts,
+        so rows never race it; with the collection's lock, workers embed each chunk once
+        in all, and a resumed run embeds nothing."""
+        if self.crew is not None:
+            await self.crew.aprepare_knowledge()
+
     def _import(self, work: Callable[[], Any]) -> Any:
         """Run the crew or flow module's import, timed, noting the packages it brought in."""
         before = list(sys.modules)

@@ -1,0 +1,215 @@
+"""``KnowledgeStorage``: a knowledge collection as a table of the vector store, embedded once.
+
+Indexing a collection (:meth:`KnowledgeStorage.aindex`): the chunks' ids are their content
+hashes (SHA-256, as CrewAI's Chroma ids); holding a lock file per collection (``flock``,
+so across processes), the ids the table already holds are skipped, only the new chunks are
+embedded (:class:`~fastcrew.embeddings.Embedder`, every vector also kept by content) and
+added. So two batch workers starting together embed each chunk once in all, and a second
+run embeds nothing.
+
+The table lives in the store ``$FASTCREW_STORAGE_DIR/knowledge`` (see
+:func:`~fastcrew.vectors.default_store_dir`), named after the collection as CrewAI names it
+(``knowledge_<collection>``) plus a digest of the embedder (endpoint, model, dimensions): a
+vector of one model is never compared with another's. Nothing is opened, read or resolved
+before the first call, so building a storage is cheap.
+
+Scores are CrewAI's: ``1 - distance / 2`` for the cosine distance, i.e. ``(1 + cos) / 2``
+in [0, 1]; ``score_threshold`` applies to that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..process_runtime import get_runtime
+from .chunking import KnowledgeChunk, content_hash
+
+if TYPE_CHECKING:
+    from ..embeddings import Embedder
+    from ..vectors import VectorStore, VectorTable
+
+__all__ = ["STORE_NAME", "IndexStats", "KnowledgeStorage", "SearchResult", "table_name"]
+
+STORE_NAME = "knowledge"
+"""The vector store's folder under ``$FASTCREW_STORAGE_DIR``."""
+
+SearchResult = dict[str, Any]
+"""CrewAI's search result: ``{"id", "content", "metadata", "score"}``."""
+
+_INVALID = re.compile(r"[^A-Za-z0-9_-]")
+_MAX_NAME = 63
+
+
+def table_name(collection_name: str | None, embedder_key: str) -> str:
+    """``knowledge_<collection>`` (CrewAI's collection name; characters other than letters,
+    digits, ``_`` and ``-`` become ``_``) plus ``__<digest of the embedder>``."""
+    base = f"knowledge_{collection_name}" if collection_name else "knowledge"
+    base = _INVALID.sub("_", base)[:_MAX_NAME]
+    return f"{base}__{embedder_key}"
+
+
+class IndexStats:
+    """What indexing did, over the storage's life: chunks seen, chunks already in the table,
+    chunks embedded and added."""
+
+    __slots__ = ("added", "present", "seen")
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.present = 0
+        self.added = 0
+
+    def __repr__(self) -> str:
+        return f"IndexStats(seen={self.seen}, present={self.present}, added={self.added})"
+
+
+class KnowledgeStorage:
+    """One knowledge collection (CrewAI's ``KnowledgeStorage``): ``embedder`` is CrewAI's
+    ``embedder=`` dict (None: OpenAI's ``text-embedding-3-small``) or an
+    :class:`~fastcrew.embeddings.Embedder`; ``store`` a :class:`~fastcrew.vectors.VectorStore`
+    (default: ``$FASTCREW_STORAGE_DIR/knowledge``, resolved at first use)."""
+
+    def __init__(
+        self,
+        embedder: Any = None,
+        collection_name: str | None = None,
+        *,
+        store: VectorStore | None = None,
+    ) -> None:
+        self.embedder_spec = embedder
+        self.collection_name = collection_name
+        self._store = store
+        self._embedder: Embedder | None = None
+        self._table: VectorTable | None = None
+        self._lock = threading.Lock()
+        self.stats = IndexStats()
+
+    def __repr__(self) -> str:
+        return f"KnowledgeStorage(collection_name={self.collection_name!r})"
+
+    # -- lazily built parts ---------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        """The :class:`~fastcrew.embeddings.Embedder` (built at first use)."""
+        with self._lock:
+            if self._embedder is None:
+                from ..embeddings import Embedder
+
+                spec = self.embedder_spec
+                self._embedder = spec if isinstance(spec, Embedder) else Embedder(spec)
+            return self._embedder
+
+    @property
+    def table(self) -> VectorTable:
+        """The collection's table (opened at first use; made on disk by the first add)."""
+        embedder = self.embedder
+        with self._lock:
+            if self._table is None:
+                from ..vectors import VectorStore
+
+                if self._store is None:
+                    self._store = VectorStore(STORE_NAME)
+                cfg = embedder.config
+                key = f"{cfg.endpoint}\0{cfg.model}\0{cfg.dimensions or 0}"
+                digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+                self._table = self._store.table(table_name(self.collection_name, digest))
+            return self._table
+
+    # -- indexing -------------------------------------------------------------------------
+
+    async def aindex(
+        self, chunks: Sequence[KnowledgeChunk], metadata: Mapping[str, Any] | None = None
+    ) -> int:
+        """Add the chunks the collection lacks, embedding only those; returns how many were
+        added. Holds the collection's cross-process lock throughout, so concurrent indexers
+        (threads, worker processes) embed each chunk once in all."""
+        unique = {chunk.content_hash: chunk.text for chunk in chunks}
+        if not unique:
+            return 0
+        from ..vectors import VectorRecord, WriteLock
+
+        table = self.table
+        lock = WriteLock(table.store.path / f"{table.name}.index.lock", timeout=600.0)
+        async with lock.ahold():
+            await table.arefresh()  # another process's adds, seen now
+            present = await table.aids_present(unique)
+            fresh = [(key, text) for key, text in unique.items() if key not in present]
+            self.stats.seen += len(unique)
+            self.stats.present += len(present)
+            if not fresh:
+                return 0
+            vectors = await self.embedder.aembed([text for _, text in fresh])
+            meta = dict(metadata or {})
+            records = [
+                VectorRecord(id=key, text=text, vector=vector, metadata=meta, scope="/")
+                for (key, text), vector in zip(fresh, vectors, strict=True)
+            ]
+            added = await table.aadd(records)
+        self.stats.added += added
+        return added
+
+    async def asave(self, documents: list[str]) -> None:
+        """CrewAI's ``asave``: index ``documents`` (chunk texts)."""
+        await self.aindex([KnowledgeChunk(text, content_hash(text)) for text in documents])
+
+    def save(self, documents: list[str]) -> None:
+        """CrewAI's ``save``: :meth:`asave`, blocking (refused inside a running loop)."""
+        get_runtime().run(self.asave(documents), api="save", async_api="asave")
+
+    # -- search ---------------------------------------------------------------------------
+
+    async def asearch(
+        self,
+        query: list[str],
+        limit: int = 5,
+        metadata_filter: Mapping[str, Any] | None = None,
+        score_threshold: float = 0.6,
+    ) -> list[SearchResult]:
+        """The ``limit`` chunks nearest the query (its strings joined by spaces, as CrewAI),
+        scoring at least ``score_threshold``, best first; ``metadata_filter`` keeps those
+        whose metadata has these values."""
+        if not query:
+            raise ValueError("Query cannot be empty")
+        text = " ".join(query) if len(query) > 1 else query[0]
+        table = self.table
+        if limit <= 0:
+            return []
+        [vector] = await self.embedder.aembed([text])
+        hits = await table.asearch(vector, limit)
+        results: list[SearchResult] = []
+        for record, cosine in hits:
+            score = max(0.0, min(1.0, 1.0 - 0.5 * (1.0 - cosine)))
+            if score_threshold and score < score_threshold:
+                continue
+            metadata = dict(record.metadata)
+            if metadata_filter and any(metadata.get(k) != v for k, v in metadata_filter.items()):
+                continue
+            results.append(
+                {"id": record.id, "content": record.text, "metadata": metadata, "score": score}
+            )
+        return results
+
+    def search(
+        self,
+        query: list[str],
+        limit: int = 5,
+        metadata_filter: Mapping[str, Any] | None = None,
+        score_threshold: float = 0.6,
+    ) -> list[SearchResult]:
+        """:meth:`asearch`, blocking (refused inside a running loop)."""
+        work = self.asearch(query, limit, metadata_filter, score_threshold)
+        return get_runtime().run(work, api="search", async_api="asearch")
+
+    async def areset(self) -> None:
+        """Delete the collection's table."""
+        table = self.table
+        await table.store.adrop(table.name)
+
+    def reset(self) -> None:
+        """:meth:`areset`, blocking."""
+        get_runtime().run(self.areset(), api="reset", async_api="areset")

@@ -1,0 +1,35 @@
+"""A crew with knowledge for the batch tests (loaded by spec in each worker process): 40
+chunks of 100 characters, one fact each, searched before every row's task."""
+
+from __future__ import annotations
+
+from fastcrew import LLM, Agent, Crew, Task
+from fastcrew.knowledge.source.string_knowledge_source import StringKnowledgeSource
+
+CHUNKS = 40
+CHUNK_SIZE = 100
+TEXT = "".join(
+    f"Fact {i}: archive item {i} is kept in vault {i * 7} beside crate {i * 13}.".ljust(CHUNK_SIZE)
+    for i in range(CHUNKS)
+)
+
+
+def knowledge_crew() -> Crew:
+    """One task per row, the same prompt every row (so the knowledge query is too)."""
+    agent = Agent(
+        role="Archivist", goal="Answer from the archive", backstory="A test agent.",
+        llm=LLM("sim-model"),
+    )  # fmt: skip
+    task = Task(
+        name="answer",
+        description="Where is archive item 12 kept?",
+        expected_output="One line.",
+        agent=agent,
+    )
+    source = StringKnowledgeSource(content=TEXT, chunk_size=CHUNK_SIZE, chunk_overlap=0)
+    return Crew(
+        agents=[agent],
+        tasks=[task],
+        knowledge_sources=[source],
+        embedder={"provider": "openai", "config": {"dimensions": 64}},
+    )
