@@ -149,7 +149,8 @@ class Embedder:
         """One float32 vector per text, in order (identical texts get the same object)."""
         _check_texts(texts)
         cfg = self.config
-        keys = [content_key(cfg.endpoint, cfg.model, cfg.dimensions, text) for text in texts]
+        endpoint, model, dimensions = cfg.endpoint, cfg.model, cfg.dimensions  # once per call
+        keys = [content_key(endpoint, model, dimensions, text) for text in texts]
         unique = dict(zip(keys, texts, strict=True))
         slots = _slots()
         waiting = {key: slots[key] for key in unique if key in slots}
