@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "GuardrailError": "fastcrew.errors",
     "InputError": "fastcrew.errors",
     "InputReadError": "fastcrew.errors",
+    "Knowledge": "fastcrew.knowledge",
     "LLM": "fastcrew.llm",
     "LLMConfigurationError": "fastcrew.errors",
     "LLMConnectionError": "fastcrew.errors",
@@ -44,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "LLMTimeoutError": "fastcrew.errors",
     "LiteAgentOutput": "fastcrew.runtime",
     "MalformedResponseError": "fastcrew.errors",
+    "Memory": "fastcrew.memory",
     "OutputFormat": "fastcrew.runtime",
     "OutputValidationError": "fastcrew.errors",
     "Process": "fastcrew.runtime",
@@ -118,9 +120,11 @@ if TYPE_CHECKING:
         router,
         start,
     )
+    from .knowledge import Knowledge
     from .limits import RateLimit, RateLimitSnapshot, RetryPolicy
     from .llm import LLM, ChatDelta, ChatResponse, ChatStream, Usage
     from .llms import BaseLLM
+    from .memory import Memory
     from .process_runtime import Runtime
     from .runtime import (
         Agent,

@@ -169,6 +169,9 @@ class Agent(compat.OwnErrors, BaseModel):
     the score threshold of the agent's knowledge searches."""
     embedder: Any = None
     """CrewAI's ``embedder=`` dict for the agent's knowledge (default: the crew's)."""
+    memory: Any = None
+    """CrewAI's agent memory: ``True`` (a ``Memory`` with this agent's LLM) or a
+    ``fastcrew.memory`` Memory / scope / slice, used instead of the crew's (docs/memory.md)."""
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
 
     @model_validator(mode="before")
@@ -188,6 +191,26 @@ class Agent(compat.OwnErrors, BaseModel):
 
     _adapters: ToolAdapters = PrivateAttr(default_factory=ToolAdapters)
     _knowledges: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _memory: Any = PrivateAttr(default=None)
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory_value(cls, value: Any) -> Any:
+        from ..memory.crews import check_memory
+
+        return check_memory(value, "Agent")
+
+    def memory_for(self, crew_embedder: Any = None) -> Any:
+        """The agent's own memory (None without one); ``memory=True`` builds a ``Memory``
+        on first use (no I/O)."""
+        if not self.memory:
+            return None
+        if self._memory is None:
+            from ..memory.crews import agent_memory
+
+            embedder = self.embedder if self.embedder is not None else crew_embedder
+            self._memory = agent_memory(self.memory, self.llm, embedder)
+        return self._memory
 
     @field_validator("knowledge_sources", mode="before")
     @classmethod

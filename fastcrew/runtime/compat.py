@@ -19,7 +19,6 @@ __all__ = ["AGENT", "CREW", "TASK", "OwnErrors", "screen"]
 
 AGENT: tuple[dict[str, str], frozenset[str]] = (
     {
-        "memory": "agent memory",
         "reasoning": "reasoning / planning before a task",
         "multimodal": "multimodal agents",
         "apps": "platform apps (tools)",
@@ -78,7 +77,6 @@ TASK: tuple[dict[str, str], frozenset[str]] = (
 
 CREW: tuple[dict[str, str], frozenset[str]] = (
     {
-        "memory": "crew memory",
         "planning": "crew planning",
         "planning_llm": "crew planning",
         "prompt_file": "custom prompt files",

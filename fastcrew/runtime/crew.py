@@ -83,9 +83,14 @@ class Crew(compat.OwnErrors, BaseModel):
     indexed once, at the first kickoff (or :meth:`aprepare_knowledge`)."""
     embedder: Any = None
     """CrewAI's ``embedder=`` dict: the crew's knowledge and every agent without its own."""
+    memory: Any = False
+    """CrewAI's crew memory: ``True`` (a ``Memory`` rooted at ``/crew/<name>``) or a
+    ``fastcrew.memory`` Memory / scope / slice: recalled before each task, each task's
+    result saved after it (docs/memory.md)."""
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     _manager: Agent | None = PrivateAttr(default=None)
     _knowledge: Any = PrivateAttr(default=None)
+    _memory: Any = PrivateAttr(default=None)
 
     __hash__ = object.__hash__
 
@@ -160,6 +165,24 @@ class Crew(compat.OwnErrors, BaseModel):
         for agent in self.agents:
             found |= names(agent.role) | names(agent.goal) | names(agent.backstory)
         return found
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory_value(cls, value: Any) -> Any:
+        from ..memory.crews import check_memory
+
+        return check_memory(value, "Crew")
+
+    @property
+    def memory_instance(self) -> Any:
+        """The crew's memory (None without): ``memory=True`` builds a ``Memory`` on first
+        use, with the first agent's LLM and the crew's embedder (CrewAI's); no I/O."""
+        if self._memory is None and self.memory:
+            from ..memory.crews import crew_memory
+
+            llm = next((a.llm for a in self.agents if a.llm is not None), None)
+            self._memory = crew_memory(self.name, self.memory, llm, self.embedder)
+        return self._memory
 
     # -- knowledge --------------------------------------------------------------------------
 

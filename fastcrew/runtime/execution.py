@@ -21,6 +21,7 @@ from .prompts import (
     guardrail_retry_prompt,
     join_context,
     knowledge_query_messages,
+    memory_block,
     task_prompt,
 )
 from .rendering import render
@@ -129,6 +130,13 @@ async def run_task(
         )
         if trace is not None:
             trace.answer(role, output.raw)
+        memory = _memory_of(run, agent)
+        if memory is not None and output.raw:
+            from ..memory.analyze import charging
+            from ..memory.crews import asave_task
+
+            with charging(run.add_usage):
+                await asave_task(memory, description, role, expected, output.raw)
         if not finish:
             return output
         if task.callback is not None:
@@ -173,6 +181,9 @@ async def _attempts(
     )
     llm = agent.llm
     caps = run.caps_for(agent)
+    memory = _memory_of(run, agent)
+    if memory is not None:
+        prompt = await _with_memory(run, memory, description, prompt)
     prompt = await _with_knowledge(run, agent, prompt, caps)
     messages: list[Message] = [
         {"role": "system", "content": system},
@@ -237,6 +248,31 @@ async def _attempts(
             output = await attempt([*conversation, retry])
             conversation = output.messages
     return output
+
+
+def _memory_of(run: Run, agent: Agent) -> Any:
+    """The memory a task of ``agent`` uses in this run: the agent's own, else the crew's,
+    seen through the batch row's scope (docs/memory.md); None without memory."""
+    crew = run.crew
+    memory = agent.memory_for(getattr(crew, "embedder", None))
+    if memory is None and crew is not None:
+        memory = getattr(crew, "memory_instance", None)
+    if memory is None:
+        return None
+    from ..memory.crews import row_view
+
+    return row_view(memory)
+
+
+async def _with_memory(run: Run, memory: Any, description: str, prompt: str) -> str:
+    """The task prompt with the memories its description recalls (CrewAI's query and
+    limit, 5), or unchanged when none is found."""
+    from ..memory.analyze import charging
+    from ..memory.crews import arecall_text
+
+    with charging(run.add_usage):
+        found = await arecall_text(memory, description)
+    return prompt + memory_block(found) if found else prompt
 
 
 async def _with_knowledge(run: Run, agent: Agent, prompt: str, caps: tuple[Limiter, ...]) -> str:

@@ -11,6 +11,7 @@ __all__ = [
     "guardrail_retry_prompt",
     "join_context",
     "knowledge_query_messages",
+    "memory_block",
     "repair_prompt",
     "task_prompt",
 ]
@@ -67,6 +68,11 @@ def knowledge_query_messages(prompt: str) -> list[dict[str, str]]:
         {"role": "system", "content": KNOWLEDGE_QUERY_SYSTEM},
         {"role": "user", "content": f"The task: {prompt}"},
     ]
+
+
+def memory_block(memories: str) -> str:
+    """What the task's recall found, appended to its prompt (CrewAI appends it too)."""
+    return f"\n\n# Memories from past work:\n{memories}"
 
 
 def repair_prompt(model_name: str, errors: str) -> str:

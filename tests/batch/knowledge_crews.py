@@ -33,3 +33,29 @@ def knowledge_crew() -> Crew:
         knowledge_sources=[source],
         embedder={"provider": "openai", "config": {"dimensions": 64}},
     )
+
+
+def memory_crew() -> Crew:
+    """``memory=True``, two tasks per row: the first notes the row's own code word, the
+    second asks for it with no context — only memory can bring it."""
+    agent = Agent(
+        role="Archivist", goal="Answer from the records", backstory="Keeps the records.",
+        llm=LLM("sim-model"),
+    )  # fmt: skip
+    note = Task(
+        description="Note for the archive: the vault access code is {code}.",
+        expected_output="One line.",
+        agent=agent,
+    )
+    ask = Task(
+        description="What is the vault access code in the archive?",
+        expected_output="One line.",
+        agent=agent,
+        context=[],
+    )
+    return Crew(
+        agents=[agent],
+        tasks=[note, ask],
+        memory=True,
+        embedder={"provider": "openai", "config": {"dimensions": 64}},
+    )

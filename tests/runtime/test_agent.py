@@ -80,14 +80,14 @@ def test_missing_key_fails_at_construction(monkeypatch):
 
 
 def test_unsupported_features_are_refused_by_name(llm):
-    with pytest.raises(UnsupportedFeatureError, match="memory"):
-        agent(llm, memory=True)
+    with pytest.raises(UnsupportedFeatureError, match="reasoning"):
+        agent(llm, reasoning=True)
     with pytest.raises(UnsupportedFeatureError, match="human review"):
         Task(description="x", expected_output="y", human_input=True)
     a = agent(llm)
     task = Task(description="x", expected_output="y", agent=a)
-    with pytest.raises(UnsupportedFeatureError, match="crew memory"):
-        Crew(agents=[a], tasks=[task], memory=True)
+    with pytest.raises(UnsupportedFeatureError, match="crew planning"):
+        Crew(agents=[a], tasks=[task], planning=True)
     # switched off, or harmless: accepted
     agent(llm, tools=[], allow_delegation=False, memory=False, cache=True, step_callback=print)
     Crew(agents=[a], tasks=[task], memory=False, cache=True, share_crew=False)

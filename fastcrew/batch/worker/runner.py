@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import InputError, QuotaExhaustedError
 from ...llm import LLM, UsageMeter, metered
+from ...memory.scopes import batch_row
 from ...runtime import Crew, CrewOutput, CrewStreamingOutput
 from ..config import WorkerConfig
 from ..crewspec import build_crew, import_crew
@@ -220,7 +221,7 @@ class RowRunner:
                 with metered() as meter:
                     output = await self._bounded(self._run_flow(index, raw, obj))
             else:
-                out = await self._bounded(self._kickoff(obj))
+                out = await self._bounded(self._kickoff(index, obj))
         except self.stops:
             raise
         except Exception as exc:
@@ -290,9 +291,10 @@ class RowRunner:
             self.flow, inputs, state_id=row_id, persistence=self.flow_store, key=row_id
         )
 
-    async def _kickoff(self, inputs: dict[str, Any]) -> CrewOutput:
+    async def _kickoff(self, index: int, inputs: dict[str, Any]) -> CrewOutput:
         assert self.crew is not None
-        out = await self.crew.akickoff(inputs)
+        with batch_row(index):  # the row's own memory scope (docs/memory.md)
+            out = await self.crew.akickoff(inputs)
         if isinstance(out, CrewStreamingOutput):
             async for _ in out:
                 pass

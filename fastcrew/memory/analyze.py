@@ -1,0 +1,184 @@
+"""The LLM's part in memory, as CrewAI has it: analysing a save (scope, categories,
+importance, entities / dates / topics) and extracting discrete memories from a task's
+result. Answers are structured output (the pydantic models below, CrewAI's field names);
+any failure falls back to CrewAI's defaults, so a memory is never lost to the LLM.
+
+Calls go through the memory's LLM (:meth:`fastcrew.LLM.achat`): its budget, retries and
+cache apply, and inside a crew run the usage is added to the run's (:func:`charging`)."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ExtractedMemories",
+    "ExtractedMetadata",
+    "MemoryAnalysis",
+    "QueryAnalysis",
+    "aanalyze_for_save",
+    "aanalyze_query",
+    "aextract_memories",
+    "charging",
+]
+
+_log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ExtractedMetadata(BaseModel):
+    """Entities, dates and topics found in a memory's content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entities: list[str] = Field(default_factory=list, description="People, organisations, places.")
+    dates: list[str] = Field(default_factory=list, description="Dates or time references.")
+    topics: list[str] = Field(default_factory=list, description="Topics or themes.")
+
+
+class MemoryAnalysis(BaseModel):
+    """The analysis of a memory about to be saved."""
+
+    suggested_scope: str = Field(
+        default="/", description="An existing scope path that fits, or a new one (/ for root)."
+    )
+    categories: list[str] = Field(
+        default_factory=list, description="Categories, reusing existing ones."
+    )
+    importance: float = Field(default=0.5, ge=0.0, le=1.0, description="Significance, 0.0 to 1.0.")
+    extracted_metadata: ExtractedMetadata = Field(default_factory=ExtractedMetadata)
+
+
+class QueryAnalysis(BaseModel):
+    """The analysis of a long recall query."""
+
+    keywords: list[str] = Field(default_factory=list, description="Key entities or keywords.")
+    suggested_scopes: list[str] = Field(
+        default_factory=list, description="The available scopes most worth searching."
+    )
+    complexity: str = Field(default="simple", description="'simple' or 'complex'.")
+    recall_queries: list[str] = Field(
+        default_factory=list,
+        description="1-3 short search phrases distilled from the query.",
+    )
+    time_filter: str | None = Field(
+        default=None,
+        description="ISO 8601 date of the earliest relevant memory, or null.",
+    )
+
+
+class ExtractedMemories(BaseModel):
+    """Discrete, self-contained statements worth remembering."""
+
+    memories: list[str] = Field(default_factory=list)
+
+
+SAVE_SYSTEM = (
+    "You file content into a hierarchical memory. Given the content and the scopes and "
+    "categories already in use, answer with: suggested_scope (an existing scope path that "
+    "fits, a new path if none does, / for the root); categories (reuse existing ones where "
+    "they apply, add new ones when needed); importance (0.0 to 1.0, how much this matters); "
+    "extracted_metadata (the entities, dates and topics it mentions)."
+)
+SAVE_USER = (
+    "Content to store:\n{content}\n\nExisting scopes: {scopes}\n"
+    "Existing categories: {categories}\n\nAnswer with the analysis as structured output."
+)
+QUERY_SYSTEM = (
+    "You prepare a search of a memory store. Given a query and the scopes available, "
+    "answer with: keywords (entities or words worth filtering on); suggested_scopes (the "
+    "available scopes that matter, empty for all); complexity ('simple' or 'complex'); "
+    "recall_queries (1 to 3 short search phrases for a vector search: the query itself if "
+    "it is already short, else the distinct things it asks about); time_filter (an ISO 8601 "
+    "date for the earliest relevant memory when the query names a period, else null)."
+)
+QUERY_USER = (
+    "Query: {query}\n\nAvailable scopes: {scopes}\n\nAnswer with the analysis as structured output."
+)
+EXTRACT_SYSTEM = (
+    "You turn raw content (such as a task and its result) into memories worth keeping. "
+    "Each memory is one short statement that makes sense on its own and records a fact, "
+    "decision, outcome, preference or lesson; keep exact names and numbers; do not restate "
+    "the task, summarise vaguely or repeat an idea. Nothing worth keeping: an empty list. "
+    'Answer with a JSON object whose key "memories" holds the list of strings.'
+)
+EXTRACT_USER = "Content:\n{content}\n\nExtract the memories as structured output."
+
+
+# -- usage ------------------------------------------------------------------------------------
+
+_SINK: contextvars.ContextVar[Callable[[Any], None] | None] = contextvars.ContextVar(
+    "fastcrew_memory_usage", default=None
+)
+
+
+@contextmanager
+def charging(sink: Callable[[Any], None] | None) -> Iterator[None]:
+    """Hand every memory LLM answer made inside to ``sink`` (a crew run's usage)."""
+    token = _SINK.set(sink)
+    try:
+        yield
+    finally:
+        _SINK.reset(token)
+
+
+async def astructured(llm: Any, system: str, user: str, model: type[M]) -> M:
+    """Ask ``llm`` for ``model`` as structured output (raises on any failure)."""
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    if callable(getattr(llm, "achat", None)):
+        resp = await llm.achat(messages, response_format=model)
+        sink = _SINK.get()
+        if sink is not None:
+            sink(resp)
+        text = resp.content
+    elif callable(getattr(llm, "acall", None)):
+        text = await llm.acall(messages, response_model=model)
+    else:
+        text = llm.call(messages, response_model=model)
+    if isinstance(text, model):
+        return text
+    if isinstance(text, BaseModel | dict):
+        return model.model_validate(text if isinstance(text, dict) else text.model_dump())
+    return model.model_validate_json(str(text).strip())
+
+
+async def aanalyze_for_save(
+    content: str, scopes: list[str], categories: list[str], llm: Any
+) -> MemoryAnalysis:
+    """The LLM's analysis of ``content`` (CrewAI's defaults if it fails)."""
+    user = SAVE_USER.format(content=content, scopes=scopes or ["/"], categories=categories)
+    try:
+        return await astructured(llm, SAVE_SYSTEM, user, MemoryAnalysis)
+    except Exception as exc:  # as CrewAI: a failed analysis saves with defaults
+        _log.warning("memory save analysis failed, using defaults: %s", exc)
+        return MemoryAnalysis()
+
+
+async def aanalyze_query(query: str, scopes: list[str], llm: Any) -> QueryAnalysis:
+    """The LLM's analysis of a long recall query (the query alone if it fails)."""
+    user = QUERY_USER.format(query=query, scopes=scopes or ["/"])
+    try:
+        return await astructured(llm, QUERY_SYSTEM, user, QueryAnalysis)
+    except Exception as exc:  # as CrewAI: recall goes on with the query itself
+        _log.warning("memory query analysis failed, searching the query as is: %s", exc)
+        return QueryAnalysis(recall_queries=[query])
+
+
+async def aextract_memories(content: str, llm: Any) -> list[str]:
+    """Discrete memories in ``content`` (the whole content as one if the LLM fails)."""
+    if not content.strip():
+        return []
+    try:
+        found = await astructured(
+            llm, EXTRACT_SYSTEM, EXTRACT_USER.format(content=content), ExtractedMemories
+        )
+    except Exception as exc:  # as CrewAI: keep the content whole
+        _log.warning("memory extraction failed, keeping the content whole: %s", exc)
+        return [content]
+    return [m.strip() for m in found.memories if m and m.strip()]

@@ -1,0 +1,129 @@
+"""Memory in crews, as CrewAI wires it: ``memory=True`` on a crew is a :class:`Memory` rooted
+at ``/crew/<crew name>`` using the first agent's LLM and the crew's embedder; before each
+task the task's description recalls (5 memories, under the memory's root); after it the
+task and its result are handed to the LLM, which extracts memories, saved under
+``<root>/agent/<role>``. In a batch row the memory is seen through the row's scope
+(``<root>/row/<input index>``) unless it is ``shared``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..errors import ConfigurationError
+from .scopes import current_row, join_scope_paths, row_scope, sanitize_scope_name
+
+__all__ = [
+    "RECALL_LIMIT",
+    "agent_memory",
+    "arecall_text",
+    "asave_task",
+    "check_memory",
+    "crew_memory",
+    "row_view",
+]
+
+_log = logging.getLogger(__name__)
+
+RECALL_LIMIT = 5
+"""Memories recalled before a task (CrewAI's)."""
+
+
+def check_memory(value: Any, owner: str) -> Any:
+    """``memory=``: a bool, None, or a :class:`Memory` / ``MemoryScope`` / ``MemorySlice``."""
+    if value is None or isinstance(value, bool):
+        return value
+    if getattr(value, "memory_kind", None) in ("memory", "scope", "slice"):
+        return value
+    raise ConfigurationError(
+        f"{owner} memory must be True, False or a fastcrew.memory Memory (or its scope / "
+        f"slice), not {type(value).__name__}"
+    )
+
+
+def crew_memory(name: str | None, value: Any, llm: Any, embedder: Any) -> Any:
+    """The memory a crew's ``memory=`` means (None when off); ``True`` builds one (no I/O)."""
+    if not value:
+        return None
+    if value is True:
+        from .unified_memory import Memory
+
+        return Memory(
+            llm=llm if llm is not None else "gpt-5.4-mini",
+            embedder=embedder,
+            root_scope=f"/crew/{sanitize_scope_name(name or 'crew')}",
+        )
+    return value
+
+
+def agent_memory(value: Any, llm: Any, embedder: Any) -> Any:
+    """The memory an agent's ``memory=`` means: ``True`` is a :class:`Memory` with the
+    agent's LLM and embedder (no root scope, as CrewAI's)."""
+    if not value:
+        return None
+    if value is True:
+        from .unified_memory import Memory
+
+        return Memory(llm=llm if llm is not None else "gpt-5.4-mini", embedder=embedder)
+    return value
+
+
+def row_view(memory: Any) -> Any:
+    """``memory`` as this batch row sees it: its scope ``/row/<input index>`` under the
+    memory's root, unless ``shared`` (or outside a batch row: ``memory`` itself)."""
+    row = current_row()
+    if memory is None or row is None or getattr(memory, "shared", False):
+        return memory
+    from .memory_scope import MemorySlice
+
+    if isinstance(memory, MemorySlice):
+        return MemorySlice(
+            memory.memory,
+            [join_scope_paths(s, row_scope(row)) for s in memory.scopes],
+            categories=memory.categories,
+            read_only=memory.read_only,
+        )
+    root = getattr(memory, "root_scope", None)
+    from .memory_scope import MemoryScope
+
+    base = memory.memory if isinstance(memory, MemoryScope) else memory
+    return MemoryScope(base, join_scope_paths(root, row_scope(row)))
+
+
+async def arecall_text(memory: Any, query: str) -> str:
+    """``Relevant memories:`` and the matches (``MemoryMatch.format``), or "" (also when
+    the recall fails: logged, as CrewAI)."""
+    try:
+        matches = await memory.arecall(query, limit=RECALL_LIMIT)
+    except Exception as exc:  # a failed recall does not fail the task (CrewAI's)
+        _log.error("memory recall failed: %s", exc)
+        return ""
+    if not matches:
+        return ""
+    return "Relevant memories:\n" + "\n".join(m.format() for m in matches)
+
+
+async def asave_task(
+    memory: Any, description: str, role: str, expected: str, result: str
+) -> list[Any]:
+    """Extract the memories of a finished task and save them under ``<root>/agent/<role>``
+    (CrewAI's content and scope); errors are logged, never raised."""
+    if memory is None or getattr(memory, "read_only", False):
+        return []
+    content = f"Task: {description}\nAgent: {role}\nExpected result: {expected}\nResult: {result}"
+    try:
+        extracted = await memory.aextract_memories(content)
+        if not extracted:
+            return []
+        root = getattr(memory, "root_scope", None)
+        if isinstance(root, str) and root:
+            agent_root = join_scope_paths(root, f"/agent/{sanitize_scope_name(role)}")
+            saved: list[Any] = await memory.aremember_many(
+                extracted, agent_role=role, root_scope=agent_root
+            )
+        else:
+            saved = await memory.aremember_many(extracted, agent_role=role)
+        return saved
+    except Exception as exc:  # a failed save does not fail the task (CrewAI's)
+        _log.error("failed to save to memory: %s", exc)
+        return []

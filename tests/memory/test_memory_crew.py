@@ -1,0 +1,122 @@
+"""Memory in crews against the simulator: its answers echo the whole task prompt, so an
+answer shows what the model received — the recalled memories included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fastcrew import Agent, Crew, Task
+from fastcrew.errors import ConfigurationError
+from fastcrew.memory import Memory
+from fastcrew.memory.scopes import batch_row
+from fastcrew.sim import Simulator
+
+from .conftest import embedder, llm, memory
+
+NOTE = "Note for the archive: the vault access code is ORCHID-4417."
+QUESTION = "What is the vault access code in the archive?"
+
+
+def agent(sim: Simulator, **kwargs: Any) -> Agent:
+    return Agent(
+        role="Archivist",
+        goal="Answer from the records",
+        backstory="Keeps the records.",
+        llm=llm(sim),
+        **kwargs,
+    )
+
+
+def crew(sim: Simulator, *descriptions: str, **kwargs: Any) -> Crew:
+    a = agent(sim, **kwargs.pop("agent_kwargs", {}))
+    tasks = [
+        Task(description=d, expected_output="One line.", agent=a, context=[]) for d in descriptions
+    ]
+    kwargs.setdefault("embedder", embedder(sim))
+    return Crew(agents=[a], tasks=tasks, **kwargs)
+
+
+async def test_a_later_task_recalls_a_fact_saved_by_an_earlier_one(
+    storage: Path, sim: Simulator
+) -> None:
+    c = crew(sim, NOTE, QUESTION, memory=True)
+    assert not storage.exists()  # noqa: ASYNC240 - building the crew did no I/O
+    out = await c.akickoff()
+    first, second = out.tasks_output
+    assert "Memories from past work" not in first.raw  # nothing saved yet
+    # the echo collapses whitespace
+    assert "# Memories from past work: Relevant memories: - (score=" in second.raw
+    assert "ORCHID-4417" in second.raw  # context=[]: only memory brought it
+    # the memory's LLM calls (extraction, analysis) are the run's too
+    assert out.token_usage.successful_requests == sim.stats()["requests_total"]
+    assert out.token_usage.successful_requests > 2
+    mem = c.memory_instance
+    assert isinstance(mem, Memory)
+    assert mem.root_scope == "/crew/crew"
+    scopes = {m.record.scope for m in await mem.arecall("vault access code", limit=20)}
+    assert scopes
+    assert all(s.startswith("/crew/crew/agent/archivist") for s in scopes)
+    # memories persist across kickoffs (and crews of the same name), as CrewAI's
+    again = await crew(sim, QUESTION, name="crew", memory=True).akickoff()
+    assert "ORCHID-4417" in again.raw
+
+
+async def test_without_memory_nothing_is_recalled(storage: Path, sim: Simulator) -> None:
+    out = await crew(sim, NOTE, QUESTION).akickoff()
+    assert "ORCHID-4417" not in out.tasks_output[1].raw
+    assert sim.stats()["requests_total"] == 2
+
+
+async def test_a_memory_instance_and_agent_memory(storage: Path, sim: Simulator) -> None:
+    mem = memory(sim, root_scope="/team")
+    await mem.aremember(NOTE, scope="/", categories=["vault"], importance=0.9)
+    out = await crew(sim, QUESTION, memory=mem).akickoff()
+    assert "ORCHID-4417" in out.raw
+    assert "categories: vault" in out.raw
+    # an agent's own memory is used instead of the crew's
+    own = memory(sim, root_scope="/mine")
+    out = await crew(sim, QUESTION, memory=mem, agent_kwargs={"memory": own}).akickoff()
+    assert "ORCHID-4417" not in out.raw
+    with pytest.raises(ConfigurationError, match="memory"):
+        crew(sim, QUESTION, memory="yes")
+
+
+async def test_batch_rows_do_not_share_memory_unless_shared(storage: Path, sim: Simulator) -> None:
+    c = crew(sim, "{text}", memory=True)
+    with batch_row(0):
+        await c.akickoff({"text": NOTE})
+    with batch_row(1):
+        other = await c.akickoff({"text": QUESTION})
+    assert "ORCHID-4417" not in other.raw  # row 1 never sees row 0's memories
+    with batch_row(0):
+        same = await c.akickoff({"text": QUESTION})
+    assert "ORCHID-4417" in same.raw  # row 0 sees its own
+    scopes = {m.record.scope for m in await c.memory_instance.arecall("vault", limit=50)}
+    assert all(s.startswith("/crew/crew/row/") for s in scopes)
+    # a shared memory: rows read and write the same scopes
+    shared = Memory(llm=llm(sim), embedder=embedder(sim), root_scope="/pool", shared=True)
+    s = crew(sim, "{text}", memory=shared)
+    with batch_row(0):
+        await s.akickoff({"text": NOTE})
+    with batch_row(1):
+        out = await s.akickoff({"text": QUESTION})
+    assert "ORCHID-4417" in out.raw
+
+
+def test_memory_true_builds_crewai_s_memories(storage: Path, sim: Simulator) -> None:
+    c = crew(sim, QUESTION, name="Research Crew", memory=True)
+    mem = c.memory_instance
+    assert isinstance(mem, Memory)
+    assert mem.root_scope == "/crew/research-crew"
+    assert mem.llm is c.agents[0].llm
+    a = agent(sim, memory=True)
+    own = a.memory_for(embedder(sim))
+    assert isinstance(own, Memory)
+    assert own.root_scope is None
+    assert own.llm is a.llm
+    assert agent(sim, memory=False).memory_for() is None
+    assert crew(sim, QUESTION).memory_instance is None
+    assert not storage.exists()
