@@ -135,8 +135,8 @@ def test_entry_that_is_not_a_mapping_and_a_switched_on_unsupported_feature(tmp_p
     error = failure(tmp_path, **{"conf/people.yaml": PEOPLE + "editor: just text\n"})
     assert error.entry == "editor"
     assert "expected a mapping of settings" in str(error)
-    error = failure(tmp_path / "b", **{"conf/people.yaml": PEOPLE + "  memory: true\n"})
-    assert (error.entry, error.key) == ("researcher", "memory")
+    error = failure(tmp_path / "b", **{"conf/people.yaml": PEOPLE + "  reasoning: true\n"})
+    assert (error.entry, error.key) == ("researcher", "reasoning")
     assert "not supported by fastcrew yet" in str(error)
 
 
