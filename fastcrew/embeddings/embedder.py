@@ -131,6 +131,12 @@ class Embedder:
             self._store = store
         return self._store
 
+    def unstored(self) -> Embedder:
+        """The same embedder (endpoint, budget, retries, limits) without the persistent
+        store: for texts whose vectors are kept elsewhere by content, such as a knowledge
+        collection's chunks (written once there, not twice)."""
+        return Embedder(self.config, **{**self.__reduce__()[1][1], "cache": False})
+
     def limiter(self) -> Limiter:
         """The running loop's limiter for the embeddings endpoint's budget."""
         return get_runtime().limiter(self._budget_key, self.rate_limit)

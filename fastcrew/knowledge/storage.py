@@ -84,6 +84,7 @@ class KnowledgeStorage:
         self.collection_name = collection_name
         self._store = store
         self._embedder: Embedder | None = None
+        self._unstored: Embedder | None = None
         self._table: VectorTable | None = None
         self._lock = threading.Lock()
         self.stats = IndexStats()
@@ -103,6 +104,14 @@ class KnowledgeStorage:
                 spec = self.embedder_spec
                 self._embedder = spec if isinstance(spec, Embedder) else Embedder(spec)
             return self._embedder
+
+    def _chunk_embedder(self) -> Embedder:
+        """The embedder of the chunks (:meth:`Embedder.unstored`), made once."""
+        embedder = self.embedder  # takes the lock itself
+        with self._lock:
+            if self._unstored is None:
+                self._unstored = embedder.unstored()
+            return self._unstored
 
     @property
     def table(self) -> VectorTable:
@@ -143,13 +152,14 @@ class KnowledgeStorage:
             self.stats.present += len(present)
             if not fresh:
                 return 0
-            vectors = await self.embedder.aembed([text for _, text in fresh])
+            # The collection keeps the chunks' vectors by content: not the embedding store too.
+            vectors = await self._chunk_embedder().aembed([text for _, text in fresh])
             meta = dict(metadata or {})
             records = [
                 VectorRecord(id=key, text=text, vector=vector, metadata=meta, scope="/")
                 for (key, text), vector in zip(fresh, vectors, strict=True)
             ]
-            added = await table.aadd(records)
+            added = await table.aadd(records, absent=True)  # checked above, under the lock
         self.stats.added += added
         return added
 

@@ -82,9 +82,12 @@ class VectorTable:
 
     # -- writes -----------------------------------------------------------------------------
 
-    async def aadd(self, records: Iterable[VectorRecord]) -> int:
+    async def aadd(self, records: Iterable[VectorRecord], *, absent: bool = False) -> int:
         """Add the records whose id the table does not hold yet (the first of repeated ids
-        in ``records``); returns how many were added. Idempotent: adding them again adds 0."""
+        in ``records``); returns how many were added. Idempotent: adding them again adds 0.
+        ``absent``: the caller found none of the ids in the table while holding a lock that
+        every writer of this table takes (a knowledge collection's), so the table's own
+        check is skipped."""
         unique: dict[str, VectorRecord] = {}
         for record in records:
             unique.setdefault(record.id, record)
@@ -97,7 +100,7 @@ class VectorTable:
         async with self.lock.ahold():
             table = await self._open_for_write(dim)
             self._check_dim(dim)
-            present = await lance.present_ids(table, list(unique), None)
+            present = set() if absent else await lance.present_ids(table, list(unique), None)
             fresh = [r for r in batch if r.id not in present]
             if fresh:
                 await table.add(lance.to_batch(fresh, dim))
