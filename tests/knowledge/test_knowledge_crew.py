@@ -4,11 +4,11 @@ words near each other, and its chat answers echo the last user message (here who
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from echo_sim import echo_sim_fixture, embedder, llm, storage_fixture  # noqa: F401
 
 from fastcrew import LLM, Agent, Crew, Task
 from fastcrew.errors import ConfigurationError
@@ -17,41 +17,10 @@ from fastcrew.knowledge.source.csv_knowledge_source import CSVKnowledgeSource
 from fastcrew.knowledge.source.json_knowledge_source import JSONKnowledgeSource
 from fastcrew.knowledge.source.pdf_knowledge_source import PDFKnowledgeSource
 from fastcrew.knowledge.source.string_knowledge_source import StringKnowledgeSource
-from fastcrew.limits import RateLimit, RetryPolicy
-from fastcrew.sim import Simulator, serve
+from fastcrew.sim import Simulator
 
 FACT = "Zephyr launch code: the Zephyr rocket launch code is AZURE-7781."
 OTHER = "Tomatoes grow best in warm garden soil with daily watering."
-
-
-@pytest.fixture
-def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``$FASTCREW_STORAGE_DIR``: the vector store and the embedding cache of one test."""
-    folder = tmp_path / "storage"
-    monkeypatch.setenv("FASTCREW_STORAGE_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with serve(echo_chars=100_000) as server:
-        yield server
-
-
-def embedder(sim: Simulator) -> dict[str, Any]:
-    return {
-        "provider": "openai",
-        "config": {"api_key": "k", "api_base": sim.base_url, "dimensions": 256},
-    }
-
-
-def llm(sim: Simulator) -> LLM:
-    return LLM(
-        "openai/sim-model",
-        base_url=sim.base_url,
-        retry=RetryPolicy(max_attempts=1),
-        rate_limit=RateLimit(rpm=None, tpm=None),
-    )
 
 
 def crew(sim: Simulator, description: str, *, agent_kwargs: Any = None, **crew_kwargs: Any) -> Crew:

@@ -12,28 +12,13 @@ import pytest
 from fastcrew import LLM
 from fastcrew.cache import ResponseCache
 from fastcrew.errors import ServerError
-from fastcrew.limits import RateLimit, RetryPolicy
 from fastcrew.llm import ChatStream
 from fastcrew.process_runtime import get_runtime
 from fastcrew.sim import Simulator, serve
 
+from .test_cache_calls import ONE_TRY, TOOLS, UNLIMITED
+
 MODEL = "anthropic/claude-sonnet-4-5"
-UNLIMITED = RateLimit(rpm=None, tpm=None)
-ONE_TRY = RetryPolicy(max_attempts=1)
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "lookup",
-            "description": "Look a word up.",
-            "parameters": {
-                "type": "object",
-                "properties": {"word": {"type": "string"}},
-                "required": ["word"],
-            },
-        },
-    }
-]
 WITH_SYSTEM = [
     {"role": "system", "content": "Terse."},
     {"role": "user", "content": "What is a tide?"},

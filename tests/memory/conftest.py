@@ -4,46 +4,12 @@ structured answers fill any pydantic model."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
+from echo_sim import echo_sim_fixture, embedder, llm, storage_fixture  # noqa: F401
 
-from fastcrew import LLM
-from fastcrew.limits import RateLimit, RetryPolicy
 from fastcrew.memory import Memory
-from fastcrew.sim import Simulator, serve
-
-
-@pytest.fixture
-def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``$FASTCREW_STORAGE_DIR`` of one test."""
-    folder = tmp_path / "storage"
-    monkeypatch.setenv("FASTCREW_STORAGE_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with serve(echo_chars=100_000) as server:
-        yield server
-
-
-def embedder(sim: Simulator) -> dict[str, Any]:
-    return {
-        "provider": "openai",
-        "config": {"api_key": "k", "api_base": sim.base_url, "dimensions": 256},
-    }
-
-
-def llm(sim: Simulator) -> LLM:
-    return LLM(
-        "openai/sim-model",
-        base_url=sim.base_url,
-        retry=RetryPolicy(max_attempts=1),
-        rate_limit=RateLimit(rpm=None, tpm=None),
-    )
+from fastcrew.sim import Simulator
 
 
 def memory(sim: Simulator, **kwargs: Any) -> Memory:
