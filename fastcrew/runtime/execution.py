@@ -120,17 +120,28 @@ async def run_task(
     if trace is not None:
         trace.task_started(index + 1, label, role, description)
     guards = task.guardrail_list() if finish else []
+    memory = _memory_of(run, agent)
     try:
         output = await call_with_timeout(
             _attempts(
-                run, task, index, agent, description, expected, context, system, who, trace, guards
+                run,
+                task,
+                index,
+                agent,
+                description,
+                expected,
+                context,
+                system,
+                who,
+                trace,
+                guards,
+                memory,
             ),
             agent.max_execution_time,
             who,
         )
         if trace is not None:
             trace.answer(role, output.raw)
-        memory = _memory_of(run, agent)
         if memory is not None and output.raw:
             from ..memory.analyze import charging
             from ..memory.crews import asave_task
@@ -170,6 +181,7 @@ async def _attempts(
     who: tuple[str, str],
     trace: Trace | None,
     guards: Sequence[Guard | str],
+    memory: Any,
 ) -> TaskOutput:
     schema, fmt = task.output_schema()
     prompt = task_prompt(
@@ -181,7 +193,6 @@ async def _attempts(
     )
     llm = agent.llm
     caps = run.caps_for(agent)
-    memory = _memory_of(run, agent)
     if memory is not None:
         prompt = await _with_memory(run, memory, description, prompt)
     prompt = await _with_knowledge(run, agent, prompt, caps)
