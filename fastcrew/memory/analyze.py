@@ -17,12 +17,15 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "ConsolidationAction",
+    "ConsolidationPlan",
     "ExtractedMemories",
     "ExtractedMetadata",
     "MemoryAnalysis",
     "QueryAnalysis",
     "aanalyze_for_save",
     "aanalyze_query",
+    "aconsolidate",
     "aextract_memories",
     "charging",
 ]
@@ -79,6 +82,31 @@ class ExtractedMemories(BaseModel):
     memories: list[str] = Field(default_factory=list)
 
 
+class ConsolidationAction(BaseModel):
+    """What to do with one existing memory similar to new content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(description="'keep', 'update' or 'delete'.")
+    record_id: str = Field(description="The id of the existing memory.")
+    new_content: str | None = Field(
+        default=None, description="The memory's new text (for 'update')."
+    )
+    reason: str = Field(default="", description="Why, briefly.")
+
+
+class ConsolidationPlan(BaseModel):
+    """How new content joins the similar memories already stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actions: list[ConsolidationAction] = Field(default_factory=list)
+    insert_new: bool = Field(
+        default=True, description="Whether the new content is also saved as a memory."
+    )
+    insert_reason: str = Field(default="", description="Why it is saved or not.")
+
+
 SAVE_SYSTEM = (
     "You file content into a hierarchical memory. Given the content and the scopes and "
     "categories already in use, answer with: suggested_scope (an existing scope path that "
@@ -109,6 +137,18 @@ EXTRACT_SYSTEM = (
     'Answer with a JSON object whose key "memories" holds the list of strings.'
 )
 EXTRACT_USER = "Content:\n{content}\n\nExtract the memories as structured output."
+CONSOLIDATE_SYSTEM = (
+    "You keep a memory store free of stale and repeated entries. Given new content and "
+    "the stored memories most similar to it, answer with one action per stored memory: "
+    "'keep' (still true and not repeated by the new content), 'update' (give its corrected "
+    "or completed text in new_content) or 'delete' (outdated, contradicted or wholly "
+    "repeated by the new content); and insert_new: true when the new content says "
+    "something the memories (after your updates) do not, else false. When unsure, keep."
+)
+CONSOLIDATE_USER = (
+    "New content:\n{content}\n\nStored memories:\n{records}\n\n"
+    "Answer with the plan as structured output."
+)
 
 
 # -- usage ------------------------------------------------------------------------------------
@@ -168,6 +208,22 @@ async def aanalyze_query(query: str, scopes: list[str], llm: Any) -> QueryAnalys
     except Exception as exc:  # as CrewAI: recall goes on with the query itself
         _log.warning("memory query analysis failed, searching the query as is: %s", exc)
         return QueryAnalysis(recall_queries=[query])
+
+
+async def aconsolidate(content: str, similar: list[Any], llm: Any) -> ConsolidationPlan:
+    """The LLM's plan for ``content`` against the ``similar`` records (``MemoryRecord``);
+    on any failure: keep them all and insert the new content, as CrewAI."""
+    lines = [
+        f"- id={r.id} | scope={r.scope} | importance={r.importance:.2f} | "
+        f"created={r.created_at.isoformat()}\n  content: {r.content}"
+        for r in similar
+    ]
+    user = CONSOLIDATE_USER.format(content=content, records="\n".join(lines))
+    try:
+        return await astructured(llm, CONSOLIDATE_SYSTEM, user, ConsolidationPlan)
+    except Exception as exc:  # as CrewAI: the memory is still saved
+        _log.warning("memory consolidation failed, saving as new: %s", exc)
+        return ConsolidationPlan()
 
 
 async def aextract_memories(content: str, llm: Any) -> list[str]:

@@ -119,10 +119,10 @@ async def asave_task(
         if isinstance(root, str) and root:
             agent_root = join_scope_paths(root, f"/agent/{sanitize_scope_name(role)}")
             saved: list[Any] = await memory.aremember_many(
-                extracted, agent_role=role, root_scope=agent_root
+                extracted, agent_role=role, root_scope=agent_root, wait=True
             )
         else:
-            saved = await memory.aremember_many(extracted, agent_role=role)
+            saved = await memory.aremember_many(extracted, agent_role=role, wait=True)
         return saved
     except Exception as exc:  # a failed save does not fail the task (CrewAI's)
         _log.error("failed to save to memory: %s", exc)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 __all__ = [
     "MemoryMatch",
     "MemoryRecord",
+    "ScopeInfo",
     "ScoreWeights",
     "composite_score",
     "compute_composite_score",
@@ -61,6 +62,18 @@ class MemoryMatch(BaseModel):
             if value is not None:
                 lines.append(f"  {key}: {value}")
         return "\n".join(lines)
+
+
+class ScopeInfo(BaseModel):
+    """A scope and everything under it: how many records, their categories, the oldest and
+    newest record's time (naive UTC) and the immediate child scopes."""
+
+    path: str
+    record_count: int = 0
+    categories: list[str] = Field(default_factory=list)
+    oldest_record: datetime | None = None
+    newest_record: datetime | None = None
+    child_scopes: list[str] = Field(default_factory=list)
 
 
 class ScoreWeights(BaseModel):

@@ -3,12 +3,13 @@
 Records live in the vector store ``$FASTCREW_STORAGE_DIR/memory``, a table per embedder
 (``memory__<digest of endpoint, model, dimensions>``), each with its scope path, categories,
 metadata, importance and creation time. A save without its importance or categories is
-analysed by the memory's LLM first (:mod:`.analyze`); a recall embeds the query, searches
-the scope and everything under it, and ranks the hits by CrewAI's composite score
-(:mod:`.types`). Nothing is opened or resolved before the first call.
+analysed by the memory's LLM first (:mod:`.analyze`); a recall (:mod:`.recall`) embeds the
+query, searches the scope and everything under it, and ranks the hits by CrewAI's composite
+score (:mod:`.types`). Nothing is opened or resolved before the first call.
 
-A record's id is a digest of its scope and content, so saving the same text in the same
-scope twice keeps one record (a resumed batch row adds nothing again).
+Saving (:mod:`.encoding`) consolidates with similar stored memories; ``remember_many`` saves
+in the background (:mod:`.pending`), and reads wait for those saves. A record's id is a
+digest of its scope and content. The listings are computed in :mod:`.browse`.
 """
 
 from __future__ import annotations
@@ -16,43 +17,30 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ..process_runtime import get_runtime
-from .analyze import aanalyze_for_save, aanalyze_query, aextract_memories
-from .scopes import join_scope_paths, normalize_scope_path, scope_where
-from .types import MemoryMatch, MemoryRecord, ScoreWeights, composite_score, similarity_from_cosine
+from . import browse
+from .analyze import aextract_memories
+from .encoding import SaveRequest, aencode, aupdate
+from .forgetting import aforget_at
+from .pending import PendingSaves
+from .recall import arecall_at
+from .scopes import join_scope_paths, normalize_scope_path
+from .types import MemoryMatch, MemoryRecord, ScopeInfo, ScoreWeights
 
 if TYPE_CHECKING:
     from ..embeddings import Embedder
-    from ..vectors import VectorRecord, VectorTable
+    from ..vectors import VectorTable
     from .memory_scope import MemoryScope, MemorySlice
 
 __all__ = ["STORE_NAME", "Memory"]
 
 STORE_NAME = "memory"
 """The vector store's folder under ``$FASTCREW_STORAGE_DIR``."""
-
-_SCAN = 10_000
-"""Records read at most to list scopes and categories (for the save analysis)."""
-
-
-def _cutoff(text: str | None) -> datetime | None:
-    """A query analysis's ``time_filter`` as naive UTC (None if absent or unreadable)."""
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
-
-
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
 
 
 class Memory(BaseModel):
@@ -78,6 +66,7 @@ class Memory(BaseModel):
     recency_half_life_days: int = 30
     consolidation_threshold: float = 0.85
     consolidation_limit: int = 5
+    batch_dedup_threshold: float = 0.98
     default_importance: float = 0.5
     confidence_threshold_high: float = 0.8
     confidence_threshold_low: float = 0.5
@@ -93,6 +82,7 @@ class Memory(BaseModel):
     _llm_obj: Any = PrivateAttr(default=None)
     _embedder_obj: Any = PrivateAttr(default=None)
     _table: Any = PrivateAttr(default=None)
+    _pending: PendingSaves = PrivateAttr(default_factory=PendingSaves)
 
     def __repr__(self) -> str:
         return f"Memory(root_scope={self.root_scope!r}, shared={self.shared})"
@@ -149,13 +139,29 @@ class Memory(BaseModel):
                 self._table = store.table(f"memory__{digest}")
             return self._table
 
-    def _scoped(self, scope: str | None, root: str | None = None) -> str | None:
-        base = root if root is not None else self.root_scope
+    def _scoped(self, scope: str | None) -> str:
+        """``scope`` under ``root_scope`` as an absolute path (the root without a scope)."""
         if scope is None:
-            return base
-        return join_scope_paths(base, scope) if base else normalize_scope_path(scope)
+            return normalize_scope_path(self.root_scope)
+        return join_scope_paths(self.root_scope, scope)
 
     # -- saving ------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        scope: str | None,
+        categories: list[str] | None,
+        metadata: dict[str, Any] | None,
+        importance: float | None,
+        source: str | None,
+        private: bool,
+        agent_role: str | None,
+        root_scope: str | None,
+    ) -> SaveRequest:
+        root = root_scope if root_scope is not None else self.root_scope
+        return SaveRequest(
+            scope, categories, metadata, importance, source, private, agent_role, root
+        )
 
     async def aremember(
         self,
@@ -169,14 +175,17 @@ class Memory(BaseModel):
         agent_role: str | None = None,
         root_scope: str | None = None,
     ) -> MemoryRecord | None:
-        """Save ``content`` (None when the memory is ``read_only``). Without an importance,
-        categories or scope it is analysed by the LLM first; ``scope`` nests under
-        ``root_scope`` (this call's, else the memory's)."""
-        found = await self.aremember_many(
-            [content], scope, categories, metadata, importance, source, private,
-            agent_role, root_scope,
-        )  # fmt: skip
-        return found[0] if found else None
+        """Save ``content`` and return its record (None when the memory is ``read_only``
+        or the content was merged into a memory already stored). Without an importance,
+        categories or scope the LLM analyses it first; ``scope`` nests under ``root_scope``
+        (this call's, else the memory's). Waits for the save (:mod:`.encoding`)."""
+        if self.read_only:
+            return None
+        req = self._request(
+            scope, categories, metadata, importance, source, private, agent_role, root_scope
+        )
+        written = await aencode(self, [content], req)
+        return written[0] if written else None
 
     async def aremember_many(
         self,
@@ -189,104 +198,44 @@ class Memory(BaseModel):
         private: bool = False,
         agent_role: str | None = None,
         root_scope: str | None = None,
+        *,
+        wait: bool = False,
     ) -> list[MemoryRecord]:
-        """Save each of ``contents`` (analysed one by one when fields are missing, embedded
-        in one request)."""
-        texts = [c for c in dict.fromkeys(contents) if c and c.strip()]
-        if self.read_only or not texts:
+        """Save each of ``contents`` in the background and return ``[]`` at once, as
+        CrewAI's ``remember_many``; a later recall (or :meth:`adrain_writes`) waits for it.
+        ``wait=True`` (fastcrew's): save now and return the records written."""
+        if self.read_only or not contents:
             return []
-        root = root_scope if root_scope is not None else self.root_scope
-        records: list[MemoryRecord] = []
-        needs_analysis = scope is None or categories is None or importance is None
-        known_scopes: list[str] = []
-        known_categories: list[str] = []
-        if needs_analysis:
-            known_scopes, known_categories = await self._known(root)
-        for text in texts:
-            meta = dict(metadata or {})
-            cats = list(categories) if categories is not None else []
-            weight = importance if importance is not None else self.default_importance
-            inner = scope
-            if needs_analysis:
-                analysis = await aanalyze_for_save(
-                    text, known_scopes, known_categories, self.llm_instance
-                )
-                inner = scope if scope is not None else analysis.suggested_scope
-                if categories is None:
-                    cats = list(analysis.categories)
-                if importance is None:
-                    weight = analysis.importance
-                extracted = analysis.extracted_metadata.model_dump()
-                meta = {**{k: v for k, v in extracted.items() if v}, **meta}
-            if agent_role and "agent_role" not in meta:
-                meta["agent_role"] = agent_role
-            path = join_scope_paths(root, inner) if root else normalize_scope_path(inner)
-            digest = hashlib.sha256(f"{path}\0{text}".encode()).hexdigest()
-            records.append(
-                MemoryRecord(
-                    id=digest,
-                    content=text,
-                    scope=path,
-                    categories=cats,
-                    metadata=meta,
-                    importance=max(0.0, min(1.0, float(weight))),
-                    source=source,
-                    private=private,
-                )
-            )
-        await self._store(records)
-        return records
+        req = self._request(
+            scope, categories, metadata, importance, source, private, agent_role, root_scope
+        )
+        if wait:
+            return await aencode(self, list(contents), req)
+        self._pending.submit(aencode(self, list(contents), req))
+        return []
 
-    async def _store(self, records: list[MemoryRecord]) -> None:
-        from ..vectors import VectorRecord
+    async def adrain_writes(self) -> None:
+        """Wait for the background saves started so far (a failed one is logged)."""
+        await self._pending.adrain()
 
-        vectors = await self.embedder_instance.aembed([r.content for r in records])
-        rows: list[VectorRecord] = []
-        for record, vector in zip(records, vectors, strict=True):
-            record.embedding = list(vector)
-            rows.append(
-                VectorRecord(
-                    id=record.id,
-                    text=record.content,
-                    vector=vector,
-                    metadata={
-                        "categories": record.categories,
-                        "metadata": record.metadata,
-                        "source": record.source,
-                        "private": record.private,
-                    },
-                    scope=record.scope,
-                    created_at=record.created_at.replace(tzinfo=UTC).timestamp(),
-                    importance=record.importance,
-                )
-            )
-        await self.table.aadd(rows)  # the table's write lock: safe across processes
+    async def aclose(self) -> None:
+        """Wait for the background saves (the store needs no closing)."""
+        await self.adrain_writes()
 
-    async def _known(self, root: str | None) -> tuple[list[str], list[str]]:
-        """The scopes and categories in use (under ``root``), for the save analysis."""
-        table = self.table
-        if await table.acount() == 0:
-            return [], []
-        hits = await self._scan(root)
-        scopes = sorted({r.scope for r in hits})
-        categories = sorted({c for r in hits for c in r.metadata.get("categories") or []})
-        return scopes, categories
-
-    async def _scan(self, scope: str | None) -> list[VectorRecord]:
-        """Up to :data:`_SCAN` records under ``scope`` (any order)."""
-        return await self._scan_where(scope_where(scope))
-
-    async def _scan_where(self, where: str | None) -> list[VectorRecord]:
-        """Up to :data:`_SCAN` records matching the SQL ``where`` (any order)."""
-        table = self.table
-        dim = table.dim
-        if dim is None:
-            await table.acount()  # opens the table
-            dim = table.dim
-        if dim is None:
-            return []
-        hits = await table.asearch([1.0] + [0.0] * (dim - 1), _SCAN, where=where)
-        return [record for record, _ in hits]
+    async def aupdate(
+        self,
+        record_id: str,
+        content: str | None = None,
+        scope: str | None = None,
+        categories: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        importance: float | None = None,
+    ) -> MemoryRecord:
+        """Change the memory ``record_id`` (a new content is embedded again; ``scope`` is
+        absolute, as CrewAI's). Raises ``ValueError`` when there is none."""
+        changes = {"content": content, "scope": scope, "categories": categories,
+                   "metadata": metadata, "importance": importance}  # fmt: skip
+        return await aupdate(self, record_id, {k: v for k, v in changes.items() if v is not None})
 
     async def aextract_memories(self, content: str) -> list[str]:
         """CrewAI's ``extract_memories``: the discrete memories the LLM finds in
@@ -307,76 +256,37 @@ class Memory(BaseModel):
     ) -> list[MemoryMatch]:
         """The memories most relevant to ``query`` under ``scope`` (nested under
         ``root_scope``), best first by the composite score; ``categories`` keeps records
-        with any of them. ``depth="deep"`` (the default) has the LLM distil a query of
-        ``query_analysis_threshold`` characters or more into up to 3 search phrases (and a
-        date before which memories are left out), as CrewAI's recall flow does first;
-        shorter queries, and ``"shallow"``, are searched as they are."""
-        return await self._arecall_at(
-            [self._scoped(scope)], query, categories, limit, source, include_private, depth
+        with any of them; private records only for their ``source`` (or
+        ``include_private``). ``depth="deep"`` lets the LLM distil a long query first
+        (:mod:`.recall`). Waits for the background saves first, as CrewAI."""
+        return await arecall_at(
+            self, [self._scoped(scope)], query, categories, limit, source, include_private, depth
         )
 
-    async def _arecall_at(
-        self,
-        paths: Sequence[str | None],
-        query: str,
-        categories: list[str] | None,
-        limit: int,
-        source: str | None = None,
-        include_private: bool = False,
-        depth: str = "shallow",
-    ) -> list[MemoryMatch]:
-        """:meth:`arecall` under the absolute scope ``paths`` (any of them)."""
-        if limit <= 0 or not query.strip():
-            return []
-        table = self.table
-        if await table.acount() == 0:
-            return []
-        clauses = [scope_where(p) for p in paths]
-        where = None if None in clauses else " OR ".join(f"({c})" for c in clauses)
-        queries, cutoff = [query], None
-        if depth == "deep" and len(query) >= self.query_analysis_threshold:
-            scopes = sorted({r.scope for r in await self._scan_where(where)})
-            analysis = await aanalyze_query(query, scopes, self.llm_instance)
-            queries = [q for q in analysis.recall_queries if q and q.strip()][:3] or [query]
-            cutoff = _cutoff(analysis.time_filter)
-        vectors = await self.embedder_instance.aembed(queries)
-        wanted = limit * 2 * (3 if categories else 1)  # CrewAI's oversampling
-        weights = self.weights
-        now = datetime.now(UTC).replace(tzinfo=None)
-        best: dict[str, MemoryMatch] = {}
-        for vector in vectors:
-            for row, cosine in await table.asearch(vector, wanted, where=where):
-                record = self._record(row)
-                if categories and not any(c in record.categories for c in categories):
-                    continue
-                if record.private and not include_private and record.source != source:
-                    continue
-                if cutoff is not None and record.created_at < cutoff:
-                    continue
-                similarity = similarity_from_cosine(cosine)
-                score, reasons = composite_score(record, similarity, weights, now)
-                seen = best.get(record.id)
-                if seen is None or score > seen.score:
-                    best[record.id] = MemoryMatch(record=record, score=score, match_reasons=reasons)
-        found = sorted(best.values(), key=lambda m: m.score, reverse=True)
-        return found[:limit]
+    # -- looking around (:mod:`.browse`) ------------------------------------------------------
 
-    @staticmethod
-    def _record(row: VectorRecord) -> MemoryRecord:
-        extra = dict(row.metadata)
-        created = _utc(row.created_at)
-        return MemoryRecord(
-            id=row.id,
-            content=row.text,
-            scope=row.scope,
-            categories=list(extra.get("categories") or []),
-            metadata=dict(extra.get("metadata") or {}),
-            importance=round(row.importance, 6),  # stored as float32
-            created_at=created,
-            last_accessed=created,
-            source=extra.get("source"),
-            private=bool(extra.get("private", False)),
-        )
+    async def alist_scopes(self, path: str | None = None) -> list[str]:
+        """The immediate child scopes of ``path`` (under ``root_scope``)."""
+        return await browse.alist_scopes(self, self._scoped(path))
+
+    async def alist_records(
+        self, scope: str | None = None, limit: int = 200, offset: int = 0
+    ) -> list[MemoryRecord]:
+        """The records under ``scope`` (under ``root_scope``), newest first."""
+        return await browse.alist_records(self, self._scoped(scope), limit, offset)
+
+    async def ainfo(self, path: str | None = None) -> ScopeInfo:
+        """How many records ``path`` holds (with everything under it), their categories,
+        oldest and newest times and its child scopes."""
+        return await browse.ainfo(self, self._scoped(path))
+
+    async def atree(self, path: str | None = None, max_depth: int = 3) -> str:
+        """The scopes under ``path`` as an indented tree with their record counts."""
+        return await browse.atree(self, self._scoped(path), max_depth)
+
+    async def alist_categories(self, path: str | None = None) -> dict[str, int]:
+        """Each category in use under ``path`` and how many records carry it."""
+        return await browse.alist_categories(self, self._scoped(path))
 
     # -- forgetting ----------------------------------------------------------------------------
 
@@ -390,50 +300,17 @@ class Memory(BaseModel):
     ) -> int:
         """Delete the memories under ``scope`` (nested under ``root_scope``; everything
         without either) that match every filter given; returns how many."""
-        return await self._aforget_at(
-            self._scoped(scope), categories, older_than, metadata_filter, record_ids
+        return await aforget_at(
+            self, self._scoped(scope), categories, older_than, metadata_filter, record_ids
         )
 
-    async def _aforget_at(
-        self,
-        path: str | None,
-        categories: list[str] | None = None,
-        older_than: datetime | None = None,
-        metadata_filter: dict[str, Any] | None = None,
-        record_ids: list[str] | None = None,
-    ) -> int:
-        """:meth:`aforget` under the absolute scope ``path``."""
-        where = scope_where(path)
-        table = self.table
-        if categories or metadata_filter:
-            rows = await self._scan(path)
-            if record_ids is not None:
-                rows = [r for r in rows if r.id in set(record_ids)]
-            keep: list[str] = []
-            for row in rows:
-                record = self._record(row)
-                if categories and not any(c in record.categories for c in categories):
-                    continue
-                if metadata_filter and any(
-                    record.metadata.get(k) != v for k, v in metadata_filter.items()
-                ):
-                    continue
-                if older_than is not None and record.created_at >= older_than:
-                    continue
-                keep.append(record.id)
-            return await table.adelete(keep) if keep else 0
-        if older_than is not None:
-            when = older_than if older_than.tzinfo else older_than.replace(tzinfo=UTC)
-            ts = when.timestamp()
-            clause = f"created_at < {ts!r}"
-            where = f"({where}) AND {clause}" if where else clause
-        if record_ids is None and where is None:
-            return await table.adelete(where="true")
-        return await table.adelete(record_ids, where=where)
-
     async def areset(self, scope: str | None = None) -> None:
-        """Delete every memory under ``scope`` (all of them without one)."""
+        """Delete every memory under ``scope`` (under ``root_scope``; all without both)."""
         await self.aforget(scope=scope)
+
+    async def areset_all(self) -> None:
+        """Delete every memory of the store, whatever ``root_scope`` is."""
+        await aforget_at(self, "/")
 
     # -- views -------------------------------------------------------------------------------
 
@@ -441,31 +318,68 @@ class Memory(BaseModel):
         """A view of this memory rooted at ``path`` (under ``root_scope``)."""
         from .memory_scope import MemoryScope
 
-        return MemoryScope(self, self._scoped(path) or "/")
+        return MemoryScope(self, self._scoped(path))
 
     def slice(
         self, scopes: list[str], categories: list[str] | None = None, read_only: bool = True
     ) -> MemorySlice:
-        """A view over several scopes at once (read-only by default)."""
+        """A view over several scopes (under ``root_scope``) at once, read-only by
+        default."""
         from .memory_scope import MemorySlice
 
-        return MemorySlice(self, scopes, categories=categories, read_only=read_only)
+        paths = [self._scoped(s) for s in scopes]
+        return MemorySlice(self, paths, categories=categories, read_only=read_only)
 
-    # -- sync twins ----------------------------------------------------------------------------
+    # -- sync twins (blocking; refused inside a running loop: await the a-methods there) -------
 
     def remember(self, content: str, *args: Any, **kwargs: Any) -> MemoryRecord | None:
-        """:meth:`aremember`, blocking (refused inside a running loop)."""
+        """:meth:`aremember`, blocking."""
         return _run(self.aremember(content, *args, **kwargs), "remember")
 
     def remember_many(
         self, contents: Sequence[str], *args: Any, **kwargs: Any
     ) -> list[MemoryRecord]:
-        """:meth:`aremember_many`, blocking."""
+        """:meth:`aremember_many`: returns ``[]`` at once, the save goes on in the
+        background."""
         return _run(self.aremember_many(contents, *args, **kwargs), "remember_many")
+
+    def drain_writes(self) -> None:
+        """:meth:`adrain_writes`, blocking."""
+        _run(self.adrain_writes(), "drain_writes")
+
+    def close(self) -> None:
+        """:meth:`aclose`, blocking."""
+        _run(self.aclose(), "close")
+
+    def update(self, record_id: str, **changes: Any) -> MemoryRecord:
+        """:meth:`aupdate`, blocking."""
+        return _run(self.aupdate(record_id, **changes), "update")
 
     def recall(self, query: str, *args: Any, **kwargs: Any) -> list[MemoryMatch]:
         """:meth:`arecall`, blocking."""
         return _run(self.arecall(query, *args, **kwargs), "recall")
+
+    def list_scopes(self, path: str | None = None) -> list[str]:
+        """:meth:`alist_scopes`, blocking."""
+        return _run(self.alist_scopes(path), "list_scopes")
+
+    def list_records(
+        self, scope: str | None = None, limit: int = 200, offset: int = 0
+    ) -> list[MemoryRecord]:
+        """:meth:`alist_records`, blocking."""
+        return _run(self.alist_records(scope, limit, offset), "list_records")
+
+    def info(self, path: str | None = None) -> ScopeInfo:
+        """:meth:`ainfo`, blocking."""
+        return _run(self.ainfo(path), "info")
+
+    def tree(self, path: str | None = None, max_depth: int = 3) -> str:
+        """:meth:`atree`, blocking."""
+        return _run(self.atree(path, max_depth), "tree")
+
+    def list_categories(self, path: str | None = None) -> dict[str, int]:
+        """:meth:`alist_categories`, blocking."""
+        return _run(self.alist_categories(path), "list_categories")
 
     def forget(self, *args: Any, **kwargs: Any) -> int:
         """:meth:`aforget`, blocking."""
@@ -474,6 +388,10 @@ class Memory(BaseModel):
     def reset(self, scope: str | None = None) -> None:
         """:meth:`areset`, blocking."""
         _run(self.areset(scope), "reset")
+
+    def reset_all(self) -> None:
+        """:meth:`areset_all`, blocking."""
+        _run(self.areset_all(), "reset_all")
 
     def extract_memories(self, content: str) -> list[str]:
         """:meth:`aextract_memories`, blocking."""

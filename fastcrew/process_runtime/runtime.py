@@ -32,7 +32,7 @@ import os
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .._loop import LoopKind, ensure_no_running_loop
@@ -149,6 +149,11 @@ class Runtime:
         except asyncio.CancelledError:
             future.cancel()
             raise
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        """Start ``coro`` on the home loop (started if needed) in a copy of the caller's
+        context, without waiting: background work that outlives the caller's own loop."""
+        return asyncio.run_coroutine_threadsafe(coro, self._home._ensure())
 
     @property
     def home_loop(self) -> asyncio.AbstractEventLoop | None:

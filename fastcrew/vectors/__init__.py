@@ -5,6 +5,7 @@ search with scope filters (an ANN index past a size), and writes from many proce
 once made safe by a file lock. LanceDB is imported at first use (the ``knowledge`` extra)."""
 
 from .errors import DimensionMismatchError, VectorsNotInstalledError
+from .lance import near_duplicates
 from .paths import STORAGE_ENV, default_store_dir
 from .records import Hit, VectorRecord
 from .store import DEFAULT_INDEX_THRESHOLD, VectorStore
@@ -23,4 +24,5 @@ __all__ = [
     "WriteLock",
     "WriteLockTimeout",
     "default_store_dir",
+    "near_duplicates",
 ]

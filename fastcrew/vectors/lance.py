@@ -34,13 +34,16 @@ __all__ = [
     "dimension",
     "ensure_indexes",
     "maintain",
+    "near_duplicates",
     "optimize",
     "present_ids",
     "query_vector",
     "records_from",
+    "scan",
     "schema",
     "search",
     "to_batch",
+    "upsert",
 ]
 
 COLUMNS = ["id", "text", "metadata", "scope", "created_at", "importance"]
@@ -249,3 +252,39 @@ async def _size(table: AsyncTable) -> tuple[int, int]:
     if isinstance(stats, dict):
         return int(stats["num_rows"]), int(stats["fragment_stats"]["num_fragments"])
     return int(stats.num_rows), int(stats.fragment_stats.num_fragments)
+
+async def scan(
+    table: AsyncTable, where: str | None, *, limit: int | None, offset: int, with_vectors: bool
+) -> list[VectorRecord]:
+    """The rows matching ``where`` (all without it) in storage order, ``offset`` skipped."""
+    query = table.query().select([*COLUMNS, "vector"] if with_vectors else COLUMNS)
+    if where:
+        query = query.where(where)
+    if limit is not None:
+        query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
+    return records_from(await query.to_arrow(), with_vectors=with_vectors)
+
+
+async def upsert(table: AsyncTable, batch: pa.RecordBatch) -> None:
+    """Replace the rows whose id is in ``batch``, add the others (one merge)."""
+    builder = table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+    await builder.execute(batch)
+
+
+def near_duplicates(vectors: Sequence[Sequence[float]], threshold: float) -> set[int]:
+    """The positions of vectors whose cosine to an earlier one (not itself dropped) is at
+    least ``threshold``."""
+    _, _, np = _modules()
+    if len(vectors) < 2:
+        return set()
+    matrix = _matrix(vectors, len(vectors[0]))
+    norms = np.linalg.norm(matrix, axis=1)
+    matrix /= np.where(norms == 0, 1.0, norms)[:, None]
+    close = (matrix @ matrix.T) >= threshold
+    dropped: set[int] = set()
+    for j in range(1, len(vectors)):
+        if any(close[i, j] for i in range(j) if i not in dropped):
+            dropped.add(j)
+    return dropped

@@ -213,6 +213,41 @@ class VectorTable:
         if table is not None:
             await table.checkout_latest()
 
+    async def ascan(
+        self,
+        *,
+        scope: str | None = None,
+        scope_prefix: str | None = None,
+        where: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        with_vectors: bool = False,
+    ) -> list[VectorRecord]:
+        """The records (in ``scope``, under ``scope_prefix``, matching ``where``), in storage
+        order: ``offset`` skipped, at most ``limit`` (all without one)."""
+        table = await self._open()
+        if table is None:
+            return []
+        sql = all_of([scope_filter(scope, scope_prefix), where])
+        return await lance.scan(table, sql, limit=limit, offset=offset, with_vectors=with_vectors)
+
+    async def aupsert(self, records: Iterable[VectorRecord]) -> int:
+        """Write ``records``, replacing those whose id the table holds (the last of repeated
+        ids wins); returns how many were written."""
+        unique = {record.id: record for record in records}
+        if not unique:
+            return 0
+        batch = list(unique.values())
+        dim = len(batch[0].vector)
+        await self._open()
+        self._check_dim(dim)
+        async with self.lock.ahold():
+            table = await self._open_for_write(dim)
+            self._check_dim(dim)
+            await lance.upsert(table, lance.to_batch(batch, dim))
+            await lance.maintain(table, self.store.index_threshold)
+        return len(batch)
+
     # -- the sync twins (they block; from async code, await the a-methods) -------------------
 
     def add(self, records: Iterable[VectorRecord]) -> int:
@@ -242,3 +277,11 @@ class VectorTable:
     def refresh(self) -> None:
         """:meth:`arefresh`, blocking."""
         run_sync(self.arefresh())
+
+    def scan(self, **options: Any) -> list[VectorRecord]:
+        """:meth:`ascan`, blocking."""
+        return run_sync(self.ascan(**options))
+
+    def upsert(self, records: Iterable[VectorRecord]) -> int:
+        """:meth:`aupsert`, blocking."""
+        return run_sync(self.aupsert(list(records)))
