@@ -223,3 +223,49 @@ def run_project(ctx: click.Context) -> None:
     except Exception as exc:
         click.echo(f"fastcrew run: the project failed: {type(exc).__name__}: {exc}", err=True)
         ctx.exit(1)
+
+
+def _reset_flag(*names: str, help: str = "", hidden: bool = False) -> Callable[[F], F]:
+    # Command line only (no FASTCREW_RESET_MEMORIES_* variable): a reset deletes data.
+    return click.option(*names, is_flag=True, help=help, hidden=hidden, allow_from_autoenv=False)
+
+
+@main.command("reset-memories")
+@_reset_flag("-m", "--memory", help="Reset the memory of every crew, agent and flow.")
+@_reset_flag("-kn", "--knowledge", help="Reset every knowledge collection (crews' and agents').")
+@_reset_flag("-akn", "--agent-knowledge", help="Reset the agents' knowledge collections only.")
+@_reset_flag("-k", "--kickoff-outputs", help="Accepted: fastcrew keeps no kickoff outputs.")
+@_reset_flag("-a", "--all", help="Reset memory, knowledge and kickoff outputs.")
+@_reset_flag("-l", "--long", hidden=True)
+@_reset_flag("-s", "--short", hidden=True)
+@_reset_flag("-e", "--entities", hidden=True)
+@click.pass_context
+def reset_memories(
+    ctx: click.Context, long: bool, short: bool, entities: bool, **flags: bool
+) -> None:
+    """Delete what crews and flows stored in $FASTCREW_STORAGE_DIR (else the project's data
+    folder), as `crewai reset-memories` does: memories, knowledge collections."""
+    from .errors import FastCrewError
+    from .memory.reset import reset_memories as reset
+
+    legacy = [
+        name for name, on in (("--long", long), ("--short", short), ("--entities", entities)) if on
+    ]
+    if legacy:
+        click.echo(
+            f"Warning: {', '.join(legacy)}: deprecated, use --memory (-m): memory is unified.",
+            err=True,
+        )
+        flags["memory"] = True
+    if not any(flags.values()):
+        raise click.UsageError(
+            "say what to reset: -m/--memory, -kn/--knowledge, -akn/--agent-knowledge, "
+            "-k/--kickoff-outputs or -a/--all"
+        )
+    try:
+        done = reset(**flags)
+    except (FastCrewError, ImportError, OSError) as exc:  # no LanceDB, a lock, the disk
+        click.echo(f"fastcrew reset-memories: {type(exc).__name__}: {exc}", err=True)
+        ctx.exit(1)
+    for line in done:
+        click.echo(str(line))

@@ -50,6 +50,7 @@ from ._graph import (
 from ._run import NO_INPUT, Run
 from ._state import FlowState, StateSpec, state_spec
 from .definition import FlowDefinition, build_definition
+from .memory import FlowMemory, adopt_class_memory, adrain_memory, init_memory
 from .persistence.base import check_store
 from .persistence.decorators import persist
 from .persistence.recorder import open_recorder
@@ -77,7 +78,7 @@ DEFAULT_MAX_METHOD_CALLS = 100
 """Times one method may run in one kickoff (``Flow.max_method_calls``, as in CrewAI)."""
 
 
-class Flow(Generic[StateT]):
+class Flow(FlowMemory, Generic[StateT]):
     """A flow, as in CrewAI: subclass it, decorate methods, ``kickoff()``.
 
     The state is ``Flow[Model]`` (a pydantic model; an ``id`` field is added if it has none),
@@ -90,6 +91,7 @@ class Flow(Generic[StateT]):
     Keyword arguments of the constructor other than the options below are initial state
     values (CrewAI's ``Flow(**kwargs)``). ``persistence``: the store ``kickoff(inputs={"id":
     ...})`` restores from and ``@persist`` saves to (default: the one ``@persist`` names).
+    ``memory``: the flow's memory (``self.remember`` / ``recall``, :mod:`fastcrew.flow.memory`).
     """
 
     initial_state: ClassVar[Any] = None
@@ -105,6 +107,7 @@ class Flow(Generic[StateT]):
         super().__init_subclass__(**kwargs)
         cls._fastcrew_graph = build_graph(cls)
         cls._fastcrew_state = state_spec(cls, Flow)
+        adopt_class_memory(cls)
 
     def __init__(
         self,
@@ -114,6 +117,7 @@ class Flow(Generic[StateT]):
         persistence: Any = None,
         tracing: bool | None = None,
         suppress_flow_events: bool = False,
+        memory: Any = None,
         **state_values: Any,
     ) -> None:
         cls = type(self)
@@ -128,6 +132,7 @@ class Flow(Generic[StateT]):
         self._method_outputs: list[Any] = []
         self._running = False
         self._usage = UsageMeter()
+        init_memory(self, memory)
 
     @classmethod
     def flow_definition(cls) -> FlowDefinition:
@@ -203,6 +208,7 @@ class Flow(Generic[StateT]):
                 return await self._kickoff(inputs, max_steps, restore_from_state_id)
         finally:
             self._running = False
+            await adrain_memory(self)  # the memory's background saves (flow/memory.py)
 
     async def kickoff_async(
         self,

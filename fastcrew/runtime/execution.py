@@ -5,6 +5,7 @@ output, guardrails, callbacks, the output file. Per-run state lives in a :class:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -121,51 +122,51 @@ async def run_task(
         trace.task_started(index + 1, label, role, description)
     guards = task.guardrail_list() if finish else []
     memory = _memory_of(run, agent)
-    try:
-        output = await call_with_timeout(
-            _attempts(
-                run,
-                task,
-                index,
-                agent,
-                description,
-                expected,
-                context,
-                system,
+    with _memory_usage(run, memory):  # the memory's LLM calls are the run's
+        try:
+            output = await call_with_timeout(
+                _attempts(
+                    run,
+                    task,
+                    index,
+                    agent,
+                    description,
+                    expected,
+                    context,
+                    system,
+                    who,
+                    trace,
+                    guards,
+                    memory,
+                ),
+                agent.max_execution_time,
                 who,
-                trace,
-                guards,
-                memory,
-            ),
-            agent.max_execution_time,
-            who,
-        )
-        if trace is not None:
-            trace.answer(role, output.raw)
-        if memory is not None and output.raw:
-            from ..memory.analyze import charging
-            from ..memory.crews import asave_task
-
-            with charging(run.add_usage):
-                await asave_task(memory, description, role, expected, output.raw)
-        if not finish:
-            return output
-        if task.callback is not None:
-            await maybe_await(task.callback(output))
-        if task_callback is not None:
-            await maybe_await(task_callback(output))
-        if path is not None:
-            await get_runtime().run_in_thread(
-                write_file, path, file_text(output), task.create_directory is not False
             )
-    except Exception as exc:
-        if trace is not None:
-            trace.task_failed(label, exc)
-        if not isinstance(exc, TaskError):
-            note = f"while running task {label!r} (agent {role!r})"
-            if note not in getattr(exc, "__notes__", ()):
-                exc.add_note(note)
-        raise
+            if trace is not None:
+                trace.answer(role, output.raw)
+            if memory is not None and output.raw:
+                from ..memory.crews import asave_task
+
+                await asave_task(memory, description, role, expected, output.raw)
+                await memory.adrain_writes()  # what its tools saved in the background
+            if not finish:
+                return output
+            if task.callback is not None:
+                await maybe_await(task.callback(output))
+            if task_callback is not None:
+                await maybe_await(task_callback(output))
+            if path is not None:
+                await get_runtime().run_in_thread(
+                    write_file, path, file_text(output), task.create_directory is not False
+                )
+        except Exception as exc:
+            if trace is not None:
+                trace.task_failed(label, exc)
+            if not isinstance(exc, TaskError):
+                note = f"while running task {label!r} (agent {role!r})"
+                if note not in getattr(exc, "__notes__", ()):
+                    exc.add_note(note)
+            raise
     return output
 
 
@@ -210,7 +211,7 @@ async def _attempts(
             agent_id=str(agent.id),
             input_index=run.input_index,
         )
-    toolbox = task_toolbox(run, agent, task)
+    toolbox = task_toolbox(run, agent, task, memory)
     if toolbox is not None:
         toolbox.trace = trace
 
@@ -275,14 +276,21 @@ def _memory_of(run: Run, agent: Agent) -> Any:
     return row_view(memory)
 
 
+def _memory_usage(run: Run, memory: Any) -> AbstractContextManager[None]:
+    """Inside, the LLM calls of ``memory`` (recall, save, its tools) add to the run's usage."""
+    if memory is None:
+        return nullcontext()
+    from ..memory.analyze import charging
+
+    return charging(run.add_usage)
+
+
 async def _with_memory(run: Run, memory: Any, description: str, prompt: str) -> str:
     """The task prompt with the memories its description recalls (CrewAI's query and
     limit, 5), or unchanged when none is found."""
-    from ..memory.analyze import charging
     from ..memory.crews import arecall_text
 
-    with charging(run.add_usage):
-        found = await arecall_text(memory, description)
+    found = await arecall_text(memory, description)
     return prompt + memory_block(found) if found else prompt
 
 

@@ -1,10 +1,15 @@
-"""A crew with knowledge for the batch tests (loaded by spec in each worker process): 40
-chunks of 100 characters, one fact each, searched before every row's task."""
+"""Crews and a flow with knowledge or memory for the batch tests (loaded by spec in each
+worker process): 40 chunks of 100 characters, one fact each, searched before every row's
+task; memory noted and recalled by a crew's or a flow's row."""
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from fastcrew import LLM, Agent, Crew, Task
+from fastcrew.flow import Flow, listen, start
 from fastcrew.knowledge.source.string_knowledge_source import StringKnowledgeSource
+from fastcrew.memory import Memory
 
 CHUNKS = 40
 CHUNK_SIZE = 100
@@ -59,3 +64,24 @@ def memory_crew() -> Crew:
         memory=True,
         embedder={"provider": "openai", "config": {"dimensions": 64}},
     )
+
+
+class MemoryState(BaseModel):
+    code: str
+    recalled: list[str] = []
+
+
+class MemoryFlow(Flow[MemoryState]):
+    """A flow row notes its code word in the flow's memory, then recalls every code word."""
+
+    memory = Memory(llm="sim-model", embedder={"provider": "openai", "config": {"dimensions": 64}})
+
+    @start()
+    async def note(self) -> None:
+        text = f"The vault access code is {self.state.code}."
+        await self.aremember(text, scope="/", categories=["codes"], importance=0.5)
+
+    @listen(note)
+    async def ask(self) -> None:
+        found = await self.arecall("vault access code", limit=50)
+        self.state.recalled = [m.record.content for m in found]

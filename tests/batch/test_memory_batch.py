@@ -14,7 +14,8 @@ from fastcrew.sim import spawn
 
 from .helpers import read_rows
 
-CREW = f"{Path(__file__).with_name('knowledge_crews.py')}:memory_crew"
+SPECS = Path(__file__).with_name("knowledge_crews.py")
+CREW = f"{SPECS}:memory_crew"
 ROWS = 12
 
 
@@ -35,3 +36,18 @@ def test_a_row_recalls_its_own_notes_and_never_another_rows(
         answer = row["output"]["tasks"][1]["raw"]  # the question's answer echoes its prompt
         assert code in answer  # its own note, recalled
         assert set(re.findall(r"ORCHID-\d+", answer)) == {code}  # and no other row's
+
+
+def test_a_flow_row_has_its_own_memory_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FASTCREW_STORAGE_DIR", str(tmp_path / "storage"))
+    inputs = tmp_path / "in.jsonl"
+    codes = [f"HERON-{1000 + i}" for i in range(6)]
+    inputs.write_text("".join(json.dumps({"code": code}) + "\n" for code in codes))
+    with spawn(seed=5) as sim:
+        result = run_batch(
+            inputs, output=tmp_path / "out.jsonl", flow=f"{SPECS}:MemoryFlow", workers=2,
+            concurrency=3, base_url=sim.base_url, quiet=True,
+        )  # fmt: skip
+    assert (result.status, result.rows_ok) == ("complete", 6)
+    for row, code in zip(read_rows(tmp_path / "out.jsonl"), codes, strict=True):
+        assert row["output"]["state"]["recalled"] == [f"The vault access code is {code}."]

@@ -287,9 +287,10 @@ class RowRunner:
         row_id = row_state_id(index, raw)
         # @persist flows save each row's progress under the row's id (unique per index and
         # line, whatever the input's "id"): a row cut off by a crash continues from there.
-        return await arun_flow(
-            self.flow, inputs, state_id=row_id, persistence=self.flow_store, key=row_id
-        )
+        with batch_row(index):  # the row's own memory scope, for the flow and its crews
+            return await arun_flow(
+                self.flow, inputs, state_id=row_id, persistence=self.flow_store, key=row_id
+            )
 
     async def _kickoff(self, index: int, inputs: dict[str, Any]) -> CrewOutput:
         assert self.crew is not None

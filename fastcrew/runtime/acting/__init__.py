@@ -32,14 +32,15 @@ def caches(agent: Agent, crew: Any) -> bool:
     return "cache" in agent.model_fields_set or bool(getattr(crew, "cache", False))
 
 
-def task_toolbox(run: Run, agent: Agent, task: Task | None) -> Toolbox | None:
+def task_toolbox(run: Run, agent: Agent, task: Task | None, memory: Any = None) -> Toolbox | None:
     """The tools ``agent`` may use on ``task`` in ``run`` (None: answer without tools).
 
     The task's tools replace the agent's (as in CrewAI); an agent with
     ``allow_delegation=True`` gets the coworker tools over the crew's other agents; a
     hierarchical crew's manager gets them over every agent; ``allow_code_execution=True``
-    adds the code interpreter; ``agent.mcps`` servers' tools are added when the loop starts
-    (:meth:`Toolbox.load`: a look-up once the servers are connected).
+    adds the code interpreter; a task with a ``memory`` gets the memory tools (CrewAI's
+    *Search memory* and *Save to memory*); ``agent.mcps`` servers' tools are added when the
+    loop starts (:meth:`Toolbox.load`: a look-up once the servers are connected).
     """
     tools = task.native_tools() if task is not None and task.tools else agent.native_tools()
     if agent is run.manager:
@@ -52,6 +53,10 @@ def task_toolbox(run: Run, agent: Agent, task: Task | None) -> Toolbox | None:
             tools += _coworker_tools(run, coworkers)
     if agent.allow_code_execution:
         tools.append(_code_interpreter())
+    if memory is not None:
+        from ...tools.memory_tools import create_memory_tools
+
+        tools += create_memory_tools(memory)
     if not tools and not agent.mcps:
         return None
     if run.tool_state is None:
