@@ -4,6 +4,13 @@ Building one does no I/O. Its sources are indexed by :meth:`Knowledge.aadd_sourc
 explicit call) or, once, by :meth:`Knowledge.aensure_indexed` — which a crew awaits at its
 first kickoff and :meth:`Knowledge.aquery` awaits first — so indexing happens once per
 ``Knowledge`` object however many runs start together.
+
+The built-in :class:`~fastcrew.knowledge.storage.knowledge_storage.KnowledgeStorage` is
+given each source's chunks with their hashes, and embeds only those it lacks. Any other
+storage (a :class:`~fastcrew.knowledge.storage.base_knowledge_storage.BaseKnowledgeStorage`)
+is used as CrewAI uses it: each source's ``add`` / ``aadd`` hands it its chunks through
+``save`` / ``asave``; the blocking calls (``query``, ``add_sources``, ``reset``) use its
+blocking methods, the awaitable ones its ``a``-methods.
 """
 
 from __future__ import annotations
@@ -13,10 +20,15 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from ..errors import unwrap_validation_error
+from ..process_runtime import get_runtime
 from .source.base_knowledge_source import BaseKnowledgeSource
-from .storage import KnowledgeStorage, SearchResult
+from .storage.base_knowledge_storage import SearchResult
+from .storage.factory import resolve_knowledge_storage
+from .storage.knowledge_storage import KnowledgeStorage
+from .utils.knowledge_utils import extract_knowledge_context
 
 __all__ = ["Knowledge", "extract_knowledge_context", "resolve_knowledge_sources"]
 
@@ -27,6 +39,7 @@ _SOURCE_TYPES = {
     "csv": "csv_knowledge_source:CSVKnowledgeSource",
     "json": "json_knowledge_source:JSONKnowledgeSource",
     "excel": "excel_knowledge_source:ExcelKnowledgeSource",
+    "docling": "crew_docling_source:CrewDoclingSource",  # refused, saying why
 }
 
 
@@ -55,21 +68,20 @@ def resolve_knowledge_sources(value: Any) -> Any:
             raise ValueError(
                 f"Unknown source_type={tag!r} at index {i}: expected one of {sorted(_SOURCE_TYPES)}"
             )
-        out.append(_source_class(tag).model_validate(dict(item)))
+        out.append(_source_class(tag)(**item))
     return out
 
 
-def extract_knowledge_context(snippets: list[SearchResult] | None) -> str:
-    """``"Additional Information: "`` and the contents found, one per line (CrewAI's text);
-    empty when nothing was found."""
-    found = [s["content"] for s in snippets or () if s and s.get("content")]
-    return "Additional Information: " + "\n".join(found) if found else ""
+def _indexes(storage: Any) -> bool:
+    """Whether ``storage`` indexes chunks by hash (the built-in ``KnowledgeStorage``)."""
+    return callable(getattr(storage, "aindex", None))
 
 
 class Knowledge(BaseModel):
     """``Knowledge(collection_name, sources, embedder=None, storage=None)``: ``embedder`` is
-    CrewAI's ``embedder=`` dict; ``storage`` a :class:`KnowledgeStorage` (default: one for
-    ``collection_name`` in ``$FASTCREW_STORAGE_DIR/knowledge``)."""
+    CrewAI's ``embedder=`` dict; ``storage`` a storage of your own (default: the registered
+    factory's, else a :class:`KnowledgeStorage` for ``collection_name`` in
+    ``$FASTCREW_STORAGE_DIR/knowledge``)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -91,28 +103,43 @@ class Knowledge(BaseModel):
         storage: Any = None,
         **data: Any,
     ) -> None:
-        super().__init__(
-            collection_name=collection_name, sources=sources, embedder=embedder, **data
-        )
-        self.storage = (
-            storage
-            if storage is not None
-            else KnowledgeStorage(embedder=embedder, collection_name=collection_name)
-        )
+        try:
+            super().__init__(
+                collection_name=collection_name, sources=sources, embedder=embedder, **data
+            )
+        except ValidationError as exc:  # a fastcrew error of a source, raised as itself
+            found = unwrap_validation_error(exc)
+            if found is exc:
+                raise
+            raise found from None
+        if storage is None:
+            storage = resolve_knowledge_storage(embedder, collection_name)
+        if storage is None:
+            storage = KnowledgeStorage(embedder=embedder, collection_name=collection_name)
+        self.storage = storage
 
     @field_validator("sources", mode="before")
     @classmethod
     def _sources(cls, value: Any) -> Any:
         return resolve_knowledge_sources(value)
 
+    def _require_storage(self) -> Any:
+        if self.storage is None:
+            raise ValueError("Storage is not initialized.")
+        return self.storage
+
     # -- indexing -------------------------------------------------------------------------
 
     async def aadd_sources(self) -> None:
-        """Index every source: its chunks not yet in the collection are embedded and added
-        (a source without :meth:`~BaseKnowledgeSource.document_texts` goes through its own
-        ``aadd``, CrewAI's path)."""
+        """Index every source: into the built-in storage, the chunks it lacks are embedded
+        and added; any other storage gets each source's ``aadd`` (CrewAI's path), as does a
+        source without :meth:`~BaseKnowledgeSource.document_texts`."""
+        storage = self.storage
         for source in self.sources:
-            source.storage = self.storage
+            source.storage = storage
+            if not _indexes(storage):
+                await source.aadd()
+                continue
             try:
                 chunks = source.knowledge_chunks()
             except NotImplementedError:
@@ -120,18 +147,19 @@ class Knowledge(BaseModel):
                 continue
             if not source.chunks:
                 source.chunks.extend(chunk.text for chunk in chunks)
-            index = getattr(self.storage, "aindex", None)
-            if index is not None:
-                await index(chunks, source.metadata)
-            else:  # a storage of the user's own: CrewAI's asave of texts
-                await self.storage.asave([chunk.text for chunk in chunks])
+            await storage.aindex(chunks, source.metadata)
         self._indexed = True
 
     def add_sources(self) -> None:
-        """:meth:`aadd_sources`, blocking (refused inside a running loop)."""
-        from ..process_runtime import get_runtime
-
-        get_runtime().run(self.aadd_sources(), api="add_sources", async_api="aadd_sources")
+        """:meth:`aadd_sources`, blocking (refused inside a running loop); a storage of your
+        own gets each source's blocking ``add`` (its ``save``), as in CrewAI."""
+        if _indexes(self.storage):
+            get_runtime().run(self.aadd_sources(), api="add_sources", async_api="aadd_sources")
+            return
+        for source in self.sources:
+            source.storage = self.storage
+            source.add()
+        self._indexed = True
 
     async def aensure_indexed(self) -> None:
         """Index the sources once per object: concurrent callers on a loop await the same
@@ -152,10 +180,9 @@ class Knowledge(BaseModel):
     ) -> list[SearchResult]:
         """The ``results_limit`` most relevant chunks scoring at least ``score_threshold``
         (indexing the sources first if they were not yet)."""
-        if self.storage is None:
-            raise ValueError("Storage is not initialized.")
+        storage = self._require_storage()
         await self.aensure_indexed()
-        found: list[SearchResult] = await self.storage.asearch(
+        found: list[SearchResult] = await storage.asearch(
             query, limit=results_limit, score_threshold=score_threshold
         )
         return found
@@ -163,22 +190,29 @@ class Knowledge(BaseModel):
     def query(
         self, query: list[str], results_limit: int = 5, score_threshold: float = 0.6
     ) -> list[SearchResult]:
-        """:meth:`aquery`, blocking (refused inside a running loop)."""
-        from ..process_runtime import get_runtime
-
-        work = self.aquery(query, results_limit, score_threshold)
-        return get_runtime().run(work, api="Knowledge.query", async_api="Knowledge.aquery")
+        """:meth:`aquery`, blocking (refused inside a running loop); a storage of your own is
+        searched with its blocking ``search``."""
+        storage = self._require_storage()
+        if _indexes(storage):
+            work = self.aquery(query, results_limit, score_threshold)
+            return get_runtime().run(work, api="Knowledge.query", async_api="Knowledge.aquery")
+        if not self._indexed and self.sources:
+            self.add_sources()
+        found: list[SearchResult] = storage.search(
+            query, limit=results_limit, score_threshold=score_threshold
+        )
+        return found
 
     async def areset(self) -> None:
         """Delete the collection (the sources are indexed again when next needed)."""
-        if self.storage is None:
-            raise ValueError("Storage is not initialized.")
-        await self.storage.areset()
-        self._indexed = False
-        self._once.clear()
+        await self._require_storage().areset()
+        self._forget_indexing()
 
     def reset(self) -> None:
-        """:meth:`areset`, blocking."""
-        from ..process_runtime import get_runtime
+        """Delete the collection with the storage's blocking ``reset``."""
+        self._require_storage().reset()
+        self._forget_indexing()
 
-        get_runtime().run(self.areset(), api="Knowledge.reset", async_api="Knowledge.areset")
+    def _forget_indexing(self) -> None:
+        self._indexed = False
+        self._once.clear()

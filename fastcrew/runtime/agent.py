@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from ..errors import ConfigurationError
+from ..knowledge.fields import EmbedderSpec, KnowledgeSources, KnowledgeStorageSpec, embedder_key
 from ..llm import LLM
 from ..process_runtime import get_runtime
 from ..tools import BaseTool
@@ -57,57 +58,6 @@ def check_tools(value: Any, owner: str) -> Any:
     for item in items:
         check_tool(item, owner)
     return items
-
-
-def check_knowledge_sources(value: Any, owner: str) -> Any:
-    """CrewAI's ``knowledge_sources``: knowledge source objects, or dicts with a
-    ``source_type`` (made into sources); anything else fails here."""
-    if value is None:
-        return None
-    from ..knowledge.knowledge import resolve_knowledge_sources
-    from ..knowledge.source.base_knowledge_source import BaseKnowledgeSource
-
-    items = resolve_knowledge_sources(list(value) if isinstance(value, list | tuple) else [value])
-    for item in items:
-        if not isinstance(item, BaseKnowledgeSource):
-            raise ConfigurationError(
-                f"{owner} knowledge_sources must be knowledge sources "
-                f"(fastcrew.knowledge.source), not {type(item).__name__}"
-            )
-    return items
-
-
-def check_embedder(value: Any, owner: str) -> Any:
-    """CrewAI's ``embedder=``: a dict like ``{"provider": "openai", "config": {...}}`` (or a
-    fastcrew ``EmbedderConfig`` / ``Embedder``); resolved when first used."""
-    if value is None:
-        return None
-    if isinstance(value, Mapping):
-        from ..embeddings.config import PROVIDERS
-
-        if value.get("provider") not in PROVIDERS:
-            raise ConfigurationError(
-                f"{owner} embedder must name a provider among {', '.join(map(repr, PROVIDERS))}"
-                f' (got {value.get("provider")!r}): {{"provider": "openai", "config": {{...}}}}'
-            )
-        return dict(value)
-    from ..embeddings import Embedder, EmbedderConfig
-
-    if isinstance(value, Embedder | EmbedderConfig):
-        return value
-    raise ConfigurationError(
-        f"{owner} embedder must be a dict such as "
-        f'{{"provider": "openai", "config": {{"model": ...}}}}, not {type(value).__name__}'
-    )
-
-
-def embedder_key(embedder: Any) -> str:
-    """A key telling embedder settings apart (equal dicts, equal keys)."""
-    if embedder is None or isinstance(embedder, Mapping):
-        import json
-
-        return json.dumps(embedder, sort_keys=True, default=repr)
-    return f"object:{id(embedder)}"
 
 
 def _merge_config(data: Any) -> Any:
@@ -158,16 +108,20 @@ class Agent(compat.OwnErrors, BaseModel):
     callable(LiteAgentOutput) -> (ok, value_or_feedback), or criteria in plain language
     checked by the agent's LLM."""
     guardrail_max_retries: int = Field(default=3, ge=0)
-    knowledge_sources: list[Any] | None = None
+    knowledge_sources: KnowledgeSources = None
     """Knowledge sources (``fastcrew.knowledge.source``) searched before each of the agent's
     tasks, in the collection named after its role (CrewAI's); indexed at the first kickoff."""
     knowledge: Any = None
     """A :class:`~fastcrew.knowledge.Knowledge` of the agent's own (``knowledge_sources``,
     when given, build one instead)."""
+    knowledge_storage: KnowledgeStorageSpec = None
+    """CrewAI's ``knowledge_storage=``: a storage of your own (a ``BaseKnowledgeStorage``)
+    for the agent's knowledge: its ``knowledge_sources`` are saved there, and it is searched
+    before each task (with no sources too)."""
     knowledge_config: Any = None
     """A :class:`~fastcrew.knowledge.KnowledgeConfig` (or its dict): results per query and
     the score threshold of the agent's knowledge searches."""
-    embedder: Any = None
+    embedder: EmbedderSpec = None
     """CrewAI's ``embedder=`` dict for the agent's knowledge (default: the crew's)."""
     memory: Any = None
     """CrewAI's agent memory: ``True`` (a ``Memory`` with this agent's LLM) or a
@@ -212,11 +166,6 @@ class Agent(compat.OwnErrors, BaseModel):
             self._memory = agent_memory(self.memory, self.llm, embedder)
         return self._memory
 
-    @field_validator("knowledge_sources", mode="before")
-    @classmethod
-    def _knowledge_sources(cls, value: Any) -> Any:
-        return check_knowledge_sources(value, "Agent")
-
     @field_validator("knowledge_config", mode="before")
     @classmethod
     def _knowledge_config(cls, value: Any) -> Any:
@@ -245,26 +194,24 @@ class Agent(compat.OwnErrors, BaseModel):
             )
         return value
 
-    @field_validator("embedder", mode="before")
-    @classmethod
-    def _embedder(cls, value: Any) -> Any:
-        return check_embedder(value, "Agent")
-
     def knowledge_for(self, crew_embedder: Any = None) -> Any:
         """The agent's :class:`~fastcrew.knowledge.Knowledge` in a crew whose embedder is
-        ``crew_embedder`` (used when the agent has none, as CrewAI does), or None. Built on
-        first use, once per embedder; no I/O (indexing happens at the first kickoff)."""
-        if not self.knowledge_sources:
+        ``crew_embedder`` (used when the agent has none, as CrewAI does), or None: one of its
+        ``knowledge_sources`` (in its ``knowledge_storage`` if given), else its ``knowledge``,
+        else one searching its ``knowledge_storage``. Built on first use, once per embedder
+        (once in all with a ``knowledge_storage``); no I/O (indexing happens at the first
+        kickoff)."""
+        storage = self.knowledge_storage
+        if not self.knowledge_sources and (self.knowledge is not None or storage is None):
             return self.knowledge
         embedder = self.embedder if self.embedder is not None else crew_embedder
-        key = embedder_key(embedder)
+        key = "storage" if storage is not None else embedder_key(embedder)
         found = self._knowledges.get(key)
         if found is None:
             from ..knowledge.knowledge import Knowledge
 
-            found = Knowledge(
-                collection_name=self.role, sources=list(self.knowledge_sources), embedder=embedder
-            )
+            sources = list(self.knowledge_sources or ())
+            found = Knowledge(self.role, sources, embedder=embedder, storage=storage)
             found = self._knowledges.setdefault(key, found)
         return found
 

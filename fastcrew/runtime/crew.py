@@ -18,9 +18,10 @@ from pydantic import (
 
 from .._loop import ensure_no_running_loop
 from ..errors import ConfigurationError
+from ..knowledge.fields import EmbedderSpec, KnowledgeSources
 from ..process_runtime import get_runtime
 from . import compat
-from .agent import Agent, check_embedder, check_knowledge_sources, resolve_llm
+from .agent import Agent, resolve_llm
 from .calls import maybe_await
 from .conditional import check_conditional_tasks
 from .for_each import DEFAULT_MAX_CONCURRENCY, bounded_iter, bounded_map
@@ -78,10 +79,10 @@ class Crew(compat.OwnErrors, BaseModel):
     cache: bool = False
     """Tool-result caching for this crew's agents, per run (opt-in, as in CrewAI 1.15): an
     agent with ``cache=False`` stays out; one given ``cache=True`` caches without it."""
-    knowledge_sources: list[Any] | None = None
+    knowledge_sources: KnowledgeSources = None
     """Knowledge sources every agent's tasks search (the collection ``crew``, as CrewAI's);
     indexed once, at the first kickoff (or :meth:`aprepare_knowledge`)."""
-    embedder: Any = None
+    embedder: EmbedderSpec = None
     """CrewAI's ``embedder=`` dict: the crew's knowledge and every agent without its own."""
     memory: Any = False
     """CrewAI's crew memory: ``True`` (a ``Memory`` rooted at ``/crew/<name>``) or a
@@ -103,16 +104,6 @@ class Crew(compat.OwnErrors, BaseModel):
     @classmethod
     def _manager_llm(cls, value: Any) -> Any:
         return value if value is None else resolve_llm(value)
-
-    @field_validator("knowledge_sources", mode="before")
-    @classmethod
-    def _knowledge_sources(cls, value: Any) -> Any:
-        return check_knowledge_sources(value, "Crew")
-
-    @field_validator("embedder", mode="before")
-    @classmethod
-    def _embedder(cls, value: Any) -> Any:
-        return check_embedder(value, "Crew")
 
     @model_validator(mode="after")
     def _check(self) -> Crew:

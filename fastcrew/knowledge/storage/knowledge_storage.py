@@ -22,23 +22,24 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..process_runtime import get_runtime
-from .chunking import KnowledgeChunk, content_hash
+from pydantic import Field, PrivateAttr
+
+from ...process_runtime import get_runtime
+from ..chunking import KnowledgeChunk, content_hash
+from .base_knowledge_storage import BaseKnowledgeStorage, SearchResult
 
 if TYPE_CHECKING:
-    from ..embeddings import Embedder
-    from ..vectors import VectorStore, VectorTable
+    from ...embeddings import Embedder
+    from ...vectors import Hit, VectorStore, VectorTable
 
 __all__ = ["STORE_NAME", "IndexStats", "KnowledgeStorage", "SearchResult", "table_name"]
 
 STORE_NAME = "knowledge"
 """The vector store's folder under ``$FASTCREW_STORAGE_DIR``."""
-
-SearchResult = dict[str, Any]
-"""CrewAI's search result: ``{"id", "content", "metadata", "score"}``."""
 
 _INVALID = re.compile(r"[^A-Za-z0-9_-]")
 _MAX_NAME = 63
@@ -50,6 +51,25 @@ def table_name(collection_name: str | None, embedder_key: str) -> str:
     base = f"knowledge_{collection_name}" if collection_name else "knowledge"
     base = _INVALID.sub("_", base)[:_MAX_NAME]
     return f"{base}__{embedder_key}"
+
+
+@contextmanager
+def _same_dimensions() -> Iterator[None]:
+    """The vector store's dimension error as CrewAI's ``Embedding dimension mismatch``."""
+    from ...vectors import DimensionMismatchError
+
+    try:
+        yield
+    except DimensionMismatchError as exc:
+        raise ValueError(
+            f"Embedding dimension mismatch: {exc}. The collection was built with another "
+            "embedding model: use that one, or reset the collection (storage.reset())."
+        ) from exc
+
+
+def _score(cosine: float) -> float:
+    """CrewAI's score of a cosine similarity, ``(1 + cos) / 2``, clipped to [0, 1]."""
+    return max(0.0, min(1.0, 1.0 - 0.5 * (1.0 - cosine)))
 
 
 class IndexStats:
@@ -67,11 +87,22 @@ class IndexStats:
         return f"IndexStats(seen={self.seen}, present={self.present}, added={self.added})"
 
 
-class KnowledgeStorage:
+class KnowledgeStorage(BaseKnowledgeStorage):
     """One knowledge collection (CrewAI's ``KnowledgeStorage``): ``embedder`` is CrewAI's
     ``embedder=`` dict (None: OpenAI's ``text-embedding-3-small``) or an
-    :class:`~fastcrew.embeddings.Embedder`; ``store`` a :class:`~fastcrew.vectors.VectorStore`
-    (default: ``$FASTCREW_STORAGE_DIR/knowledge``, resolved at first use)."""
+    :class:`~fastcrew.embeddings.Embedder`, kept as ``embedder_spec``; ``store`` a
+    :class:`~fastcrew.vectors.VectorStore` (default: ``$FASTCREW_STORAGE_DIR/knowledge``,
+    resolved at first use)."""
+
+    collection_name: str | None = None
+    embedder_spec: Any = Field(default=None, exclude=True)
+
+    _store: Any = PrivateAttr(default=None)
+    _embedder: Any = PrivateAttr(default=None)
+    _unstored: Any = PrivateAttr(default=None)
+    _table: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _stats: IndexStats = PrivateAttr(default_factory=IndexStats)
 
     def __init__(
         self,
@@ -79,18 +110,18 @@ class KnowledgeStorage:
         collection_name: str | None = None,
         *,
         store: VectorStore | None = None,
+        **data: Any,
     ) -> None:
-        self.embedder_spec = embedder
-        self.collection_name = collection_name
+        super().__init__(embedder_spec=embedder, collection_name=collection_name, **data)
         self._store = store
-        self._embedder: Embedder | None = None
-        self._unstored: Embedder | None = None
-        self._table: VectorTable | None = None
-        self._lock = threading.Lock()
-        self.stats = IndexStats()
 
     def __repr__(self) -> str:
         return f"KnowledgeStorage(collection_name={self.collection_name!r})"
+
+    @property
+    def stats(self) -> IndexStats:
+        """What :meth:`aindex` did so far."""
+        return self._stats
 
     # -- lazily built parts ---------------------------------------------------------------
 
@@ -99,11 +130,12 @@ class KnowledgeStorage:
         """The :class:`~fastcrew.embeddings.Embedder` (built at first use)."""
         with self._lock:
             if self._embedder is None:
-                from ..embeddings import Embedder
+                from ...embeddings import Embedder
 
                 spec = self.embedder_spec
                 self._embedder = spec if isinstance(spec, Embedder) else Embedder(spec)
-            return self._embedder
+            found: Embedder = self._embedder
+            return found
 
     def _chunk_embedder(self) -> Embedder:
         """The embedder of the chunks (:meth:`Embedder.unstored`), made once."""
@@ -111,7 +143,8 @@ class KnowledgeStorage:
         with self._lock:
             if self._unstored is None:
                 self._unstored = embedder.unstored()
-            return self._unstored
+            found: Embedder = self._unstored
+            return found
 
     @property
     def table(self) -> VectorTable:
@@ -119,7 +152,7 @@ class KnowledgeStorage:
         embedder = self.embedder
         with self._lock:
             if self._table is None:
-                from ..vectors import VectorStore
+                from ...vectors import VectorStore
 
                 if self._store is None:
                     self._store = VectorStore(STORE_NAME)
@@ -127,7 +160,8 @@ class KnowledgeStorage:
                 key = f"{cfg.endpoint}\0{cfg.model}\0{cfg.dimensions or 0}"
                 digest = hashlib.sha256(key.encode()).hexdigest()[:12]
                 self._table = self._store.table(table_name(self.collection_name, digest))
-            return self._table
+            found: VectorTable = self._table
+            return found
 
     # -- indexing -------------------------------------------------------------------------
 
@@ -140,7 +174,7 @@ class KnowledgeStorage:
         unique = {chunk.content_hash: chunk.text for chunk in chunks}
         if not unique:
             return 0
-        from ..vectors import VectorRecord, WriteLock
+        from ...vectors import VectorRecord, WriteLock
 
         table = self.table
         lock = WriteLock(table.store.path / f"{table.name}.index.lock", timeout=600.0)
@@ -148,8 +182,8 @@ class KnowledgeStorage:
             await table.arefresh()  # another process's adds, seen now
             present = await table.aids_present(unique)
             fresh = [(key, text) for key, text in unique.items() if key not in present]
-            self.stats.seen += len(unique)
-            self.stats.present += len(present)
+            self._stats.seen += len(unique)
+            self._stats.present += len(present)
             if not fresh:
                 return 0
             # The collection keeps the chunks' vectors by content: not the embedding store too.
@@ -159,12 +193,13 @@ class KnowledgeStorage:
                 VectorRecord(id=key, text=text, vector=vector, metadata=meta, scope="/")
                 for (key, text), vector in zip(fresh, vectors, strict=True)
             ]
-            added = await table.aadd(records, absent=True)  # checked above, under the lock
-        self.stats.added += added
+            with _same_dimensions():
+                added = await table.aadd(records, absent=True)  # checked above, under the lock
+        self._stats.added += added
         return added
 
     async def asave(self, documents: list[str]) -> None:
-        """CrewAI's ``asave``: index ``documents`` (chunk texts)."""
+        """CrewAI's ``asave``: index ``documents`` (chunk texts; each kept once)."""
         await self.aindex([KnowledgeChunk(text, content_hash(text)) for text in documents])
 
     def save(self, documents: list[str]) -> None:
@@ -182,7 +217,7 @@ class KnowledgeStorage:
     ) -> list[SearchResult]:
         """The ``limit`` chunks nearest the query (its strings joined by spaces, as CrewAI),
         scoring at least ``score_threshold``, best first; ``metadata_filter`` keeps those
-        whose metadata has these values."""
+        whose metadata has these values (the best ``limit`` of those)."""
         if not query:
             raise ValueError("Query cannot be empty")
         text = " ".join(query) if len(query) > 1 else query[0]
@@ -190,19 +225,17 @@ class KnowledgeStorage:
         if limit <= 0:
             return []
         [vector] = await self.embedder.aembed([text])
-        hits = await table.asearch(vector, limit)
-        results: list[SearchResult] = []
-        for record, cosine in hits:
-            score = max(0.0, min(1.0, 1.0 - 0.5 * (1.0 - cosine)))
-            if score_threshold and score < score_threshold:
-                continue
-            metadata = dict(record.metadata)
-            if metadata_filter and any(metadata.get(k) != v for k, v in metadata_filter.items()):
-                continue
-            results.append(
-                {"id": record.id, "content": record.text, "metadata": metadata, "score": score}
-            )
-        return results
+        wanted = dict(metadata_filter or {})
+        k = limit
+        while True:
+            with _same_dimensions():
+                hits = await table.asearch(vector, k)
+            results = _results(hits, wanted, score_threshold)
+            # a filter may leave fewer than limit: look further while nearer hits remain
+            exhausted = len(hits) < k or _score(hits[-1][1]) < score_threshold
+            if len(results) >= limit or exhausted or not wanted:
+                return results[:limit]
+            k *= 4
 
     def search(
         self,
@@ -223,3 +256,22 @@ class KnowledgeStorage:
     def reset(self) -> None:
         """:meth:`areset`, blocking."""
         get_runtime().run(self.areset(), api="reset", async_api="areset")
+
+
+def _results(
+    hits: Sequence[Hit], wanted: Mapping[str, Any], score_threshold: float
+) -> list[SearchResult]:
+    """CrewAI's result dicts of the hits scoring at least ``score_threshold`` whose
+    metadata has the ``wanted`` values."""
+    results: list[SearchResult] = []
+    for record, cosine in hits:
+        score = _score(cosine)
+        if score_threshold and score < score_threshold:
+            continue
+        metadata = dict(record.metadata)
+        if any(metadata.get(key) != value for key, value in wanted.items()):
+            continue
+        results.append(
+            {"id": record.id, "content": record.text, "metadata": metadata, "score": score}
+        )
+    return results

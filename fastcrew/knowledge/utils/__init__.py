@@ -1,0 +1,1 @@
+"""Helpers at CrewAI's path ``crewai.knowledge.utils``."""
