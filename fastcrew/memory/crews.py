@@ -14,9 +14,11 @@ from ..errors import ConfigurationError
 from .scopes import current_row, join_scope_paths, row_scope, sanitize_scope_name
 
 __all__ = [
+    "KICKOFF_RECALL_LIMIT",
     "RECALL_LIMIT",
     "agent_memory",
     "arecall_text",
+    "asave_kickoff",
     "asave_task",
     "check_memory",
     "crew_memory",
@@ -27,6 +29,8 @@ _log = logging.getLogger(__name__)
 
 RECALL_LIMIT = 5
 """Memories recalled before a task (CrewAI's)."""
+KICKOFF_RECALL_LIMIT = 20
+"""Memories recalled before an ``Agent.kickoff`` (CrewAI's)."""
 
 
 def check_memory(value: Any, owner: str) -> Any:
@@ -90,17 +94,32 @@ def row_view(memory: Any) -> Any:
     return MemoryScope(base, join_scope_paths(root, row_scope(row)))
 
 
-async def arecall_text(memory: Any, query: str) -> str:
+async def arecall_text(memory: Any, query: str, limit: int = RECALL_LIMIT) -> str:
     """``Relevant memories:`` and the matches (``MemoryMatch.format``), or "" (also when
     the recall fails: logged, as CrewAI)."""
     try:
-        matches = await memory.arecall(query, limit=RECALL_LIMIT)
+        matches = await memory.arecall(query, limit=limit)
     except Exception as exc:  # a failed recall does not fail the task (CrewAI's)
         _log.error("memory recall failed: %s", exc)
         return ""
     if not matches:
         return ""
     return "Relevant memories:\n" + "\n".join(m.format() for m in matches)
+
+
+async def asave_kickoff(memory: Any, request: str, role: str, result: str) -> list[Any]:
+    """Extract the memories of an ``Agent.kickoff`` and save them (CrewAI's content, the
+    memory's own scopes); errors are logged, never raised."""
+    if memory is None or getattr(memory, "read_only", False):
+        return []
+    try:
+        content = f"Input: {request}\nAgent: {role}\nResult: {result}"
+        extracted = await memory.aextract_memories(content)
+        saved: list[Any] = await memory.aremember_many(extracted, wait=True) if extracted else []
+        return saved
+    except Exception as exc:  # a failed save does not fail the kickoff (CrewAI's)
+        _log.error("failed to save the kickoff to memory: %s", exc)
+        return []
 
 
 async def asave_task(

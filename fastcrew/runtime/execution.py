@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .agent import Agent
     from .task import Task
 
-__all__ = ["context_text", "run_task"]
+__all__ = ["context_text", "memory_usage", "run_task"]
 
 
 # -- tasks ----------------------------------------------------------------------------------
@@ -122,7 +122,7 @@ async def run_task(
         trace.task_started(index + 1, label, role, description)
     guards = task.guardrail_list() if finish else []
     memory = _memory_of(run, agent)
-    with _memory_usage(run, memory):  # the memory's LLM calls are the run's
+    with memory_usage(run, memory):  # the memory's LLM calls are the run's
         try:
             output = await call_with_timeout(
                 _attempts(
@@ -276,7 +276,7 @@ def _memory_of(run: Run, agent: Agent) -> Any:
     return row_view(memory)
 
 
-def _memory_usage(run: Run, memory: Any) -> AbstractContextManager[None]:
+def memory_usage(run: Run, memory: Any) -> AbstractContextManager[None]:
     """Inside, the LLM calls of ``memory`` (recall, save, its tools) add to the run's usage."""
     if memory is None:
         return nullcontext()

@@ -18,8 +18,14 @@ from ..errors import GuardrailError, UnsupportedFeatureError
 from ..limits import Limiter
 from .acting import act, task_toolbox
 from .calls import Message, answer, call_with_timeout, maybe_await
+from .execution import memory_usage
 from .outputs import LiteAgentOutput
-from .prompts import agent_system_prompt, guardrail_check_prompt, guardrail_retry_prompt
+from .prompts import (
+    agent_system_prompt,
+    guardrail_check_prompt,
+    guardrail_retry_prompt,
+    kickoff_memory_block,
+)
 from .run_state import Run
 from .trace import trace_for
 
@@ -44,6 +50,22 @@ def check_agent_guardrail(value: Any) -> Any:
         "an agent's guardrail must be a callable(LiteAgentOutput) -> (ok, value_or_feedback) "
         f"or a string describing the criteria, not {type(value).__name__}"
     )
+
+
+def _request_text(conversation: list[Message]) -> str:
+    """The user's request as text: the non-system messages' contents, one per line."""
+    texts = [str(m.get("content")) for m in conversation[1:] if m.get("content")]
+    return "\n".join(texts) or "User request"
+
+
+async def _with_memory(memory: Any, conversation: list[Message]) -> None:
+    """Append what the request recalls (CrewAI's 20 memories) to its last user message."""
+    from ..memory.crews import KICKOFF_RECALL_LIMIT, arecall_text
+
+    found = await arecall_text(memory, _request_text(conversation), KICKOFF_RECALL_LIMIT)
+    users = [m for m in conversation if m.get("role") == "user"]
+    if found and users and isinstance(users[-1].get("content"), str):
+        users[-1]["content"] = str(users[-1]["content"]) + kickoff_memory_block(found)
 
 
 def _conversation(agent: Agent, messages: Messages) -> list[Message]:
@@ -86,10 +108,11 @@ async def _attempt(
     conversation: list[Message],
     response_format: type[BaseModel] | None,
     caps: tuple[Limiter, ...],
+    memory: Any,
 ) -> LiteAgentOutput:
     """One answer of the agent (with its tools, up to ``max_iter`` steps)."""
     who = (None, agent.role)
-    toolbox = task_toolbox(run, agent, None)
+    toolbox = task_toolbox(run, agent, None, memory)
     if toolbox is not None and run.trace is not None:
         toolbox.trace = run.trace
     if toolbox is None:
@@ -114,9 +137,10 @@ async def _guarded(
     conversation: list[Message],
     response_format: type[BaseModel] | None,
     caps: tuple[Limiter, ...],
+    memory: Any,
 ) -> LiteAgentOutput:
     """The answer, checked by the agent's guardrail (if any) and asked again on rejection."""
-    output = await _attempt(agent, run, conversation, response_format, caps)
+    output = await _attempt(agent, run, conversation, response_format, caps, memory)
     if agent.guardrail is None:
         return output
     retries = 0
@@ -133,7 +157,9 @@ async def _guarded(
             )
         retries += 1
         retry: Message = {"role": "user", "content": guardrail_retry_prompt(str(value))}
-        output = await _attempt(agent, run, [*output.messages, retry], response_format, caps)
+        output = await _attempt(
+            agent, run, [*output.messages, retry], response_format, caps, memory
+        )
     # As in CrewAI: text replaces ``raw``, a model becomes ``pydantic``; anything else is kept.
     if isinstance(value, str):
         output.raw = value
@@ -167,10 +193,31 @@ async def akickoff(
     if trace is not None:
         run.trace = trace
         trace.agent_started(agent.role, str(conversation[-1].get("content") or ""))
-    work = _guarded(agent, run, conversation, response_format, caps)
-    output: LiteAgentOutput = await call_with_timeout(
-        work, agent.max_execution_time, (None, agent.role)
-    )
+    memory = _memory_of(agent)
+    with memory_usage(run, memory):
+        request = _request_text(conversation)
+        if memory is not None:
+            await _with_memory(memory, conversation)
+        work = _guarded(agent, run, conversation, response_format, caps, memory)
+        output: LiteAgentOutput = await call_with_timeout(
+            work, agent.max_execution_time, (None, agent.role)
+        )
+        if memory is not None and output.raw:
+            from ..memory.crews import asave_kickoff
+
+            await asave_kickoff(memory, request, agent.role, output.raw)
+            await memory.adrain_writes()  # what its tools saved in the background
+            output.usage_metrics = run.usage.model_dump()
     if trace is not None:
         trace.answer(agent.role, output.raw)
     return output
+
+
+def _memory_of(agent: Agent) -> Any:
+    """The agent's own memory, seen through the batch row's scope (None without one)."""
+    memory = agent.memory_for()
+    if memory is None:
+        return None
+    from ..memory.crews import row_view
+
+    return row_view(memory)

@@ -75,6 +75,16 @@ def memory_block(memories: str) -> str:
     return f"\n\n# Memories from past work:\n{memories}"
 
 
+def kickoff_memory_block(memories: str) -> str:
+    """What an ``Agent.kickoff``'s recall found, appended to the request (as CrewAI does,
+    with a reminder that the selection may be incomplete)."""
+    return (
+        f"\n\n# Memories from past conversations:\n{memories}\n\n"
+        "These memories were picked automatically and may be incomplete: to count, add up or "
+        "list things, search with the Search memory tool, in several phrasings, first."
+    )
+
+
 def repair_prompt(model_name: str, errors: str) -> str:
     """Asks once more after a structured answer failed validation."""
     return (

@@ -138,3 +138,18 @@ async def test_agents_get_the_memory_tools(storage: Path, sim: Simulator) -> Non
     out = await crew(sim, QUESTION, memory=mem).akickoff()
     names = [c["function"]["name"] for c in out.tasks_output[0].messages[2]["tool_calls"]]
     assert names == ["search_memory"]
+
+
+async def test_agent_kickoff_recalls_and_saves(storage: Path, sim: Simulator) -> None:
+    mem = memory(sim, root_scope="/desk")
+    a = agent(sim, memory=mem)
+    first = await a.akickoff(NOTE)
+    assert "Memories from past conversations" not in first.raw
+    saved = await mem.alist_records(limit=100)
+    assert any("ORCHID-4417" in r.content for r in saved)  # extracted from the exchange
+    second = await a.akickoff(QUESTION)
+    assert "# Memories from past conversations: Relevant memories: - (score=" in second.raw
+    assert "ORCHID-4417" in second.raw
+    calls = {c["function"]["name"] for c in second.messages[2]["tool_calls"]}
+    assert calls == {"search_memory", "save_to_memory"}  # its memory tools
+    assert second.usage_metrics["successful_requests"] > 2  # the memory's calls included
