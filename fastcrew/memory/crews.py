@@ -91,7 +91,7 @@ def row_view(memory: Any) -> Any:
     from .memory_scope import MemoryScope
 
     base = memory.memory if isinstance(memory, MemoryScope) else memory
-    return MemoryScope(base, join_scope_paths(root, row_scope(row)))
+    return MemoryScope.at(base, join_scope_paths(root, row_scope(row)))
 
 
 async def arecall_text(memory: Any, query: str, limit: int = RECALL_LIMIT) -> str:

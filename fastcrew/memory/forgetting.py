@@ -22,12 +22,14 @@ async def aforget_at(
     older_than: datetime | None = None,
     metadata_filter: dict[str, Any] | None = None,
     record_ids: list[str] | None = None,
+    *,
+    drain: bool = True,
 ) -> int:
-    """Delete what matches under the absolute scope ``path`` (after the background saves);
-    returns how many."""
+    """Delete what matches under the absolute scope ``path`` (after the background saves:
+    ``drain``); returns how many."""
     table = memory.table
     if categories or metadata_filter:
-        records = await arecords_under(memory, normalize_scope_path(path))
+        records = await arecords_under(memory, normalize_scope_path(path), drain=drain)
         wanted = set(record_ids) if record_ids is not None else None
         doomed = [
             r.id
@@ -41,7 +43,8 @@ async def aforget_at(
             and (older_than is None or r.created_at < older_than)
         ]
         return await table.adelete(doomed) if doomed else 0
-    await memory.adrain_writes()
+    if drain:
+        await memory.adrain_writes()
     where = scope_where(path)
     if older_than is not None:
         when = older_than if older_than.tzinfo else older_than.replace(tzinfo=UTC)

@@ -49,14 +49,21 @@ class _View:
 
 
 class MemoryScope(_View):
-    """``memory`` seen from the absolute scope ``root_path``: saves land under it; recalls,
-    listings and forgets stay inside it."""
+    """``memory`` seen from ``root_path`` (under the memory's ``root_scope``, as CrewAI's):
+    saves land under it; recalls, listings and forgets stay inside it."""
 
     memory_kind: Literal["scope"] = "scope"
 
     def __init__(self, memory: Memory, root_path: str = "/") -> None:
         self.memory = memory
-        self.root_scope = normalize_scope_path(root_path)
+        self.root_scope = join_scope_paths(memory.root_scope, root_path)
+
+    @classmethod
+    def at(cls, memory: Memory, path: str) -> MemoryScope:
+        """The view of ``memory`` at the absolute ``path`` (whatever its root)."""
+        view = cls(memory)
+        view.root_scope = normalize_scope_path(path)
+        return view
 
     def __repr__(self) -> str:
         return f"MemoryScope({self.root_scope!r})"
@@ -126,7 +133,7 @@ class MemoryScope(_View):
 
     def scope(self, path: str) -> MemoryScope:
         """A narrower view under this one."""
-        return MemoryScope(self.memory, self._path(path))
+        return MemoryScope.at(self.memory, self._path(path))
 
     subscope = scope  # CrewAI's name
 

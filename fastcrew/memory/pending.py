@@ -9,35 +9,67 @@ import asyncio
 import logging
 import threading
 import weakref
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import Future
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from ..process_runtime import get_runtime
 
 __all__ = ["PendingSaves"]
 
+T = TypeVar("T")
 _log = logging.getLogger(__name__)
 _ALL: weakref.WeakSet[PendingSaves] = weakref.WeakSet()
 
 
 class PendingSaves:
-    """The background saves of one memory that have not finished yet."""
+    """The background saves of one memory that have not finished yet, and the gate a reset
+    closes: saves submitted while it runs wait for it (CrewAI's reset lock)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._futures: set[Future[Any]] = set()
+        self._gate: Future[None] | None = None
+        """Set while a reset runs; done when it ends."""
 
     def __len__(self) -> int:
         return len(self._futures)
 
     def submit(self, save: Coroutine[Any, Any, Any]) -> None:
-        """Start ``save`` in the background."""
-        future = get_runtime().submit(save)
+        """Start ``save`` in the background (after the reset running now, if any)."""
+        with self._lock:
+            gate = self._gate
+        future = get_runtime().submit(_after(gate, save))
         with self._lock:
             self._futures.add(future)
         _ALL.add(self)
         future.add_done_callback(self._done)
+
+    async def arun(self, save: Coroutine[Any, Any, T]) -> T:
+        """Await ``save`` here (after the reset running now, if any)."""
+        with self._lock:
+            gate = self._gate
+        return await _after(gate, save)
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Inside: the saves started before have finished, later ones wait (one at a time)."""
+        while True:
+            with self._lock:
+                running = self._gate
+                if running is None:
+                    gate = self._gate = Future()
+                    before = list(self._futures)
+                    break
+            await asyncio.wrap_future(running)  # another reset first
+        try:
+            await _wait(before)
+            yield
+        finally:
+            with self._lock:
+                self._gate = None
+            gate.set_result(None)
 
     def _done(self, future: Future[Any]) -> None:
         with self._lock:
@@ -49,8 +81,7 @@ class PendingSaves:
         """Wait for every save started so far (their failures are logged, not raised)."""
         with self._lock:
             pending = list(self._futures)
-        if pending:
-            await asyncio.gather(*(asyncio.wrap_future(f) for f in pending), return_exceptions=True)
+        await _wait(pending)
 
     def drain(self) -> None:
         """:meth:`adrain` from synchronous code (any thread but the home loop's)."""
@@ -59,6 +90,17 @@ class PendingSaves:
         for future in pending:
             if not future.cancelled():
                 future.exception()  # waits; the failure is logged by _done
+
+
+async def _after(gate: Future[None] | None, save: Coroutine[Any, Any, T]) -> T:
+    if gate is not None:
+        await asyncio.wrap_future(gate)
+    return await save
+
+
+async def _wait(futures: list[Future[Any]]) -> None:
+    if futures:
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in futures), return_exceptions=True)
 
 
 def _drain_at_exit() -> None:

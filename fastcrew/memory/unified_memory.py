@@ -15,6 +15,7 @@ digest of its scope and content. The listings are computed in :mod:`.browse`.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from ..errors import ConfigurationError
 from ..process_runtime import get_runtime
 from . import browse
 from .analyze import aextract_memories
@@ -58,7 +60,7 @@ class Memory(BaseModel):
 
     memory_kind: Literal["memory"] = "memory"
     llm: Any = "gpt-5.4-mini"
-    storage: Any = "lancedb"
+    storage: str | os.PathLike[str] = "lancedb"
     embedder: Any = None
     recency_weight: float = 0.3
     semantic_weight: float = 0.5
@@ -86,6 +88,16 @@ class Memory(BaseModel):
 
     def __repr__(self) -> str:
         return f"Memory(root_scope={self.root_scope!r}, shared={self.shared})"
+
+    def __init__(self, **data: Any) -> None:
+        storage = data.get("storage", "lancedb")
+        if not isinstance(storage, str | os.PathLike):  # ours, not a pydantic ValidationError
+            raise ConfigurationError(
+                f"Memory(storage=...) takes 'lancedb' or a folder path, not "
+                f"{type(storage).__name__}: custom storage backends are not supported by "
+                "fastcrew yet (docs/memory.md)"
+            )
+        super().__init__(**data)
 
     # -- lazily built parts ------------------------------------------------------------------
 
@@ -129,8 +141,8 @@ class Memory(BaseModel):
             if self._table is None:
                 from ..vectors import VectorStore
 
-                if isinstance(self.storage, str) and self.storage != "lancedb":
-                    store = VectorStore(STORE_NAME, path=self.storage)
+                if self.storage != "lancedb":
+                    store = VectorStore(STORE_NAME, path=os.fspath(self.storage))
                 else:
                     store = VectorStore(STORE_NAME)
                 cfg = embedder.config
@@ -184,7 +196,7 @@ class Memory(BaseModel):
         req = self._request(
             scope, categories, metadata, importance, source, private, agent_role, root_scope
         )
-        written = await aencode(self, [content], req)
+        written = await self._pending.arun(aencode(self, [content], req))
         return written[0] if written else None
 
     async def aremember_many(
@@ -210,7 +222,7 @@ class Memory(BaseModel):
             scope, categories, metadata, importance, source, private, agent_role, root_scope
         )
         if wait:
-            return await aencode(self, list(contents), req)
+            return await self._pending.arun(aencode(self, list(contents), req))
         self._pending.submit(aencode(self, list(contents), req))
         return []
 
@@ -305,12 +317,15 @@ class Memory(BaseModel):
         )
 
     async def areset(self, scope: str | None = None) -> None:
-        """Delete every memory under ``scope`` (under ``root_scope``; all without both)."""
-        await self.aforget(scope=scope)
+        """Delete every memory under ``scope`` (under ``root_scope``; all without both),
+        after the saves started before; saves started meanwhile wait for it (CrewAI's)."""
+        async with self._pending.exclusive():
+            await aforget_at(self, self._scoped(scope), drain=False)
 
     async def areset_all(self) -> None:
-        """Delete every memory of the store, whatever ``root_scope`` is."""
-        await aforget_at(self, "/")
+        """:meth:`areset` of the whole store, whatever ``root_scope`` is."""
+        async with self._pending.exclusive():
+            await aforget_at(self, "/", drain=False)
 
     # -- views -------------------------------------------------------------------------------
 
@@ -318,7 +333,7 @@ class Memory(BaseModel):
         """A view of this memory rooted at ``path`` (under ``root_scope``)."""
         from .memory_scope import MemoryScope
 
-        return MemoryScope(self, self._scoped(path))
+        return MemoryScope(self, path)
 
     def slice(
         self, scopes: list[str], categories: list[str] | None = None, read_only: bool = True

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from fastcrew.errors import ConfigurationError
 from fastcrew.memory import Memory
 from fastcrew.memory.analyze import ConsolidationPlan, MemoryAnalysis
 from fastcrew.sim import Simulator
@@ -199,3 +200,9 @@ async def test_near_repeats_in_one_batch_are_saved_once(storage: Path, sim: Simu
     ]
     assert scripted.calls == {"MemoryAnalysis": 2}  # no field given: analysed, one call each
     assert {(r.scope, r.importance) for r in saved} == {("/notes", 0.7)}
+
+
+def test_storage_is_the_default_store_or_a_folder(tmp_path: Path) -> None:
+    assert Memory(storage=tmp_path / "mem").storage == tmp_path / "mem"
+    with pytest.raises(ConfigurationError, match="custom storage backends are not supported"):
+        Memory(storage=object())
