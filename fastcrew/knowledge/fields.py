@@ -25,6 +25,7 @@ __all__ = [
     "KnowledgeSources",
     "KnowledgeStorageSpec",
     "check_embedder",
+    "check_knowledge",
     "check_knowledge_sources",
     "check_knowledge_storage",
     "embedder_key",
@@ -90,6 +91,19 @@ def check_knowledge_storage(value: Any, owner: str) -> Any:
             f"{owner} knowledge_storage must be a BaseKnowledgeStorage "
             "(fastcrew.knowledge.storage.base_knowledge_storage) or have async asearch and "
             f"asave methods, not {type(value).__name__}"
+        )
+    return value
+
+
+def check_knowledge(value: Any, owner: str) -> Any:
+    """``knowledge=``: None or a :class:`~fastcrew.knowledge.Knowledge`."""
+    if value is None:
+        return None
+    from .knowledge import Knowledge
+
+    if not isinstance(value, Knowledge):
+        raise ConfigurationError(
+            f"{owner} knowledge must be a fastcrew.knowledge.Knowledge, not {type(value).__name__}"
         )
     return value
 

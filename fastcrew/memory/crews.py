@@ -16,6 +16,7 @@ from .scopes import current_row, join_scope_paths, row_scope, sanitize_scope_nam
 __all__ = [
     "KICKOFF_RECALL_LIMIT",
     "RECALL_LIMIT",
+    "adrain_all",
     "agent_memory",
     "arecall_text",
     "asave_kickoff",
@@ -92,6 +93,18 @@ def row_view(memory: Any) -> Any:
 
     base = memory.memory if isinstance(memory, MemoryScope) else memory
     return MemoryScope.at(base, join_scope_paths(root, row_scope(row)))
+
+
+async def adrain_all(memories: list[Any]) -> None:
+    """Wait for the background saves of every memory given (each backing ``Memory`` once;
+    None and views of one memory allowed), as CrewAI does before a kickoff returns."""
+    seen: set[int] = set()
+    for mem in memories:
+        backing = getattr(mem, "memory", mem)
+        if mem is None or id(backing) in seen:
+            continue
+        seen.add(id(backing))
+        await backing.adrain_writes()
 
 
 async def arecall_text(memory: Any, query: str, limit: int = RECALL_LIMIT) -> str:

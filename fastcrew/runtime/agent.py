@@ -18,7 +18,13 @@ from pydantic import (
 )
 
 from ..errors import ConfigurationError
-from ..knowledge.fields import EmbedderSpec, KnowledgeSources, KnowledgeStorageSpec, embedder_key
+from ..knowledge.fields import (
+    EmbedderSpec,
+    KnowledgeSources,
+    KnowledgeStorageSpec,
+    check_knowledge,
+    embedder_key,
+)
 from ..llm import LLM
 from ..process_runtime import get_runtime
 from ..tools import BaseTool
@@ -184,15 +190,7 @@ class Agent(compat.OwnErrors, BaseModel):
     @field_validator("knowledge", mode="before")
     @classmethod
     def _knowledge(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        from ..knowledge.knowledge import Knowledge
-
-        if not isinstance(value, Knowledge):
-            raise ConfigurationError(
-                f"knowledge must be a fastcrew.knowledge.Knowledge, not {type(value).__name__}"
-            )
-        return value
+        return check_knowledge(value, "Agent")
 
     def knowledge_for(self, crew_embedder: Any = None) -> Any:
         """The agent's :class:`~fastcrew.knowledge.Knowledge` in a crew whose embedder is

@@ -29,6 +29,7 @@ from .hierarchical import check_manager, make_manager
 from .outputs import CrewOutput, TaskOutput, fast_model
 from .process import Process
 from .rendering import check_inputs, names, render
+from .reset import areset_crew_memories
 from .run_state import Run
 from .sequential import run_sequential
 from .streaming import CrewStreamingOutput, Emit
@@ -91,9 +92,18 @@ class Crew(compat.OwnErrors, BaseModel):
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     _manager: Agent | None = PrivateAttr(default=None)
     _knowledge: Any = PrivateAttr(default=None)
+    _given_knowledge: Any = PrivateAttr(default=None)
     _memory: Any = PrivateAttr(default=None)
 
     __hash__ = object.__hash__
+
+    def __init__(self, **data: Any) -> None:
+        given = data.pop("knowledge", None)  # CrewAI's knowledge=: kept as the crew's own
+        super().__init__(**data)
+        if given is not None:
+            from ..knowledge.fields import check_knowledge
+
+            self._given_knowledge = check_knowledge(given, "Crew")
 
     @model_validator(mode="before")
     @classmethod
@@ -143,7 +153,9 @@ class Crew(compat.OwnErrors, BaseModel):
         return f"Crew(name={self.name!r}, agents={len(self.agents)}, tasks={len(self.tasks)})"
 
     def copy(self) -> Crew:  # type: ignore[override]
-        """A shallow copy (CrewAI habit; fastcrew runs never need one)."""
+        """A shallow copy (CrewAI habit; fastcrew runs never need one); it shares the
+        crew's memory and knowledge, as CrewAI's."""
+        _ = self.memory_instance, self.knowledge  # made now (no I/O), so both share them
         return self.model_copy()
 
     def fetch_inputs(self) -> set[str]:
@@ -175,13 +187,25 @@ class Crew(compat.OwnErrors, BaseModel):
             self._memory = crew_memory(self.name, self.memory, llm, self.embedder)
         return self._memory
 
+    async def _adrain_memories(self) -> None:
+        """Wait for the background saves of the crew's and its agents' memories (a task
+        callback's, a tool's), as CrewAI does before a kickoff returns."""
+        agents = [a.memory_for(self.embedder) for a in self.agents if a.memory]
+        if agents or self.memory:
+            from ..memory.crews import adrain_all
+
+            await adrain_all([self.memory_instance, *agents])
+
     # -- knowledge --------------------------------------------------------------------------
 
     @property
     def knowledge(self) -> Any:
-        """The crew's :class:`~fastcrew.knowledge.Knowledge` (its ``knowledge_sources`` in
-        the collection ``crew``), or None. Built on first use, without I/O."""
-        if self._knowledge is None and self.knowledge_sources:
+        """The crew's :class:`~fastcrew.knowledge.Knowledge`: its ``knowledge_sources`` in
+        the collection ``crew`` (built on first use, without I/O), else the one given as
+        ``knowledge=``, else None."""
+        if not self.knowledge_sources:
+            return self._given_knowledge
+        if self._knowledge is None:
             from ..knowledge.knowledge import Knowledge
 
             self._knowledge = Knowledge(
@@ -219,6 +243,17 @@ class Crew(compat.OwnErrors, BaseModel):
             self.aquery_knowledge(query, results_limit, score_threshold),
             api="Crew.query_knowledge",
             async_api="Crew.aquery_knowledge",
+        )
+
+    def reset_memories(self, command_type: str) -> None:
+        """CrewAI's reset of this crew's ``"memory"`` (its memory's scope),
+        ``"knowledge"`` (the crew's and agents'), ``"agent_knowledge"``,
+        ``"kickoff_outputs"`` (none kept) or ``"all"`` (docs/memory.md). Blocking; awaitable:
+        ``fastcrew.runtime.reset.areset_crew_memories(crew, command_type)``."""
+        get_runtime().run(
+            areset_crew_memories(self, command_type),
+            api="Crew.reset_memories",
+            async_api="fastcrew.runtime.reset.areset_crew_memories",
         )
 
     # -- the one real run ----------------------------------------------------------------
@@ -271,7 +306,12 @@ class Crew(compat.OwnErrors, BaseModel):
         if self.verbose:
             state.trace = Trace(self.name)
             state.trace.crew_started(len(self.tasks), self.process.value)
-        outputs = await run_sequential(self.tasks, state, self.task_callback)
+        try:
+            outputs = await run_sequential(self.tasks, state, self.task_callback)
+        except Exception:
+            await self._adrain_memories()
+            raise
+        await self._adrain_memories()
         last = next((o for o in reversed(outputs) if o.raw), outputs[-1])  # skips are empty
         result = fast_model(
             CrewOutput,

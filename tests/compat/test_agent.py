@@ -4,25 +4,30 @@ answers; here the agent answers from the simulator, so the tests check what reac
 model and what came back (a tool's result, the context, the number of requests) rather than
 a recorded sentence.
 
-Covered: 28 of its 105 tests (each test names the ones it covers) — creation and defaults,
-the LLM from the environment, a model string or an ``LLM``, ``agent.execute_task`` (plain,
-with context, with the agent's or the call's tools, a custom LLM), ``max_iter``, a task's
-``context``, ``result_as_answer``, definition from a dict. Deliberately different (the test
-says why): ``test_interpolate_inputs`` (each run renders the agent's text; the template never
-changes) and the six ``test_agent_mcps_*`` tests (CrewAI AMP references are refused: they need
-a CrewAI platform account; docs/mcp.md).
+Covered: 28 of its 105 tests here (each test names the ones it covers; 11 more below) —
+creation and defaults, the LLM from the environment, a model string or an ``LLM``,
+``agent.execute_task`` (plain, with context, with the agent's or the call's tools, a custom
+LLM), ``max_iter``, a task's ``context``, ``result_as_answer``, definition from a dict.
+Deliberately different (the test says why): ``test_interpolate_inputs`` (each run renders the
+agent's text; the template never changes) and the six ``test_agent_mcps_*`` tests (CrewAI AMP
+references are refused: they need a CrewAI platform account; docs/mcp.md).
 
 The hierarchical process and delegation have no tests in this file (CrewAI 1.15 keeps them
 in its crew tests: see test_crew / test_hierarchical).
 
-Left out (77):
+Memory and knowledge are covered in ``test_agent_memory.py`` (its docstring lists them):
+``test_agent_memory_true_uses_agent_llm_model``, ``test_get_knowledge_search_query`` and the
+nine ``test_agent_with_knowledge*`` / ``test_agent_with_only_crewai_knowledge`` /
+``test_agent_knowledege_with_crewai_knowledge`` tests.
+
+Left out (66):
 
 - features fastcrew does not claim (refused by name when switched on, or accepted and
-  ignored — docs/compatibility.md, Agent): memory (``test_agent_memory_true_uses_agent_llm_model``);
-  prompt templates (``test_agent_with_only_system_template``,
-  ``test_agent_with_only_prompt_template``, ``test_agent_with_missing_response_template``,
-  ``test_system_and_prompt_template``); human input (``test_agent_human_input``,
-  ``test_agent_default_executor_human_input``, ``test_agent_default_executor_async_human_input``);
+  ignored — docs/compatibility.md, Agent): prompt templates
+  (``test_agent_with_only_system_template``, ``test_agent_with_only_prompt_template``,
+  ``test_agent_with_missing_response_template``, ``test_system_and_prompt_template``); human
+  input (``test_agent_human_input``, ``test_agent_default_executor_human_input``,
+  ``test_agent_default_executor_async_human_input``);
   ``use_system_prompt`` (``test_not_using_system_prompt``, ``test_using_system_prompt``);
   ``step_callback`` (``test_agent_step_callback``); ``respect_context_window``
   (``test_handle_context_length_exceeds_limit``,
@@ -34,9 +39,7 @@ Left out (77):
   ``test_first_task_auto_inject_trigger``,
   ``test_ensure_first_task_allow_crewai_trigger_context_is_false_does_not_inject``); training
   (``test_agent_training_handler`` and the five ``test_agent_use_trained_data*`` tests);
-  knowledge (``test_get_knowledge_search_query`` and the nine ``test_agent_with_knowledge*`` /
-  ``test_agent_with_only_crewai_knowledge`` / ``test_agent_knowledege_with_crewai_knowledge``
-  tests); ``from_repository`` (the ten ``test_agent_from_repository*`` tests); platform apps
+  ``from_repository`` (the ten ``test_agent_from_repository*`` tests); platform apps
   (``test_agent_apps_consolidated_functionality``, ``test_agent_apps_validation``,
   ``test_app_actions_propagated_to_platform_tools``, ``test_mixed_apps_and_actions_propagated``,
   ``test_agent_without_apps_no_platform_tools``); i18n

@@ -9,7 +9,7 @@ kickoff hooks in ``test_project.py``; this file's tests are split with ``test_cr
 output files, guardrails, verbose output).
 
 Covered from ``test_crew.py`` (51 here and in ``test_crew_tasks.py``; with the other files
-79 of 131): validation (only
+100 of 131): validation (only
 conditional tasks, no tasks, future context, tasks without agents, ``config=``), sequential
 runs and their outputs, async tasks (completion, call counts, outputs kept in order across
 sync/async and conditional tasks), every kickoff variant (``kickoff_for_each`` single,
@@ -32,35 +32,31 @@ the run's outputs); async-task ordering rules are relaxed (CrewAI refuses an asy
 whose context is the async task before it, and more than one trailing async task);
 ``allow_code_execution`` adds fastcrew's interpreter (CrewAI 1.15 adds nothing any more).
 
-Left out (52): memory (``test_using_memory``, ``test_memory_events_are_emitted``,
-``test_using_memory_with_remember``, ``test_memory_enabled_creates_unified_memory``,
-``test_memory_remember_called_after_task``, ``test_using_memory_recall_and_save``,
-``test_disabled_memory``, ``test_crew_copy_with_memory``,
-``test_reset_memory_uses_full_unified_memory_reset``,
-``test_kickoff_drains_pending_memory_saves_before_completion_event``,
-``test_kickoff_drains_agent_memory_saves_before_completion_event``,
-``test_memory_remember_receives_task_content``); knowledge
-(``test_crew_with_knowledge_sources_works_with_copy`` and the eight ``test_reset_*knowledge*``);
-training (``test_crew_train_success``, ``test_crew_train_error``, ``test__setup_for_training``,
-``test_crew_trained_agents_file_is_preserved_on_copy``); replay (``test_replay_feature``,
-``test_crew_replay_error``, ``test_crew_task_db_init``, ``test_replay_task_with_context``,
-``test_replay_preserves_messages``, ``test_replay_with_context``,
-``test_replay_with_context_set_to_nullable``, ``test_replay_with_invalid_task_id``,
-``test_replay_interpolates_inputs_properly``, ``test_replay_setup_context``); ``crew.test``
-(``test_crew_testing_function``); multimodal (``test_multimodal_flag_adds_multimodal_tools``,
-``test_multimodal_agent_image_tool_handling``,
+Memory and knowledge — the twelve memory tests (``test_using_memory`` …
+``test_memory_remember_receives_task_content``, ``test_crew_copy_with_memory``,
+``test_reset_memory_uses_full_unified_memory_reset``, the two ``test_kickoff_drains_*``),
+``test_crew_with_knowledge_sources_works_with_copy`` and the eight ``test_reset_*knowledge*``
+tests — are covered in ``test_crew_memory.py`` (its docstring lists them).
+
+Left out (31): training (``test_crew_train_success``, ``test_crew_train_error``,
+``test__setup_for_training``, ``test_crew_trained_agents_file_is_preserved_on_copy``); replay
+(``test_replay_feature``, ``test_crew_replay_error``, ``test_crew_task_db_init``,
+``test_replay_task_with_context``, ``test_replay_preserves_messages``,
+``test_replay_with_context``, ``test_replay_with_context_set_to_nullable``,
+``test_replay_with_invalid_task_id``, ``test_replay_interpolates_inputs_properly``,
+``test_replay_setup_context``); ``crew.test`` (``test_crew_testing_function``); multimodal
+(``test_multimodal_flag_adds_multimodal_tools``, ``test_multimodal_agent_image_tool_handling``,
 ``test_multimodal_agent_describing_image_successfully``,
 ``test_multimodal_agent_live_image_analysis``); CrewAI internals (``test_key``,
 ``test_key_with_interpolated_inputs``: CrewAI's cache/training key;
 ``test_agents_rpm_is_never_set_if_crew_max_rpm_is_not_set``: its private RPM controller;
-``test_prepare_kickoff_binds_task_only_agent_to_crew``: ``agent.crew`` wiring, whose
-behaviour — a crew given only tasks runs — is tested; the three
-``test_sets_flow_context_*``: its flow bookkeeping); events
-(``test_crew_kickoff_started_emits_display_name``); ignored arguments
+``test_prepare_kickoff_binds_task_only_agent_to_crew``: ``agent.crew`` wiring, whose behaviour
+— a crew given only tasks runs — is tested; the three ``test_sets_flow_context_*``: its flow
+bookkeeping); events (``test_crew_kickoff_started_emits_display_name``); ignored arguments
 (``test_set_agents_step_callback``, ``test_dont_set_agents_step_callback_if_already_set``:
-``step_callback`` is accepted and ignored; ``test_crew_log_file_output``:
-``output_log_file`` likewise); ``test_api_calls_throttling`` (skipped in CrewAI itself; caps
-are tested in tests/runtime/test_rate_caps.py).
+``step_callback`` is accepted and ignored; ``test_crew_log_file_output``: ``output_log_file``
+likewise); ``test_api_calls_throttling`` (skipped in CrewAI itself; caps are tested in
+tests/runtime/test_rate_caps.py).
 """
 
 from __future__ import annotations

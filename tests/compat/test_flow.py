@@ -1,15 +1,15 @@
 """CrewAI compatibility: the Flow runtime, behaviour by behaviour, as CrewAI's own
 ``lib/crewai/tests/test_flow.py`` pins it down (CrewAI 1.15; written for fastcrew, not copied).
 
-Covered here (67 of its 76 tests): sequencing, several starts, cycles, and_ / or_ (nested,
-single-branch, parallel starts, router loops, chained routers, stale and_ state), routers (start
-routers, stacked ``@listen`` + ``@router``, ``emit=``, falsy labels, several routers on one
-trigger, cascades), async and mixed methods, exceptions, restarts, custom attributes, state
-ids, flow names, the trigger payload (6 tests), the six ``akickoff`` tests, cyclic or_
-listeners (also with persistence), self-listening methods, a state holding unpicklable objects,
-and the 14 ``test_locked_list_proxy_*`` / ``test_locked_dict_proxy_*`` tests (list and dict
-operations on state fields; CrewAI wraps them in lock proxies, fastcrew hands methods the
-containers themselves).
+Covered here (67 of its 76 tests; one more below): sequencing, several starts, cycles, and_ /
+or_ (nested, single-branch, parallel starts, router loops, chained routers, stale and_ state),
+routers (start routers, stacked ``@listen`` + ``@router``, ``emit=``, falsy labels, several
+routers on one trigger, cascades), async and mixed methods, exceptions, restarts, custom
+attributes, state ids, flow names, the trigger payload (6 tests), the six ``akickoff`` tests,
+cyclic or_ listeners (also with persistence), self-listening methods, a state holding
+unpicklable objects, and the 14 ``test_locked_list_proxy_*`` / ``test_locked_dict_proxy_*``
+tests (list and dict operations on state fields; CrewAI wraps them in lock proxies, fastcrew
+hands methods the containers themselves).
 
 Deliberately different (tested as fastcrew behaves, the test says why): a method listening to
 its own name is refused when the class is created (CrewAI: at ``flow_definition()`` or the
@@ -18,13 +18,16 @@ routers is refused (``test_and_branch_inside_or_does_not_race`` and
 ``test_listen_runtime_uses_flow_definition_without_legacy_listener_metadata``; their behaviour
 itself is tested with a router in the flow).
 
-Left out (9):
+``test_flow_drains_pending_memory_saves_before_finished_event`` is covered in
+``test_agent_memory.py`` (deliberately different: no ``FlowFinishedEvent``; the saves are
+stored when ``kickoff`` returns).
+
+Left out (8):
 
 - the event bus: ``test_unstructured_flow_event_emission``, ``test_structured_flow_event_emission``,
   ``test_stateless_flow_event_emission``, ``test_flow_custom_name_overrides_class_name_in_events``
   (fastcrew emits no events);
 - visualization: ``test_flow_plotting``;
-- memory: ``test_flow_drains_pending_memory_saves_before_finished_event`` (no flow memory);
 - CrewAI-private internals: ``test_flow_copy_state_with_unpickleable_objects``,
   ``test_flow_copy_state_without_unpickleable_objects``, ``test_flow_copy_state_with_dict_state``
   (``Flow._copy_state``, the copy CrewAI makes for its events; the unpicklable-state kickoff of

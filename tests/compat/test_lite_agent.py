@@ -15,25 +15,29 @@ is raised (fastcrew's ``GuardrailError``, whatever the type: CrewAI raises a bar
 ``ValueError``; the test matches on ``Exception``). Inside a running event loop (an
 ``async def`` flow method) ``kickoff`` returns the coroutine, which the flow awaits.
 
-Covered: 23 of its 34 tests (each test here is named after the one it covers; a few more
-test fastcrew's side: refused ``input_files``, string guardrail rejections, the coroutine
-returned inside a running loop). ``test_lite_agent_with_custom_llm_and_guardrails`` and
+Covered: 23 of its 34 tests here, 3 more below (each test here is named after the one it
+covers; a few more test fastcrew's side: refused ``input_files``, string guardrail rejections,
+the coroutine returned inside a running loop).
+``test_lite_agent_with_custom_llm_and_guardrails`` and
 ``test_lite_agent_verbose_false_suppresses_printer_output`` build CrewAI's deprecated
-``LiteAgent`` class; fastcrew has only ``Agent`` (the same behaviour), so they run with it.
-The event halves of ``test_lite_agent_with_tools`` and the guardrail tests
+``LiteAgent`` class; fastcrew has only ``Agent`` (the same behaviour), so they run with it. The
+event halves of ``test_lite_agent_with_tools`` and the guardrail tests
 (``ToolUsageStartedEvent``, ``LLMGuardrail*Event``; fastcrew emits no events) are replaced by
 counting the calls. ``test_agent_kickoff_with_mcp_tools`` runs a real stdio MCP server where
 CrewAI patches ``Agent.get_mcp_tools``; ``test_lite_agent_with_invalid_llm`` checks the
 ``ValueError`` for an object that is no LLM (CrewAI patches its ``create_llm``).
 
-Left out (11): ``test_sets_flow_context_when_inside_flow`` (it only checks
+The three ``test_lite_agent_memory_*`` tests are covered in ``test_agent_memory.py`` (two
+deliberately different: ``memory_for()`` instead of the private ``_memory``; ``Agent.kickoff``'s
+recall of 20 memories, saved without a role, instead of the deprecated ``LiteAgent``'s 10).
+
+Left out (8): ``test_sets_flow_context_when_inside_flow`` (it only checks
 ``LiteAgentExecutionStartedEvent``: no events; the kickoff inside a flow is covered below);
-``test_agent_kickoff_with_platform_tools`` (platform ``apps``: refused by name); the four
-file tests (``test_agent_kickoff_with_files_parameter`` and the three
-``test_prepare_kickoff_*`` tests: ``input_files`` raise ``UnsupportedFeatureError``, and
-``_prepare_kickoff`` is private); the three ``test_lite_agent_memory_*`` tests (memory:
-refused by name); the two ``TestUsageMetricsDeltaSince`` tests (``UsageMetrics.delta_since``
-is not implemented: fastcrew counts each run's usage itself, with no snapshots to subtract).
+``test_agent_kickoff_with_platform_tools`` (platform ``apps``: refused by name); the four file
+tests (``test_agent_kickoff_with_files_parameter`` and the three ``test_prepare_kickoff_*``
+tests: ``input_files`` raise ``UnsupportedFeatureError``, and ``_prepare_kickoff`` is private);
+the two ``TestUsageMetricsDeltaSince`` tests (``UsageMetrics.delta_since`` is not implemented:
+fastcrew counts each run's usage itself, with no snapshots to subtract).
 """
 
 from __future__ import annotations
