@@ -25,9 +25,11 @@ process's CPU — every thread, so LanceDB's and the embedding store's writer ar
   threshold: an exact scan), wall per query, p50/p95: a new query text (one embedding
   request + the search) and the same text again (its vector from the cache: the search).
 
-Target (issue): indexing costs <= 1.2x the raw-POST floor. "Costs" is read as this
-process's CPU (the wall of both is mostly the simulator computing vectors in its own
-process); both ratios are reported.
+Target: indexing's wall <= 1.2x the raw-POST floor's, reliably (run it 3+ times: the
+machine's other load moves both). Both ratios are reported: the wall of both is mostly the
+simulator computing vectors in its own process, so the wall ratio is what indexing adds
+before the requests go out and after the last answer; the CPU ratio is what this process
+spends besides (chunking, hashes, LanceDB's write, GC).
 """
 
 from __future__ import annotations
@@ -233,7 +235,7 @@ def _record(benchmark, report, cell: str, wall: float, cpu: float, **extra: Any)
             index_over_raw_cpu=round(ours_cpu / raw_cpu, 3),
             index_over_raw_wall=round(ours_wall / raw_wall, 3),
             index_over_raw_wall_until_return=round(cells["fastcrew_index_return"][0] / raw_wall, 3),
-            target="<= 1.2 (CPU: this process's cost; wall is mostly the simulator)",
+            target="wall <= 1.2 (CPU reported: this process's cost)",
         )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import deque
 from typing import NamedTuple
 
-__all__ = ["MAX_INPUTS", "MAX_REQUEST_TOKENS", "Queued", "estimate_tokens", "take_batch"]
+__all__ = ["MAX_INPUTS", "MAX_REQUEST_TOKENS", "Queued", "estimate_tokens", "fits", "take_batch"]
 
 MAX_INPUTS = 2048
 """OpenAI's most inputs in one embeddings request."""
@@ -27,6 +27,13 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text.encode()) + 3) // 4)
 
 
+def fits(count: int, total: int, tokens: int, max_inputs: int, max_tokens: int) -> bool:
+    """Whether a text of ``tokens`` joins a request of ``count`` texts and ``total`` tokens:
+    while under ``max_inputs`` and ``max_tokens`` — and always into an empty one, even over
+    ``max_tokens`` (the provider judges it)."""
+    return count == 0 or (count < max_inputs and total + tokens <= max_tokens)
+
+
 def take_batch(
     queue: deque[Queued], max_inputs: int = MAX_INPUTS, max_tokens: int = MAX_REQUEST_TOKENS
 ) -> list[Queued]:
@@ -35,7 +42,7 @@ def take_batch(
     ``max_tokens`` (the provider judges it)."""
     batch = [queue.popleft()]
     total = batch[0].tokens
-    while queue and len(batch) < max_inputs and total + queue[0].tokens <= max_tokens:
+    while queue and fits(len(batch), total, queue[0].tokens, max_inputs, max_tokens):
         total += queue[0].tokens
         batch.append(queue.popleft())
     return batch

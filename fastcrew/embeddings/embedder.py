@@ -16,7 +16,7 @@ import asyncio
 import os
 import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +27,10 @@ from ..llm.retrying import with_retries
 from ..llm.transport import AiohttpTransport
 from ..llm.wire import error_from_response
 from ..process_runtime import budget_key, get_runtime
-from .batcher import Batcher, Slots
+from .batcher import Batcher, Request, Slots
 from .batching import MAX_INPUTS, MAX_REQUEST_TOKENS
 from .config import EmbedderConfig, embedder_config
-from .store import EmbeddingStore, content_key, default_store_path
+from .store import EmbeddingStore, content_keys, default_store_path
 from .wire import Vector, parse_embeddings, request_body
 
 __all__ = ["DEFAULT_CONCURRENCY", "Embedder", "EmbedderStats"]
@@ -153,10 +153,47 @@ class Embedder:
 
     async def aembed(self, texts: Sequence[str]) -> list[Vector]:
         """One float32 vector per text, in order (identical texts get the same object)."""
+        keys, found, waiting = self._lookup(texts)
+        if waiting:  # a cancelled call stops waiting; the requests go on for the others
+            await asyncio.wait({request.answer for request in waiting.values()})
+            found.update((key, request.vector(key)) for key, request in waiting.items())
+        return [found[key] for key in keys]
+
+    async def aembed_parts(
+        self, texts: Sequence[str]
+    ) -> AsyncGenerator[tuple[list[int], list[Vector]], None]:
+        """:meth:`aembed` part by part, as they are ready: (positions in ``texts``, their
+        vectors) — first the texts the store holds, then each request's as it answers. So a
+        caller can write the vectors of one request while the others are in flight. A failed
+        request raises when its part is due (the parts before it were yielded)."""
+        keys, found, waiting = self._lookup(texts)
+        parts: dict[Request, list[int]] = {}
+        ready: list[int] = []
+        for position, key in enumerate(keys):
+            request = waiting.get(key)
+            if request is None:
+                ready.append(position)
+            else:
+                parts.setdefault(request, []).append(position)
+        del waiting  # a part's vectors are dropped once the caller is done with them
+        if ready:
+            yield ready, [found[keys[i]] for i in ready]
+        pending = {request.answer: request for request in parts}
+        while pending:  # a cancelled call stops waiting; the requests go on for the others
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for answer in [a for a in pending if a in done]:  # in the order they were cut
+                request = pending.pop(answer)
+                positions = parts.pop(request)
+                yield positions, [request.vector(keys[i]) for i in positions]
+
+    def _lookup(
+        self, texts: Sequence[str]
+    ) -> tuple[list[bytes], dict[bytes, Vector], dict[bytes, Request]]:
+        """The texts' keys, the vectors the store holds, and the request carrying each other
+        key (in flight already, or queued now)."""
         _check_texts(texts)
         cfg = self.config
-        endpoint, model, dimensions = cfg.endpoint, cfg.model, cfg.dimensions  # once per call
-        keys = [content_key(endpoint, model, dimensions, text) for text in texts]
+        keys = content_keys(cfg.endpoint, cfg.model, cfg.dimensions, texts)
         unique = dict(zip(keys, texts, strict=True))
         slots = _slots()
         waiting = {key: slots[key] for key in unique if key in slots}
@@ -167,12 +204,9 @@ class Embedder:
         self.stats.stored += len(found)
         todo = [key for key in ask if key not in found]
         if todo:
-            batcher = self._batcher(slots)
-            waiting.update((key, batcher.submit(key, unique[key])) for key in todo)
-        if waiting:  # a cancelled call stops waiting; the requests go on for the others
-            await asyncio.wait(waiting.values())
-            found.update((key, slot.result()) for key, slot in waiting.items())
-        return [found[key] for key in keys]
+            submit = self._batcher(slots).submit
+            waiting.update((key, submit(key, unique[key])) for key in todo)
+        return keys, found, waiting
 
     def _batcher(self, slots: Slots) -> Batcher:
         """This Embedder's batcher on the running loop (made when needed, dropped when idle)."""
@@ -184,9 +218,9 @@ class Embedder:
             resources[self._batcher_key] = batcher
         return batcher
 
-    def _answered(self, pairs: list[tuple[bytes, Vector]]) -> None:
+    def _answered(self, keys: list[bytes], vectors: list[Vector]) -> None:
         if self._store is not None:
-            self._store.put_later(pairs)
+            self._store.put_later(zip(keys, vectors, strict=True))
 
     def _drop(self, batcher: Batcher) -> None:
         resources = get_runtime().loop_state().resources

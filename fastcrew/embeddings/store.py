@@ -33,7 +33,14 @@ from ..cache import CacheFileError, db
 from ..cache.writer import WriteBehind
 from .wire import Vector, from_blob, to_blob
 
-__all__ = ["DB_NAME", "STORAGE_ENV", "EmbeddingStore", "content_key", "default_store_path"]
+__all__ = [
+    "DB_NAME",
+    "STORAGE_ENV",
+    "EmbeddingStore",
+    "content_key",
+    "content_keys",
+    "default_store_path",
+]
 
 STORAGE_ENV = "FASTCREW_STORAGE_DIR"
 DB_NAME = "embeddings.sqlite"
@@ -62,10 +69,21 @@ def default_store_path() -> str:
 def content_key(endpoint: str, model: str, dimensions: int | None, text: str) -> bytes:
     """The 16-byte key of ``text``'s vector from ``model`` at ``endpoint`` (no credentials,
     no query) with ``dimensions`` (None: the model's own)."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{endpoint}\0{model}\0{dimensions or 0}\0".encode())
-    digest.update(text.encode("utf-8", "surrogatepass"))
-    return digest.digest()
+    return content_keys(endpoint, model, dimensions, [text])[0]
+
+
+def content_keys(
+    endpoint: str, model: str, dimensions: int | None, texts: Iterable[str]
+) -> list[bytes]:
+    """:func:`content_key` of each text (the common prefix hashed once)."""
+    prefix = hashlib.blake2b(digest_size=16)
+    prefix.update(f"{endpoint}\0{model}\0{dimensions or 0}\0".encode())
+    keys = []
+    for text in texts:
+        digest = prefix.copy()
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        keys.append(digest.digest())
+    return keys
 
 
 class EmbeddingStore:

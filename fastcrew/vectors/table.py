@@ -69,7 +69,12 @@ class VectorTable:
         table = await self._open()
         if table is None:
             db = await self.store._connection()
-            table = await db.create_table(self.name, schema=lance.schema(dim), exist_ok=True)
+            table = await db.create_table(
+                self.name,
+                schema=lance.schema(dim),
+                exist_ok=True,
+                storage_options=lance.NEW_TABLE_OPTIONS,
+            )
             self._dim = lance.dimension(await table.schema())
             self._table = table
         else:

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from pathlib import Path
 
 import pytest
 
 from fastcrew.embeddings import Embedder, EmbeddingStore
+from fastcrew.embeddings.batching import Queued, estimate_tokens, take_batch
 from fastcrew.errors import AuthenticationError, RateLimitError
 from fastcrew.limits import RetryPolicy
 from fastcrew.limits.shared import SharedBudget
@@ -223,3 +225,45 @@ async def test_sync_embed_and_the_crewai_call(fake: FakeEmbeddings) -> None:
     assert_vectors(["call"], await asyncio.to_thread(embedder, ["call"]))
     with pytest.raises(TypeError, match="not one string"):
         embedder.embed("one string")
+
+
+async def test_requests_are_cut_as_take_batch_cuts(fake: FakeEmbeddings) -> None:
+    texts = ["x" * (4 * n - 1) + str(i) for i, n in enumerate([3, 3, 3, 9, 1, 2, 2, 5, 1, 1])]
+    embedder = Embedder(openai(fake), cache=False, max_inputs=3, max_request_tokens=8)
+    assert_vectors(texts, await embedder.aembed(texts))
+    queue = deque(Queued(b"", text, estimate_tokens(text)) for text in texts)
+    expected = []
+    while queue:
+        expected.append([q.text for q in take_batch(queue, 3, 8)])
+    assert [len(batch) for batch in expected] == [2, 1, 1, 3, 3]  # both caps, one over
+    assert fake.inputs == [len(batch) for batch in expected]
+    assert fake.texts == texts
+
+
+async def test_parts_come_from_the_store_then_as_each_request_answers(
+    fake: FakeEmbeddings, tmp_path: Path
+) -> None:
+    embedder = Embedder(openai(fake), cache=tmp_path / "v.sqlite", max_inputs=2)
+    await embedder.aembed(["b"])  # in the store from now on
+    texts = ["a", "b", "c", "a", "d", "e"]
+    parts = [part async for part in embedder.aembed_parts(texts)]
+    assert parts[0][0] == [1]  # the store's first
+    assert sorted(len(positions) for positions, _ in parts[1:]) == [2, 3]  # [a, c, a], [d, e]
+    assert fake.inputs == [1, 2, 2]
+    vectors: dict[int, object] = {}
+    for positions, part in parts:
+        assert len(positions) == len(part)
+        vectors.update(zip(positions, part, strict=True))
+    assert sorted(vectors) == list(range(len(texts)))
+    assert_vectors(texts, [vectors[i] for i in range(len(texts))])
+    assert vectors[0] is vectors[3]
+
+
+async def test_a_failed_request_fails_its_part(fake: FakeEmbeddings) -> None:
+    fake.errors = [(400, {"error": {"message": "bad input"}}, {})]
+    embedder = Embedder(openai(fake), cache=False, max_inputs=1, concurrency=1)
+    with pytest.raises(Exception, match="bad input"):
+        async for _ in embedder.aembed_parts(["a", "b"]):
+            pass
+    assert_vectors(["a", "b"], await embedder.aembed(["a", "b"]))  # nothing left in flight
+    assert get_runtime().loop_state().resources["embeddings.slots"] == {}

@@ -23,7 +23,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, PrivateAttr
@@ -181,21 +181,27 @@ class KnowledgeStorage(BaseKnowledgeStorage):
         async with lock.ahold():
             await table.arefresh()  # another process's adds, seen now
             present = await table.aids_present(unique)
-            fresh = [(key, text) for key, text in unique.items() if key not in present]
+            ids = [key for key in unique if key not in present]
             self._stats.seen += len(unique)
             self._stats.present += len(present)
-            if not fresh:
+            if not ids:
                 return 0
+            texts = [unique[key] for key in ids]
             # The collection keeps the chunks' vectors by content: not the embedding store too.
-            vectors = await self._chunk_embedder().aembed([text for _, text in fresh])
+            # Each request's vectors are added as it answers, while the others are in flight.
             meta = dict(metadata or {})
-            records = [
-                VectorRecord(id=key, text=text, vector=vector, metadata=meta, scope="/")
-                for (key, text), vector in zip(fresh, vectors, strict=True)
-            ]
-            with _same_dimensions():
-                added = await table.aadd(records, absent=True)  # checked above, under the lock
-        self._stats.added += added
+            added = 0
+            async with aclosing(self._chunk_embedder().aembed_parts(texts)) as parts:
+                async for positions, vectors in parts:
+                    records = [
+                        VectorRecord(id=ids[i], text=texts[i], vector=vector, metadata=meta,
+                                     scope="/")
+                        for i, vector in zip(positions, vectors, strict=True)
+                    ]  # fmt: skip
+                    with _same_dimensions():  # ids checked above, under the lock
+                        count = await table.aadd(records, absent=True)
+                    added += count
+                    self._stats.added += count
         return added
 
     async def asave(self, documents: list[str]) -> None:
