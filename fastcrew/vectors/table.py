@@ -1,9 +1,10 @@
-"""``VectorTable``: one collection of records — add (skipping ids present), search by
-cosine, delete, count — async, with a sync twin for each call."""
+"""``VectorTable``: one collection of records — add (skipping ids present), upsert, search
+by cosine, scan, delete, count — async, with a sync twin for each call."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import lance
@@ -85,6 +86,17 @@ class VectorTable:
         if self._dim is not None and dim != self._dim:
             raise DimensionMismatchError(self.name, self._dim, dim)
 
+    @asynccontextmanager
+    async def _writing(self, dim: int) -> AsyncIterator[AsyncTable]:
+        """The table (made with ``dim`` if missing) under the write lock, its vectors
+        checked to be ``dim`` long (before waiting for the lock, and again holding it)."""
+        await self._open()
+        self._check_dim(dim)
+        async with self.lock.ahold():
+            table = await self._open_for_write(dim)
+            self._check_dim(dim)
+            yield table
+
     # -- writes -----------------------------------------------------------------------------
 
     async def aadd(self, records: Iterable[VectorRecord], *, absent: bool = False) -> int:
@@ -100,11 +112,7 @@ class VectorTable:
             return 0
         batch = list(unique.values())
         dim = len(batch[0].vector)
-        await self._open()
-        self._check_dim(dim)
-        async with self.lock.ahold():
-            table = await self._open_for_write(dim)
-            self._check_dim(dim)
+        async with self._writing(dim) as table:
             present = set() if absent else await lance.present_ids(table, list(unique), None)
             fresh = [r for r in batch if r.id not in present]
             if fresh:
@@ -244,11 +252,7 @@ class VectorTable:
             return 0
         batch = list(unique.values())
         dim = len(batch[0].vector)
-        await self._open()
-        self._check_dim(dim)
-        async with self.lock.ahold():
-            table = await self._open_for_write(dim)
-            self._check_dim(dim)
+        async with self._writing(dim) as table:
             await lance.upsert(table, lance.to_batch(batch, dim))
             await lance.maintain(table, self.store.index_threshold)
         return len(batch)

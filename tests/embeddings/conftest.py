@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loopback import start_app
 
 from fastcrew.embeddings import EmbeddingStore
 from fastcrew.process_runtime import get_runtime
 
-from .fake_server import FakeEmbeddings
+from .fake_server import fake_fixture  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -24,14 +23,3 @@ def storage_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     for store in get_runtime().open_caches():
         if isinstance(store, EmbeddingStore) and store.path.startswith(str(tmp_path)):
             store.close()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeEmbeddings]:
-    server = FakeEmbeddings()
-    runner, origin = await start_app(server.app())
-    server.url = origin
-    try:
-        yield server
-    finally:
-        await runner.cleanup()

@@ -2,7 +2,8 @@
 OpenAI's API reference: ``POST /v1/embeddings`` with ``model``, ``input`` (a list of strings),
 ``encoding_format`` (``"float"`` or ``"base64"``: little-endian float32) and ``dimensions``.
 It counts requests and inputs, can add ``x-ratelimit-*`` headers to every answer and can
-answer scripted errors (429s) first. Not ``fastcrew.sim``: nothing of fastcrew's is used."""
+answer scripted errors (429s) first. Not ``fastcrew.sim``: nothing of fastcrew's is used.
+A conftest imports :func:`fake_fixture` to offer the fixture ``fake``."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import asyncio
 import base64
 import hashlib
 import struct
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from aiohttp import web
+from loopback import start_app
 
 DEFAULT_DIMS = 8
 
@@ -99,3 +103,15 @@ def rate_limited(retry_after_ms: int = 50) -> tuple[int, dict[str, Any], dict[st
     }
     headers = {"retry-after-ms": str(retry_after_ms), "x-ratelimit-remaining-requests": "0"}
     return 429, body, headers
+
+
+@pytest.fixture(name="fake")
+async def fake_fixture() -> AsyncIterator[FakeEmbeddings]:
+    """A :class:`FakeEmbeddings` served on 127.0.0.1 for one test (``server.url``)."""
+    server = FakeEmbeddings()
+    runner, origin = await start_app(server.app())
+    server.url = origin
+    try:
+        yield server
+    finally:
+        await runner.cleanup()

@@ -5,14 +5,11 @@ fact must reach the task prompt; indexing again embeds nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from echo_sim import storage_fixture  # noqa: F401
-from embeddings.fake_server import FakeEmbeddings
-from loopback import start_app
+from embeddings.fake_server import FakeEmbeddings, fake_fixture  # noqa: F401
 
 from fastcrew import Agent, Crew, Task
 from fastcrew.knowledge.source.string_knowledge_source import StringKnowledgeSource
@@ -34,17 +31,6 @@ class RewritingLLM(BaseLLM):
         last = str(messages[-1]["content"])
         self.prompts.append(last)
         return FACT if last.startswith("The task: ") else f"Answer to: {last}"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeEmbeddings]:
-    server = FakeEmbeddings()
-    runner, origin = await start_app(server.app())
-    server.url = origin
-    try:
-        yield server
-    finally:
-        await runner.cleanup()
 
 
 def _crew(fake: FakeEmbeddings, llm: RewritingLLM) -> Crew:
