@@ -80,8 +80,8 @@ async def aencode(memory: Memory, contents: Sequence[str], req: SaveRequest) -> 
     table = memory.table
     if await table.acount() > 0:
         where = scope_where(req.boundary)
-        found = await asyncio.gather(
-            *(table.asearch(i.vector, memory.consolidation_limit, where=where) for i in items)
+        found = await table.asearch_many(
+            [i.vector for i in items], memory.consolidation_limit, where=where
         )
         for item, hits in zip(items, found, strict=True):
             item.similar = [(from_row(r), similarity_from_cosine(c)) for r, c in hits]

@@ -67,8 +67,8 @@ async def arecall_at(
     weights = memory.weights
     now = datetime.now(UTC).replace(tzinfo=None)
     best: dict[str, MemoryMatch] = {}
-    for vector in vectors:
-        for row, cosine in await table.asearch(vector, wanted, where=where):
+    for hits in await table.asearch_many(vectors, wanted, where=where):
+        for row, cosine in hits:
             record = from_row(row)
             if categories and not any(c in record.categories for c in categories):
                 continue

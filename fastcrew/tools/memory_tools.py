@@ -34,20 +34,38 @@ REMEMBER_DESCRIPTION = (
 )
 
 
+_SPECS: dict[type[BaseTool], dict[str, Any]] = {}
+
+
+class _MemoryTool(BaseTool):
+    """A memory tool: made per task (it holds the task's memory view), its spec made once
+    per class while its name and description are the defaults."""
+
+    memory: Any = Field(exclude=True)
+
+    def openai_spec(self) -> dict[str, Any]:
+        fields = type(self).model_fields
+        if (self.name, self.description) != (fields["name"].default, fields["description"].default):
+            return super().openai_spec()
+        spec = _SPECS.get(type(self))
+        if spec is None:
+            spec = _SPECS[type(self)] = super().openai_spec()
+        return spec
+
+
 class RecallMemorySchema(BaseModel):
     queries: list[str] = Field(
         description="One query for a focused search, or several to search for several things."
     )
 
 
-class RecallMemoryTool(BaseTool):
+class RecallMemoryTool(_MemoryTool):
     """*Search memory*: the matches of every query (each memory once), formatted as CrewAI
     shows them."""
 
     name: str = "Search memory"
     description: str = RECALL_DESCRIPTION
     args_schema: type[BaseModel] = RecallMemorySchema
-    memory: Any = Field(exclude=True)
 
     async def _arun(self, queries: list[str] | str, **_: Any) -> str:
         lines: list[str] = []
@@ -64,14 +82,13 @@ class RememberSchema(BaseModel):
     contents: list[str] = Field(description="One or more things to remember.")
 
 
-class RememberTool(BaseTool):
+class RememberTool(_MemoryTool):
     """*Save to memory*: one item is saved at once (its scope and importance reported),
     several in the background."""
 
     name: str = "Save to memory"
     description: str = REMEMBER_DESCRIPTION
     args_schema: type[BaseModel] = RememberSchema
-    memory: Any = Field(exclude=True)
 
     async def _arun(self, contents: list[str] | str, **_: Any) -> str:
         items = [contents] if isinstance(contents, str) else list(contents)

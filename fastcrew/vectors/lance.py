@@ -4,7 +4,8 @@ Arrow batches and back, connections and the ANN index.
 
 Vectors are compared by cosine (LanceDB's ``cosine`` distance is ``1 - cos``). Past
 ``index_threshold`` rows a table gets an ``IVF_HNSW_SQ`` index (an HNSW graph over 8-bit
-scalar-quantised vectors), a BTREE index on ``id`` and a BITMAP one on ``scope``. Later
+scalar-quantised vectors); BTREE indexes on ``scope`` and ``id`` come earlier, at
+:data:`SCALAR_INDEX_ROWS`. Later
 adds are folded into them by ``optimize()`` once enough rows are unindexed (LanceDB
 searches those exactly meanwhile), which also compacts the small files adds leave (see
 :func:`maintain`).
@@ -52,6 +53,9 @@ ROWS_PER_PARTITION = 200_000
 """HNSW partitions: one graph per this many rows (a query probes LanceDB's default count)."""
 REINDEX_SHARE = 0.1
 """``optimize()`` once unindexed rows exceed this share of the indexed ones (min 1000)."""
+SCALAR_INDEX_ROWS = 2_000
+"""A table gets its BTREE indexes on ``scope`` and ``id`` at this many rows (or at the ANN
+threshold if lower)."""
 IDS_PER_QUERY = 500
 FRAGMENT_ROWS = 65_536
 """Compaction merges fragments (files) up to this many rows; larger ones are left alone, so
@@ -189,25 +193,34 @@ async def present_ids(table: AsyncTable, ids: Sequence[str], where: str | None) 
 
 async def search(
     table: AsyncTable,
-    vector: np.ndarray,
+    vector: np.ndarray | list[np.ndarray],
     k: int,
     where: str | None,
     *,
     ef: int,
     refine_factor: int | None,
     with_vectors: bool,
-) -> list[tuple[VectorRecord, float]]:
-    """The ``k`` nearest rows by cosine, with their similarity, best first."""
+) -> list[list[tuple[VectorRecord, float]]]:
+    """The ``k`` nearest rows by cosine to each query vector (one, or a list searched in
+    one pass: ~3x cheaper than three searches), with their similarity, best first."""
+    many = isinstance(vector, list)
     columns = [*COLUMNS, "_distance"] + (["vector"] if with_vectors else [])
     query = table.vector_search(vector).distance_type("cosine").limit(k).ef(max(ef, k))
     if refine_factor:
         query = query.refine_factor(refine_factor)
     if where:
         query = query.where(where)
-    rows = await query.select(columns).to_arrow()
+    rows = await query.select(columns + (["query_index"] if many else [])).to_arrow()
     records = records_from(rows, with_vectors=with_vectors)
     distances = rows.column("_distance").to_pylist()
-    return [(r, 1.0 - float(d)) for r, d in zip(records, distances, strict=True)]
+    if not many:
+        return [[(r, 1.0 - float(d)) for r, d in zip(records, distances, strict=True)]]
+    out: list[list[tuple[VectorRecord, float]]] = [[] for _ in vector]
+    for r, d, i in zip(records, distances, rows.column("query_index").to_pylist(), strict=True):
+        out[i].append((r, 1.0 - float(d)))
+    for hits in out:
+        hits.sort(key=lambda hit: -hit[1])
+    return out
 
 
 async def ensure_indexes(table: AsyncTable, threshold: int | None) -> str | None:
@@ -216,18 +229,24 @@ async def ensure_indexes(table: AsyncTable, threshold: int | None) -> str | None
     if threshold is None:
         return None
     _, _, _ = _modules()
-    from lancedb.index import Bitmap, BTree, HnswSq
+    from lancedb.index import BTree, HnswSq
 
     names = {index.name for index in await table.list_indices()}
     if VECTOR_INDEX not in names:
         rows = await table.count_rows()
+        if "scope_idx" not in names and rows >= min(SCALAR_INDEX_ROWS, threshold):
+            # BTREEs (a scope and everything under it is a range; ids are unique): a memory
+            # table's searches and listings filter by scope, and its adds look ids up, long
+            # before it needs an ANN index (at 10,000 rows over 5,000 scopes, a filtered
+            # search 8 → 3 ms, a listing 3.4 → 1.8 ms)
+            await table.create_index("scope", config=BTree(), name="scope_idx")
+            if "id_idx" not in names:
+                await table.create_index("id", config=BTree(), name="id_idx")
+            if rows < threshold:
+                return "created"
         if rows < threshold:
             return None
         partitions = max(1, round(rows / ROWS_PER_PARTITION))
-        if "id_idx" not in names:  # ids are unique: a BTREE
-            await table.create_index("id", config=BTree(), name="id_idx")
-        if "scope_idx" not in names:  # few distinct scopes: a BITMAP (~25% faster prefilter)
-            await table.create_index("scope", config=Bitmap(), name="scope_idx")
         config = HnswSq(
             distance_type="cosine", num_partitions=partitions, m=16, ef_construction=150
         )

@@ -3,6 +3,8 @@ by cosine, scan, delete, count — async, with a sync twin for each call."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import lance
 from .errors import DimensionMismatchError
 from .filters import all_of, ids_in, scope_filter
+from .group_commit import Add, GroupCommit
 from .records import Hit, VectorRecord
 from .sync_bridge import run_sync
 from .write_lock import WriteLock
@@ -40,6 +43,9 @@ class VectorTable:
         self.lock = WriteLock(store.path / f"{name}.lock", timeout=store.lock_timeout)
         self._table: AsyncTable | None = None
         self._dim: int | None = None
+        self._groups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return f"VectorTable({self.name!r}, store={self.store.path!s})"
@@ -104,21 +110,41 @@ class VectorTable:
         in ``records``); returns how many were added. Idempotent: adding them again adds 0.
         ``absent``: the caller found none of the ids in the table while holding a lock that
         every writer of this table takes (a knowledge collection's), so the table's own
-        check is skipped."""
+        check is skipped. Adds made together on one loop are one commit
+        (:mod:`~fastcrew.vectors.group_commit`)."""
         unique: dict[str, VectorRecord] = {}
         for record in records:
             unique.setdefault(record.id, record)
         if not unique:
             return 0
         batch = list(unique.values())
-        dim = len(batch[0].vector)
+        await self._open()
+        self._check_dim(len(batch[0].vector))
+        loop = asyncio.get_running_loop()
+        group = self._groups.get(loop)
+        if group is None:
+            group = self._groups[loop] = GroupCommit(self._write_group)
+        return await group.add(batch, absent)
+
+    async def _write_group(self, adds: Sequence[Add], dim: int) -> list[int]:
+        """One write of ``adds``: the ids not vouched absent checked in one query, each id
+        added once (the first add naming it), one LanceDB add."""
         async with self._writing(dim) as table:
-            present = set() if absent else await lance.present_ids(table, list(unique), None)
-            fresh = [r for r in batch if r.id not in present]
+            check = [r.id for records, absent, _ in adds if not absent for r in records]
+            present = await lance.present_ids(table, check, None) if check else set()
+            fresh: list[VectorRecord] = []
+            counts: list[int] = []
+            for records, _, _ in adds:
+                before = len(fresh)
+                for record in records:
+                    if record.id not in present:
+                        present.add(record.id)
+                        fresh.append(record)
+                counts.append(len(fresh) - before)
             if fresh:
                 await table.add(lance.to_batch(fresh, dim))
                 await lance.maintain(table, self.store.index_threshold)
-        return len(fresh)
+        return counts
 
     async def adelete(
         self,
@@ -183,16 +209,45 @@ class VectorTable:
         """The ``k`` records most similar to ``vector`` (cosine similarity, best first), in
         ``scope`` (exactly) or under ``scope_prefix``, matching the SQL ``where``, scoring
         at least ``min_score``. ``with_vectors``: return the stored vectors too."""
-        if k <= 0:
-            return []
+        found = await self._search([vector], k, scope, scope_prefix, where, min_score, with_vectors)
+        return found[0]
+
+    async def asearch_many(
+        self,
+        vectors: Sequence[Sequence[float]],
+        k: int = 10,
+        *,
+        scope: str | None = None,
+        scope_prefix: str | None = None,
+        where: str | None = None,
+        min_score: float | None = None,
+        with_vectors: bool = False,
+    ) -> list[list[Hit]]:
+        """:meth:`asearch` of each of ``vectors``, in one pass over the table."""
+        return await self._search(vectors, k, scope, scope_prefix, where, min_score, with_vectors)
+
+    async def _search(
+        self,
+        vectors: Sequence[Sequence[float]],
+        k: int,
+        scope: str | None,
+        scope_prefix: str | None,
+        where: str | None,
+        min_score: float | None,
+        with_vectors: bool,
+    ) -> list[list[Hit]]:
+        if k <= 0 or not vectors:
+            return [[] for _ in vectors]
         table = await self._open()
         if table is None:
-            return []
+            return [[] for _ in vectors]
         assert self._dim is not None
-        self._check_dim(len(vector))
-        hits = await lance.search(
+        for vector in vectors:
+            self._check_dim(len(vector))
+        queries = [lance.query_vector(v, self._dim) for v in vectors]
+        found = await lance.search(
             table,
-            lance.query_vector(vector, self._dim),
+            queries if len(queries) > 1 else queries[0],
             k,
             all_of([scope_filter(scope, scope_prefix), where]),
             ef=self.store.ef,
@@ -200,8 +255,8 @@ class VectorTable:
             with_vectors=with_vectors,
         )
         if min_score is not None:
-            hits = [hit for hit in hits if hit[1] >= min_score]
-        return hits
+            found = [[hit for hit in hits if hit[1] >= min_score] for hits in found]
+        return found
 
     async def aids_present(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` the table holds."""

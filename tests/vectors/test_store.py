@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import pickle
 import random
@@ -286,3 +287,54 @@ async def test_a_store_pickles_as_its_settings(tmp_path: Path) -> None:
         None,
     )
     assert await copy.table("docs").acount() == 3
+
+
+async def test_adds_made_together_are_one_commit(store: VectorStore) -> None:
+    table = store.table("docs")
+    rows = records(60)
+    await table.aadd(rows[:1])  # the table exists
+    before = await table._table.version()  # type: ignore[union-attr]
+    # 30 callers at once, each adding two rows; callers 10 and 11 share a row
+    groups = [rows[1 + 2 * i : 3 + 2 * i] for i in range(29)] + [[rows[21], rows[59]]]
+    counts = await asyncio.gather(*(table.aadd(g) for g in groups))
+    after = await table._table.version()  # type: ignore[union-attr]
+    assert after - before <= 3  # one commit for the first caller, one for the rest (+ compaction)
+    assert sum(counts) == 59
+    assert counts[-1] == 1  # r21 went in with the caller that named it first
+    assert await table.acount() == 60
+    rng = random.Random(3)
+    bad, good = await asyncio.gather(  # a wrong length fails its own caller only
+        table.aadd([VectorRecord(id="bad", text="x", vector=vec(rng, DIM + 1))]),
+        table.aadd([VectorRecord(id="good", text="y", vector=vec(rng))]),
+        return_exceptions=True,
+    )
+    assert isinstance(bad, DimensionMismatchError)
+    assert good == 1
+
+
+async def test_scope_and_id_indexes_come_before_the_ann_one(tmp_path: Path) -> None:
+    store = VectorStore("idx", path=tmp_path)  # the ANN index at 20,000 rows
+    table = store.table("mem")
+    rows = records(2_000, seed=5, scopes=tuple(f"/row/{i}" for i in range(500)))
+    await table.aadd(rows[:1_999])
+    assert not await table._table.list_indices()  # type: ignore[union-attr]
+    await table.aadd(rows[1_999:])
+    names = {i.name for i in await table._table.list_indices()}  # type: ignore[union-attr]
+    assert names == {"id_idx", "scope_idx"}
+    hits = await table.asearch(rows[7].vector, 5, scope="/row/7")
+    assert hits[0][0].id == "r7"
+    assert {r.scope for r, _ in hits} == {"/row/7"}
+
+
+async def test_search_many_is_each_search(store: VectorStore) -> None:
+    table = store.table("docs")
+    rows = records(200, seed=9)
+    await table.aadd(rows)
+    queries = [rows[3].vector, rows[150].vector, rows[77].vector]
+    together = await table.asearch_many(queries, 5, scope="/b")
+    alone = [await table.asearch(q, 5, scope="/b") for q in queries]
+    assert [[r.id for r, _ in hits] for hits in together] == [
+        [r.id for r, _ in hits] for hits in alone
+    ]
+    assert together[0][0][0].id == "r3"
+    assert await table.asearch_many([], 5) == []
