@@ -25,6 +25,31 @@ __all__ = ["MemoryScope", "MemorySlice"]
 
 class _View:
     memory: Memory
+    categories: list[str] | None = None
+
+    def _paths(self, path: str | None) -> list[str]:
+        """The absolute scopes ``path`` (relative to the view) stands for."""
+        raise NotImplementedError
+
+    async def arecall(
+        self,
+        query: str,
+        scope: str | None = None,
+        categories: list[str] | None = None,
+        limit: int = 10,
+        depth: str = "deep",
+        source: str | None = None,
+        include_private: bool = False,
+    ) -> list[MemoryMatch]:
+        """The best memories for ``query`` under the view's scopes (one search over all)."""
+        paths: list[str | None] = list(self._paths(scope))
+        cats = categories or self.categories
+        return await arecall_at(
+            self.memory, paths, query, cats, limit, source, include_private, depth
+        )
+
+    def recall(self, query: str, **kwargs: Any) -> list[MemoryMatch]:
+        return _run(self.arecall(query, **kwargs), "recall")
 
     @property
     def shared(self) -> bool:
@@ -79,6 +104,9 @@ class MemoryScope(_View):
     def _path(self, scope: str | None) -> str:
         return join_scope_paths(self.root_scope, scope) if scope else self.root_scope
 
+    def _paths(self, path: str | None) -> list[str]:
+        return [self._path(path)]
+
     async def aremember(self, content: str, **kwargs: Any) -> MemoryRecord | None:
         kwargs.setdefault("root_scope", self.root_scope)
         return await self.memory.aremember(content, **kwargs)
@@ -86,27 +114,6 @@ class MemoryScope(_View):
     async def aremember_many(self, contents: Sequence[str], **kwargs: Any) -> list[MemoryRecord]:
         kwargs.setdefault("root_scope", self.root_scope)
         return await self.memory.aremember_many(contents, **kwargs)
-
-    async def arecall(
-        self,
-        query: str,
-        scope: str | None = None,
-        categories: list[str] | None = None,
-        limit: int = 10,
-        depth: str = "deep",
-        source: str | None = None,
-        include_private: bool = False,
-    ) -> list[MemoryMatch]:
-        return await arecall_at(
-            self.memory,
-            [self._path(scope)],
-            query,
-            categories,
-            limit,
-            source,
-            include_private,
-            depth,
-        )
 
     async def aforget(self, scope: str | None = None, **kwargs: Any) -> int:
         return await aforget_at(self.memory, self._path(scope), **kwargs)
@@ -142,9 +149,6 @@ class MemoryScope(_View):
 
     def remember_many(self, contents: Sequence[str], **kwargs: Any) -> list[MemoryRecord]:
         return _run(self.aremember_many(contents, **kwargs), "remember_many")
-
-    def recall(self, query: str, **kwargs: Any) -> list[MemoryMatch]:
-        return _run(self.arecall(query, **kwargs), "recall")
 
     def forget(self, scope: str | None = None, **kwargs: Any) -> int:
         return _run(self.aforget(scope, **kwargs), "forget")
@@ -212,23 +216,6 @@ class MemorySlice(_View):
         path = self.scopes[0] if scope is None else scope
         return await self.memory.aremember_many(contents, root_scope=path, **kwargs)
 
-    async def arecall(
-        self,
-        query: str,
-        scope: str | None = None,
-        categories: list[str] | None = None,
-        limit: int = 10,
-        depth: str = "deep",
-        source: str | None = None,
-        include_private: bool = False,
-    ) -> list[MemoryMatch]:
-        """The best memories under any of the slice's scopes (one search over all)."""
-        paths: list[str | None] = list(self._paths(scope))
-        cats = categories or self.categories
-        return await arecall_at(
-            self.memory, paths, query, cats, limit, source, include_private, depth
-        )
-
     async def alist_scopes(self, path: str = "/") -> list[str]:
         found = [await browse.alist_scopes(self.memory, p) for p in self._paths(path)]
         return sorted({s for scopes in found for s in scopes})
@@ -263,9 +250,6 @@ class MemorySlice(_View):
         self, contents: Sequence[str], scope: str | None = None, **kwargs: Any
     ) -> list[MemoryRecord]:
         return _run(self.aremember_many(contents, scope, **kwargs), "remember_many")
-
-    def recall(self, query: str, **kwargs: Any) -> list[MemoryMatch]:
-        return _run(self.arecall(query, **kwargs), "recall")
 
     def list_scopes(self, path: str = "/") -> list[str]:
         return _run(self.alist_scopes(path), "list_scopes")

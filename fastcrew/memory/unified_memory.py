@@ -159,22 +159,6 @@ class Memory(BaseModel):
 
     # -- saving ------------------------------------------------------------------------------
 
-    def _request(
-        self,
-        scope: str | None,
-        categories: list[str] | None,
-        metadata: dict[str, Any] | None,
-        importance: float | None,
-        source: str | None,
-        private: bool,
-        agent_role: str | None,
-        root_scope: str | None,
-    ) -> SaveRequest:
-        root = root_scope if root_scope is not None else self.root_scope
-        return SaveRequest(
-            scope, categories, metadata, importance, source, private, agent_role, root
-        )
-
     async def aremember(
         self,
         content: str,
@@ -191,13 +175,11 @@ class Memory(BaseModel):
         or the content was merged into a memory already stored). Without an importance,
         categories or scope the LLM analyses it first; ``scope`` nests under ``root_scope``
         (this call's, else the memory's). Waits for the save (:mod:`.encoding`)."""
-        if self.read_only:
-            return None
-        req = self._request(
-            scope, categories, metadata, importance, source, private, agent_role, root_scope
-        )
-        written = await self._pending.arun(aencode(self, [content], req))
-        return written[0] if written else None
+        found = await self.aremember_many(
+            [content], scope, categories, metadata, importance, source, private,
+            agent_role, root_scope, wait=True,
+        )  # fmt: skip
+        return found[0] if found else None
 
     async def aremember_many(
         self,
@@ -218,8 +200,9 @@ class Memory(BaseModel):
         ``wait=True`` (fastcrew's): save now and return the records written."""
         if self.read_only or not contents:
             return []
-        req = self._request(
-            scope, categories, metadata, importance, source, private, agent_role, root_scope
+        root = root_scope if root_scope is not None else self.root_scope
+        req = SaveRequest(
+            scope, categories, metadata, importance, source, private, agent_role, root
         )
         if wait:
             return await self._pending.arun(aencode(self, list(contents), req))

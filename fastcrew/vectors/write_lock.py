@@ -51,18 +51,23 @@ class WriteLock:
     def _timed_out(self) -> WriteLockTimeout:
         return WriteLockTimeout(f"waited {self.timeout:g} s for the write lock {self.path}")
 
+    def _waits(self, fd: int) -> Iterator[float]:
+        """The pauses between tries until the lock is taken (raises past the timeout)."""
+        deadline = time.monotonic() + self.timeout
+        wait = _FIRST_WAIT_S
+        while not self._try(fd):
+            if time.monotonic() >= deadline:
+                raise self._timed_out()
+            yield wait
+            wait = min(wait * 2, _LONGEST_WAIT_S)
+
     @contextmanager
     def hold(self) -> Iterator[None]:
         """Hold the lock (blocking this thread while another writer has it)."""
         fd = self._open()
         try:
-            deadline = time.monotonic() + self.timeout
-            wait = _FIRST_WAIT_S
-            while not self._try(fd):
-                if time.monotonic() >= deadline:
-                    raise self._timed_out()
+            for wait in self._waits(fd):
                 time.sleep(wait)
-                wait = min(wait * 2, _LONGEST_WAIT_S)
             try:
                 yield
             finally:
@@ -75,13 +80,8 @@ class WriteLock:
         """Hold the lock, waiting on the event loop while another writer has it."""
         fd = self._open()
         try:
-            deadline = time.monotonic() + self.timeout
-            wait = _FIRST_WAIT_S
-            while not self._try(fd):
-                if time.monotonic() >= deadline:
-                    raise self._timed_out()
+            for wait in self._waits(fd):
                 await asyncio.sleep(wait)
-                wait = min(wait * 2, _LONGEST_WAIT_S)
             try:
                 yield
             finally:
