@@ -68,15 +68,17 @@ async def call_custom(
 
 
 def answer_of(result: Any) -> ChatResponse:
-    """A :class:`ChatResponse` from what a custom LLM returned: text, a pydantic model (its
-    JSON), a list of OpenAI tool calls (dicts or ``openai`` SDK objects), a ChatResponse or
-    an object with ``content`` (and ``usage`` / ``tool_calls``)."""
+    """A :class:`ChatResponse` from what a custom LLM returned: text, a pydantic model or a
+    dict (its JSON), a list of OpenAI tool calls (dicts or ``openai`` SDK objects), a
+    ChatResponse or an object with ``content`` (and ``usage`` / ``tool_calls``)."""
     if isinstance(result, ChatResponse):
         return result
     if isinstance(result, str):
         return ChatResponse(content=result)
     if result is None:
         return ChatResponse(content="")
+    if isinstance(result, Mapping):  # a structured answer as a dict: its JSON
+        return ChatResponse(content=dumps(result).decode())
     if isinstance(result, list) and result and all(_looks_like_call(c) for c in result):
         calls = [_tool_call(c, i) for i, c in enumerate(result)]
         return ChatResponse(content="", finish_reason="tool_calls", tool_calls=calls)

@@ -169,23 +169,22 @@ def charging(sink: Callable[[Any], None] | None) -> Iterator[None]:
 
 
 async def astructured(llm: Any, system: str, user: str, model: type[M]) -> M:
-    """Ask ``llm`` for ``model`` as structured output (raises on any failure)."""
+    """Ask ``llm`` for ``model`` as structured output (raises on any failure): a
+    :class:`fastcrew.LLM` (or anything with ``achat``) through ``achat``, a CrewAI-style
+    custom LLM as agents call it (:func:`fastcrew.llm.custom.call_custom`)."""
+    from ..llm.custom import call_custom, chat_method
+    from ..tools.invoke import strip_fences
+
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    if callable(getattr(llm, "achat", None)):
-        resp = await llm.achat(messages, response_format=model)
+    achat = chat_method(llm)
+    if achat is not None:
+        resp = await achat(messages, response_format=model)
         sink = _SINK.get()
         if sink is not None:
             sink(resp)
-        text = resp.content
-    elif callable(getattr(llm, "acall", None)):
-        text = await llm.acall(messages, response_model=model)
     else:
-        text = llm.call(messages, response_model=model)
-    if isinstance(text, model):
-        return text
-    if isinstance(text, BaseModel | dict):
-        return model.model_validate(text if isinstance(text, dict) else text.model_dump())
-    return model.model_validate_json(str(text).strip())
+        resp = await call_custom(llm, messages, response_model=model)
+    return model.model_validate_json(strip_fences(resp.content or ""))
 
 
 async def aanalyze_for_save(

@@ -24,6 +24,7 @@ __all__ = [
     "check_memory",
     "crew_memory",
     "row_view",
+    "task_memory",
 ]
 
 _log = logging.getLogger(__name__)
@@ -61,16 +62,21 @@ def crew_memory(name: str | None, value: Any, llm: Any, embedder: Any) -> Any:
     return value
 
 
-def agent_memory(value: Any, llm: Any, embedder: Any) -> Any:
-    """The memory an agent's ``memory=`` means: ``True`` is a :class:`Memory` with the
-    agent's LLM and embedder (no root scope, as CrewAI's)."""
-    if not value:
-        return None
-    if value is True:
-        from .unified_memory import Memory
+def agent_memory(llm: Any, embedder: Any) -> Any:
+    """The memory an agent's ``memory=True`` means: a :class:`Memory` with the agent's LLM
+    and embedder (no root scope, as CrewAI's)."""
+    from .unified_memory import Memory
 
-        return Memory(llm=llm if llm is not None else "gpt-5.4-mini", embedder=embedder)
-    return value
+    return Memory(llm=llm if llm is not None else "gpt-5.4-mini", embedder=embedder)
+
+
+def task_memory(agent: Any, crew: Any) -> Any:
+    """The memory ``agent`` uses in a run of ``crew`` (None: ``Agent.kickoff``): its own,
+    else the crew's, seen through the batch row's scope; None without memory."""
+    memory = agent.memory_for(getattr(crew, "embedder", None))
+    if memory is None and crew is not None:
+        memory = crew.memory_instance
+    return row_view(memory)
 
 
 def row_view(memory: Any) -> Any:

@@ -151,7 +151,7 @@ class Agent(compat.OwnErrors, BaseModel):
 
     _adapters: ToolAdapters = PrivateAttr(default_factory=ToolAdapters)
     _knowledges: dict[str, Any] = PrivateAttr(default_factory=dict)
-    _memory: Any = PrivateAttr(default=None)
+    _memories: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @field_validator("memory", mode="before")
     @classmethod
@@ -161,16 +161,21 @@ class Agent(compat.OwnErrors, BaseModel):
         return check_memory(value, "Agent")
 
     def memory_for(self, crew_embedder: Any = None) -> Any:
-        """The agent's own memory (None without one); ``memory=True`` builds a ``Memory``
-        on first use (no I/O)."""
+        """The agent's own memory (None without one) in a crew whose embedder is
+        ``crew_embedder`` (used when the agent has none); ``memory=True`` builds a
+        ``Memory`` on first use, once per embedder (no I/O)."""
         if not self.memory:
             return None
-        if self._memory is None:
+        if self.memory is not True:
+            return self.memory
+        embedder = self.embedder if self.embedder is not None else crew_embedder
+        key = embedder_key(embedder)
+        found = self._memories.get(key)
+        if found is None:
             from ..memory.crews import agent_memory
 
-            embedder = self.embedder if self.embedder is not None else crew_embedder
-            self._memory = agent_memory(self.memory, self.llm, embedder)
-        return self._memory
+            found = self._memories.setdefault(key, agent_memory(self.llm, embedder))
+        return found
 
     @field_validator("knowledge_config", mode="before")
     @classmethod

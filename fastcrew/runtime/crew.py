@@ -90,20 +90,14 @@ class Crew(compat.OwnErrors, BaseModel):
     ``fastcrew.memory`` Memory / scope / slice: recalled before each task, each task's
     result saved after it (docs/memory.md)."""
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    knowledge: Any = None
+    """The crew's :class:`~fastcrew.knowledge.Knowledge`: as CrewAI, one of its
+    ``knowledge_sources`` in the collection ``crew`` when it has them (made with the crew,
+    without I/O), else the one given."""
     _manager: Agent | None = PrivateAttr(default=None)
-    _knowledge: Any = PrivateAttr(default=None)
-    _given_knowledge: Any = PrivateAttr(default=None)
     _memory: Any = PrivateAttr(default=None)
 
     __hash__ = object.__hash__
-
-    def __init__(self, **data: Any) -> None:
-        given = data.pop("knowledge", None)  # CrewAI's knowledge=: kept as the crew's own
-        super().__init__(**data)
-        if given is not None:
-            from ..knowledge.fields import check_knowledge
-
-            self._given_knowledge = check_knowledge(given, "Crew")
 
     @model_validator(mode="before")
     @classmethod
@@ -144,7 +138,21 @@ class Crew(compat.OwnErrors, BaseModel):
                         f"the context of task {i} ({label!r}) lists task {j}, which does not "
                         "run before it"
                     )
+        if self.knowledge_sources:
+            from ..knowledge.knowledge import Knowledge
+
+            sources = list(self.knowledge_sources)
+            self.knowledge = Knowledge(
+                collection_name="crew", sources=sources, embedder=self.embedder
+            )
         return self
+
+    @field_validator("knowledge", mode="before")
+    @classmethod
+    def _knowledge(cls, value: Any) -> Any:
+        from ..knowledge.fields import check_knowledge
+
+        return check_knowledge(value, "Crew")
 
     def __eq__(self, other: object) -> bool:
         return self is other
@@ -155,7 +163,7 @@ class Crew(compat.OwnErrors, BaseModel):
     def copy(self) -> Crew:  # type: ignore[override]
         """A shallow copy (CrewAI habit; fastcrew runs never need one); it shares the
         crew's memory and knowledge, as CrewAI's."""
-        _ = self.memory_instance, self.knowledge  # made now (no I/O), so both share them
+        _ = self.memory_instance  # made now (no I/O), so both share it
         return self.model_copy()
 
     def fetch_inputs(self) -> set[str]:
@@ -180,7 +188,9 @@ class Crew(compat.OwnErrors, BaseModel):
     def memory_instance(self) -> Any:
         """The crew's memory (None without): ``memory=True`` builds a ``Memory`` on first
         use, with the first agent's LLM and the crew's embedder (CrewAI's); no I/O."""
-        if self._memory is None and self.memory:
+        if not self.memory:
+            return None
+        if self._memory is None:
             from ..memory.crews import crew_memory
 
             llm = next((a.llm for a in self.agents if a.llm is not None), None)
@@ -198,29 +208,23 @@ class Crew(compat.OwnErrors, BaseModel):
 
     # -- knowledge --------------------------------------------------------------------------
 
-    @property
-    def knowledge(self) -> Any:
-        """The crew's :class:`~fastcrew.knowledge.Knowledge`: its ``knowledge_sources`` in
-        the collection ``crew`` (built on first use, without I/O), else the one given as
-        ``knowledge=``, else None."""
-        if not self.knowledge_sources:
-            return self._given_knowledge
-        if self._knowledge is None:
-            from ..knowledge.knowledge import Knowledge
-
-            self._knowledge = Knowledge(
-                collection_name="crew", sources=list(self.knowledge_sources), embedder=self.embedder
-            )
-        return self._knowledge
-
     async def aprepare_knowledge(self) -> None:
         """Index the crew's and its agents' knowledge (each ``Knowledge`` once: concurrent
         kickoffs await the same indexing; chunks already stored are not embedded again).
         Every kickoff awaits it first; a batch worker calls it before taking rows."""
-        found = [self.knowledge, *(agent.knowledge_for(self.embedder) for agent in self.agents)]
-        pending = [k for k in found if k is not None]
+        pending = self.knowledges()
         if pending:
             await asyncio.gather(*(k.aensure_indexed() for k in pending))
+
+    def knowledges(self, *, crew_own: bool = True) -> list[Any]:
+        """The crew's ``Knowledge`` (unless not ``crew_own``) then each agent's, each once."""
+        found = [self.knowledge] if crew_own else []
+        found += [agent.knowledge_for(self.embedder) for agent in self.agents]
+        unique: dict[int, Any] = {}
+        for knowledge in found:
+            if knowledge is not None:
+                unique.setdefault(id(knowledge), knowledge)
+        return list(unique.values())
 
     async def aquery_knowledge(
         self, query: list[str], results_limit: int = 3, score_threshold: float = 0.35

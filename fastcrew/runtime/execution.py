@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from ..errors import GuardrailError, TaskError
 from ..limits import Limiter
+from ..memory.crews import task_memory
 from ..process_runtime import get_runtime
 from .acting import act, task_toolbox
 from .calls import Message, answer, call_llm, call_with_timeout, maybe_await
@@ -121,7 +122,7 @@ async def run_task(
     if trace is not None:
         trace.task_started(index + 1, label, role, description)
     guards = task.guardrail_list() if finish else []
-    memory = _memory_of(run, agent)
+    memory = task_memory(agent, run.crew)
     with memory_usage(run, memory):  # the memory's LLM calls are the run's
         try:
             output = await call_with_timeout(
@@ -195,7 +196,7 @@ async def _attempts(
     llm = agent.llm
     caps = run.caps_for(agent)
     if memory is not None:
-        prompt = await _with_memory(run, memory, description, prompt)
+        prompt = await _with_memory(memory, description, prompt)
     prompt = await _with_knowledge(run, agent, prompt, caps)
     messages: list[Message] = [
         {"role": "system", "content": system},
@@ -262,20 +263,6 @@ async def _attempts(
     return output
 
 
-def _memory_of(run: Run, agent: Agent) -> Any:
-    """The memory a task of ``agent`` uses in this run: the agent's own, else the crew's,
-    seen through the batch row's scope (docs/memory.md); None without memory."""
-    crew = run.crew
-    memory = agent.memory_for(getattr(crew, "embedder", None))
-    if memory is None and crew is not None:
-        memory = getattr(crew, "memory_instance", None)
-    if memory is None:
-        return None
-    from ..memory.crews import row_view
-
-    return row_view(memory)
-
-
 def memory_usage(run: Run, memory: Any) -> AbstractContextManager[None]:
     """Inside, the LLM calls of ``memory`` (recall, save, its tools) add to the run's usage."""
     if memory is None:
@@ -285,7 +272,7 @@ def memory_usage(run: Run, memory: Any) -> AbstractContextManager[None]:
     return charging(run.add_usage)
 
 
-async def _with_memory(run: Run, memory: Any, description: str, prompt: str) -> str:
+async def _with_memory(memory: Any, description: str, prompt: str) -> str:
     """The task prompt with the memories its description recalls (CrewAI's query and
     limit, 5), or unchanged when none is found."""
     from ..memory.crews import arecall_text

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from ..errors import GuardrailError, UnsupportedFeatureError
 from ..limits import Limiter
+from ..memory.crews import task_memory
 from .acting import act, task_toolbox
 from .calls import Message, answer, call_with_timeout, maybe_await
 from .execution import memory_usage
@@ -58,11 +59,11 @@ def _request_text(conversation: list[Message]) -> str:
     return "\n".join(texts) or "User request"
 
 
-async def _with_memory(memory: Any, conversation: list[Message]) -> None:
-    """Append what the request recalls (CrewAI's 20 memories) to its last user message."""
+async def _with_memory(memory: Any, request: str, conversation: list[Message]) -> None:
+    """Append what ``request`` recalls (CrewAI's 20 memories) to its last user message."""
     from ..memory.crews import KICKOFF_RECALL_LIMIT, arecall_text
 
-    found = await arecall_text(memory, _request_text(conversation), KICKOFF_RECALL_LIMIT)
+    found = await arecall_text(memory, request, KICKOFF_RECALL_LIMIT)
     users = [m for m in conversation if m.get("role") == "user"]
     if found and users and isinstance(users[-1].get("content"), str):
         users[-1]["content"] = str(users[-1]["content"]) + kickoff_memory_block(found)
@@ -193,11 +194,12 @@ async def akickoff(
     if trace is not None:
         run.trace = trace
         trace.agent_started(agent.role, str(conversation[-1].get("content") or ""))
-    memory = _memory_of(agent)
+    memory = task_memory(agent, None)
     with memory_usage(run, memory):
-        request = _request_text(conversation)
+        request = ""
         if memory is not None:
-            await _with_memory(memory, conversation)
+            request = _request_text(conversation)
+            await _with_memory(memory, request, conversation)
         work = _guarded(agent, run, conversation, response_format, caps, memory)
         output: LiteAgentOutput = await call_with_timeout(
             work, agent.max_execution_time, (None, agent.role)
@@ -211,13 +213,3 @@ async def akickoff(
     if trace is not None:
         trace.answer(agent.role, output.raw)
     return output
-
-
-def _memory_of(agent: Agent) -> Any:
-    """The agent's own memory, seen through the batch row's scope (None without one)."""
-    memory = agent.memory_for()
-    if memory is None:
-        return None
-    from ..memory.crews import row_view
-
-    return row_view(memory)

@@ -44,17 +44,6 @@ _NAMES = {
 """CrewAI's display names, kept in the errors (scripts match on them)."""
 
 
-def _knowledges(crew: Any, *, crew_own: bool) -> list[Any]:
-    """The crew's ``Knowledge`` (with ``crew_own``) then each agent's, each once."""
-    found = [crew.knowledge] if crew_own else []
-    found += [agent.knowledge_for(crew.embedder) for agent in crew.agents]
-    unique: dict[int, Any] = {}
-    for knowledge in found:
-        if knowledge is not None:
-            unique.setdefault(id(knowledge), knowledge)
-    return list(unique.values())
-
-
 async def _areset_memory(memory: Any) -> None:
     reset = getattr(memory, "areset", None)
     if reset is None:  # a MemorySlice: a view over several scopes, never reset as a whole
@@ -80,7 +69,7 @@ async def _areset_one(crew: Any, kind: str, *, required: bool) -> None:
         memory = crew.memory_instance
         work = None if memory is None else _areset_memory(memory)
     else:
-        knowledges = _knowledges(crew, crew_own=kind == "knowledge")
+        knowledges = crew.knowledges(crew_own=kind == "knowledge")
         work = _areset_knowledges(knowledges) if knowledges else None
     name = _NAMES[kind]
     if work is None:

@@ -32,7 +32,9 @@ class ScriptedLLM:
         self.analysis = analysis or MemoryAnalysis(suggested_scope="/notes", importance=0.7)
         self.calls: dict[str, int] = {}
 
-    async def acall(self, messages: list[dict[str, str]], response_model: type[BaseModel]) -> Any:
+    async def acall(
+        self, messages: list[dict[str, str]], response_model: type[BaseModel], **_: Any
+    ) -> Any:
         name = response_model.__name__
         self.calls[name] = self.calls.get(name, 0) + 1
         if response_model is ConsolidationPlan:
