@@ -27,11 +27,11 @@ from fastcrew import LLM, Agent, Crew, Task
 from fastcrew.limits import RateLimit
 from fastcrew.memory.scopes import batch_row
 from fastcrew.sim import spawn
+from fastcrew.vectors import STORAGE_ENV
 
 pytestmark = pytest.mark.timeout(900)
 
 N, C = 200, 50
-STORAGE_ENV = "FASTCREW_STORAGE_DIR"
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +77,18 @@ def test_memory_crews(benchmark, report, sim, memory: bool) -> None:
     samples: list[tuple[float, float, int, int]] = []
 
     def once() -> None:
+        saved = os.environ.get(STORAGE_ENV)
         with tempfile.TemporaryDirectory() as folder:
             os.environ[STORAGE_ENV] = folder
-            before = sim.stats()
-            wall, cpu = timed(runs(sim.base_url, memory))
-            after = sim.stats()
+            try:
+                before = sim.stats()
+                wall, cpu = timed(runs(sim.base_url, memory))
+                after = sim.stats()
+            finally:  # the next bench module sees the environment it had
+                if saved is None:
+                    del os.environ[STORAGE_ENV]
+                else:
+                    os.environ[STORAGE_ENV] = saved
         chats = after["requests_total"] - before["requests_total"]
         embeds = after["embedding_requests"] - before["embedding_requests"]
         samples.append((wall, cpu, chats, embeds))

@@ -11,6 +11,7 @@ embeddings wire: Ollama through its OpenAI-compatible ``/v1/embeddings`` (CrewAI
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,17 @@ class EmbedderConfig:
     def endpoint(self) -> str:
         """The URL without credentials or query (``api-version``): part of the cache key."""
         return display_url(self.url)
+
+    @property
+    def space(self) -> str:
+        """What makes two vectors comparable: the endpoint, the model and the dimensions
+        (the prefix of every content key; a vector table per space)."""
+        return f"{self.endpoint}\0{self.model}\0{self.dimensions or 0}"
+
+    @property
+    def space_digest(self) -> str:
+        """A short name for :attr:`space` (12 hex digits), for table names."""
+        return hashlib.sha256(self.space.encode()).hexdigest()[:12]
 
     def headers(self) -> dict[str, str]:
         """The request headers (the key as ``Authorization: Bearer`` or Azure's ``api-key``)."""

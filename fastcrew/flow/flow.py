@@ -207,8 +207,10 @@ class Flow(FlowMemory, Generic[StateT]):
             with metered() as self._usage:
                 return await self._kickoff(inputs, max_steps, restore_from_state_id)
         finally:
-            self._running = False
-            await adrain_memory(self)  # the memory's background saves (flow/memory.py)
+            try:
+                await adrain_memory(self)  # the memory's background saves (flow/memory.py)
+            finally:
+                self._running = False
 
     async def kickoff_async(
         self,

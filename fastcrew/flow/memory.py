@@ -17,7 +17,6 @@ background saves, if it keeps any, are waited for.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -102,20 +101,14 @@ def init_memory(flow: Any, memory: Any) -> None:
 
 
 async def adrain_memory(flow: Any) -> None:
-    """Wait for the background saves of the memory this flow used (``adrain_writes``, else
-    ``drain_writes`` in a thread, when the memory has them); logged, never raised."""
+    """Wait for the background saves of the memory this flow used; logged, never raised."""
     value = flow.__dict__.get(_SLOT, _UNSET)
     if value is _UNSET or value is None:
         return  # never used: nothing pending, and no default memory is built for it
-    backing = getattr(value, "memory", value)  # a scope's or slice's Memory
+    from ..memory.crews import adrain_all
+
     try:
-        adrain = getattr(backing, "adrain_writes", None)
-        if callable(adrain):
-            await adrain()
-            return
-        drain = getattr(backing, "drain_writes", None)
-        if callable(drain):
-            await asyncio.to_thread(drain)
+        await adrain_all([value])
     except Exception as exc:  # a failed background save does not fail the kickoff
         _log.error("waiting for the flow's memory saves failed: %s", exc)
 

@@ -6,7 +6,9 @@ In a ``fastcrew batch`` each row has its own scope unless the memory is ``shared
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .memory_scope import MemoryScope, MemorySlice
@@ -15,18 +17,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Memory", "MemoryMatch", "MemoryRecord", "MemoryScope", "MemorySlice"]
 
-_WHERE = {
-    "Memory": ".unified_memory",
-    "MemoryMatch": ".types",
-    "MemoryRecord": ".types",
-    "MemoryScope": ".memory_scope",
-    "MemorySlice": ".memory_scope",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_WHERE[name], __name__), name)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Memory": "fastcrew.memory.unified_memory",
+        "MemoryMatch": "fastcrew.memory.types",
+        "MemoryRecord": "fastcrew.memory.types",
+        "MemoryScope": "fastcrew.memory.memory_scope",
+        "MemorySlice": "fastcrew.memory.memory_scope",
+    },
+)

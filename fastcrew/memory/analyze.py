@@ -16,7 +16,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._json import dumps
+
 __all__ = [
+    "DEFAULT_LLM",
     "ConsolidationAction",
     "ConsolidationPlan",
     "ExtractedMemories",
@@ -31,6 +34,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+DEFAULT_LLM = "gpt-5.4-mini"
+"""A memory's LLM when none is given (nor an agent's to take)."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -115,8 +121,8 @@ SAVE_SYSTEM = (
     "extracted_metadata (the entities, dates and topics it mentions)."
 )
 SAVE_USER = (
-    "Content to store:\n{content}\n\nExisting scopes: {scopes}\n"
-    "Existing categories: {categories}\n\nAnswer with the analysis as structured output."
+    "Scopes in use: {scopes}\nCategories in use: {categories}\n\n"
+    "The content to file, between the markers:\n<<<\n{content}\n>>>"
 )
 QUERY_SYSTEM = (
     "You prepare a search of a memory store. Given a query and the scopes available, "
@@ -126,9 +132,7 @@ QUERY_SYSTEM = (
     "it is already short, else the distinct things it asks about); time_filter (an ISO 8601 "
     "date for the earliest relevant memory when the query names a period, else null)."
 )
-QUERY_USER = (
-    "Query: {query}\n\nAvailable scopes: {scopes}\n\nAnswer with the analysis as structured output."
-)
+QUERY_USER = "Scopes searched: {scopes}\n\nThe query, between the markers:\n<<<\n{query}\n>>>"
 EXTRACT_SYSTEM = (
     "You turn raw content (such as a task and its result) into memories worth keeping. "
     "Each memory is one short statement that makes sense on its own and records a fact, "
@@ -136,7 +140,7 @@ EXTRACT_SYSTEM = (
     "the task, summarise vaguely or repeat an idea. Nothing worth keeping: an empty list. "
     'Answer with a JSON object whose key "memories" holds the list of strings.'
 )
-EXTRACT_USER = "Content:\n{content}\n\nExtract the memories as structured output."
+EXTRACT_USER = "The content, between the markers:\n<<<\n{content}\n>>>"
 CONSOLIDATE_SYSTEM = (
     "You keep a memory store free of stale and repeated entries. Given new content and "
     "the stored memories most similar to it, answer with one action per stored memory: "
@@ -146,9 +150,11 @@ CONSOLIDATE_SYSTEM = (
     "something the memories (after your updates) do not, else false. When unsure, keep."
 )
 CONSOLIDATE_USER = (
-    "New content:\n{content}\n\nStored memories:\n{records}\n\n"
-    "Answer with the plan as structured output."
+    "The stored memories (JSON, one a line):\n{records}\n\n"
+    "The new content, between the markers:\n<<<\n{content}\n>>>"
 )
+RECORD_CHARS = 500
+"""A stored memory's text is cut to this many characters in a consolidation request."""
 
 
 # -- usage ------------------------------------------------------------------------------------
@@ -213,8 +219,15 @@ async def aconsolidate(content: str, similar: list[Any], llm: Any) -> Consolidat
     """The LLM's plan for ``content`` against the ``similar`` records (``MemoryRecord``);
     on any failure: keep them all and insert the new content, as CrewAI."""
     lines = [
-        f"- id={r.id} | scope={r.scope} | importance={r.importance:.2f} | "
-        f"created={r.created_at.isoformat()}\n  content: {r.content}"
+        dumps(
+            {
+                "record_id": r.id,
+                "scope": r.scope,
+                "importance": round(r.importance, 2),
+                "created": r.created_at.isoformat(timespec="seconds"),
+                "text": r.content[:RECORD_CHARS],
+            }
+        ).decode()
         for r in similar
     ]
     user = CONSOLIDATE_USER.format(content=content, records="\n".join(lines))

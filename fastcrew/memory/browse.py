@@ -67,22 +67,25 @@ def scope_tree(records: Sequence[MemoryRecord], path: str, max_depth: int) -> st
     its record count (``/a (3 records)``)."""
     lines: list[str] = []
 
-    def walk(node: str, depth: int) -> None:
-        inside = [r for r in records if _under(node, r.scope)]
+    def walk(node: str, inside: list[MemoryRecord], depth: int) -> None:
         lines.append(f"{'  ' * depth}{node} ({len(inside)} records)")
         if depth < max_depth:
             for child in child_scopes((r.scope for r in inside), node)[:TREE_CHILDREN]:
-                walk(child, depth + 1)
+                walk(child, [r for r in inside if _under(child, r.scope)], depth + 1)
 
-    walk(normalize_scope_path(path), 0)
+    root = normalize_scope_path(path)
+    walk(root, [r for r in records if _under(root, r.scope)], 0)
     return "\n".join(lines)
 
 
-async def arecords_under(memory: Memory, path: str, *, drain: bool = True) -> list[MemoryRecord]:
-    """The records under ``path`` (storage order), after the background saves (``drain``)."""
+async def arecords_under(
+    memory: Memory, path: str, *, drain: bool = True, limit: int | None = SCAN_LIMIT
+) -> list[MemoryRecord]:
+    """The records under ``path`` (storage order; at most ``limit``, None: all), after the
+    background saves (``drain``)."""
     if drain:
         await memory.adrain_writes()
-    rows = await memory.table.ascan(where=scope_where(path), limit=SCAN_LIMIT)
+    rows = await memory.table.ascan(where=scope_where(path), limit=limit)
     return [from_row(r) for r in rows]
 
 

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from ..errors import ConfigurationError
+from .analyze import DEFAULT_LLM
 from .scopes import current_row, join_scope_paths, row_scope, sanitize_scope_name
 
 __all__ = [
@@ -55,7 +56,7 @@ def crew_memory(name: str | None, value: Any, llm: Any, embedder: Any) -> Any:
         from .unified_memory import Memory
 
         return Memory(
-            llm=llm if llm is not None else "gpt-5.4-mini",
+            llm=llm if llm is not None else DEFAULT_LLM,
             embedder=embedder,
             root_scope=f"/crew/{sanitize_scope_name(name or 'crew')}",
         )
@@ -67,7 +68,7 @@ def agent_memory(llm: Any, embedder: Any) -> Any:
     and embedder (no root scope, as CrewAI's)."""
     from .unified_memory import Memory
 
-    return Memory(llm=llm if llm is not None else "gpt-5.4-mini", embedder=embedder)
+    return Memory(llm=llm if llm is not None else DEFAULT_LLM, embedder=embedder)
 
 
 def task_memory(agent: Any, crew: Any) -> Any:

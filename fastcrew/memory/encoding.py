@@ -77,15 +77,12 @@ async def aencode(memory: Memory, contents: Sequence[str], req: SaveRequest) -> 
     dropped = near_duplicates(vectors, memory.batch_dedup_threshold)
     items = [_Item(t, v) for t, v in zip(texts, vectors, strict=True)]
     items = [item for i, item in enumerate(items) if i not in dropped]
-    table = memory.table
-    if await table.acount() > 0:
-        where = scope_where(req.boundary)
-        found = await table.asearch_many(
-            [i.vector for i in items], memory.consolidation_limit, where=where
-        )
-        for item, hits in zip(items, found, strict=True):
-            item.similar = [(from_row(r), similarity_from_cosine(c)) for r, c in hits]
-        items = [i for i in items if not any(r.content == i.text for r, _ in i.similar)]
+    found = await memory.table.asearch_many(
+        [i.vector for i in items], memory.consolidation_limit, where=scope_where(req.boundary)
+    )
+    for item, hits in zip(items, found, strict=True):
+        item.similar = [(from_row(r), similarity_from_cosine(c)) for r, c in hits]
+    items = [i for i in items if not any(r.content == i.text for r, _ in i.similar)]
     if not items:
         return []
     await _analyse(memory, items, req)

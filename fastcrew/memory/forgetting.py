@@ -29,7 +29,7 @@ async def aforget_at(
     ``drain``); returns how many."""
     table = memory.table
     if categories or metadata_filter:
-        records = await arecords_under(memory, normalize_scope_path(path), drain=drain)
+        records = await arecords_under(memory, normalize_scope_path(path), drain=drain, limit=None)
         wanted = set(record_ids) if record_ids is not None else None
         doomed = [
             r.id

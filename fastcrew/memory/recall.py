@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from .analyze import aanalyze_query
-from .records import SCAN_LIMIT, from_row
+from .records import from_row
 from .scopes import scope_where
 from .types import MemoryMatch, composite_score, similarity_from_cosine
 
@@ -58,7 +58,7 @@ async def arecall_at(
     where = where_any(paths)
     queries, cutoff = [query], None
     if depth == "deep" and len(query) >= memory.query_analysis_threshold:
-        scopes = sorted({r.scope for r in await table.ascan(where=where, limit=SCAN_LIMIT)})
+        scopes = [path or "/" for path in paths]  # the analysis's scope choice is not used
         analysis = await aanalyze_query(query, scopes, memory.llm_instance)
         queries = [q for q in analysis.recall_queries if q and q.strip()][:3] or [query]
         cutoff = _cutoff(analysis.time_filter)

@@ -12,7 +12,10 @@ from .types import MemoryRecord
 if TYPE_CHECKING:
     from ..vectors import VectorRecord
 
-__all__ = ["SCAN_LIMIT", "from_row", "to_row", "utc_naive"]
+__all__ = ["SCAN_LIMIT", "STORE_NAME", "from_row", "to_row", "utc_naive"]
+
+STORE_NAME = "memory"
+"""The vector store's folder under ``$FASTCREW_STORAGE_DIR``."""
 
 SCAN_LIMIT = 10_000
 """Records read at most by one listing (scopes, categories, records, info, a save's

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..process_runtime import get_runtime
 from ..vectors import STORAGE_ENV, default_store_dir
+from .records import STORE_NAME
 
 __all__ = [
     "CREW_KNOWLEDGE_PREFIX",
@@ -41,8 +42,8 @@ __all__ = [
     "storage_root",
 ]
 
-MEMORY_STORE = "memory"
-"""The memory's vector store (``unified_memory.STORE_NAME``)."""
+MEMORY_STORE = STORE_NAME
+"""The memory's vector store."""
 KNOWLEDGE_STORE = "knowledge"
 """The knowledge collections' vector store (``knowledge.storage``'s ``STORE_NAME``: the
 layers keep ``memory`` from importing ``knowledge``; tests/memory/test_reset.py finds the

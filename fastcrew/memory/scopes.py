@@ -56,16 +56,12 @@ def join_scope_paths(root: str | None, inner: str | None) -> str:
 
 def scope_where(scope: str | None) -> str | None:
     """The SQL filter of a scope and everything under it (None for the root: all)."""
-    from ..vectors.filters import literal
+    from ..vectors.filters import scope_filter
 
     path = normalize_scope_path(scope)
     if path == "/":
         return None
-    below = path + "/"
-    return (
-        f"(scope = {literal(path)} OR "
-        f"(scope >= {literal(below)} AND scope < {literal(below + chr(0x10FFFF))}))"
-    )
+    return f"({scope_filter(scope=path)} OR {scope_filter(scope_prefix=path + '/')})"
 
 
 # -- batch rows -----------------------------------------------------------------------------

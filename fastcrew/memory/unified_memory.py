@@ -14,7 +14,6 @@ digest of its scope and content. The listings are computed in :mod:`.browse`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -26,11 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from ..errors import ConfigurationError
 from ..process_runtime import get_runtime
 from . import browse
-from .analyze import aextract_memories
+from .analyze import DEFAULT_LLM, aextract_memories
 from .encoding import SaveRequest, aencode, aupdate
 from .forgetting import aforget_at
 from .pending import PendingSaves
 from .recall import arecall_at
+from .records import STORE_NAME
 from .scopes import join_scope_paths, normalize_scope_path
 from .types import MemoryMatch, MemoryRecord, ScopeInfo, ScoreWeights
 
@@ -40,9 +40,6 @@ if TYPE_CHECKING:
     from .memory_scope import MemoryScope, MemorySlice
 
 __all__ = ["STORE_NAME", "Memory"]
-
-STORE_NAME = "memory"
-"""The vector store's folder under ``$FASTCREW_STORAGE_DIR``."""
 
 
 class Memory(BaseModel):
@@ -59,7 +56,7 @@ class Memory(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
     memory_kind: Literal["memory"] = "memory"
-    llm: Any = "gpt-5.4-mini"
+    llm: Any = DEFAULT_LLM
     storage: str | os.PathLike[str] = "lancedb"
     embedder: Any = None
     recency_weight: float = 0.3
@@ -145,10 +142,7 @@ class Memory(BaseModel):
                     store = VectorStore(STORE_NAME, path=os.fspath(self.storage))
                 else:
                     store = VectorStore(STORE_NAME)
-                cfg = embedder.config
-                key = f"{cfg.endpoint}\0{cfg.model}\0{cfg.dimensions or 0}"
-                digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-                self._table = store.table(f"memory__{digest}")
+                self._table = store.table(f"memory__{embedder.config.space_digest}")
             return self._table
 
     def _scoped(self, scope: str | None) -> str:

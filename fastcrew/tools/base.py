@@ -46,6 +46,10 @@ class _NoSchema(BaseModel):
     """Placeholder: ``args_schema`` not given, derive it from the signature."""
 
 
+_SCHEMAS: weakref.WeakKeyDictionary[type[BaseModel], dict[str, Any]] = weakref.WeakKeyDictionary()
+"""OpenAI ``parameters`` by argument model (shared: never mutated)."""
+
+
 class BaseTool(BaseModel):
     """A tool an agent can call. Subclass it and implement ``_run`` and/or ``async _arun``.
 
@@ -303,7 +307,10 @@ class BaseTool(BaseModel):
         return self.args_schema
 
     def _parameters_schema(self) -> dict[str, Any]:
-        return parameters_schema(self.args_schema)
+        schema = _SCHEMAS.get(self.args_schema)  # one per model class: tools made per task
+        if schema is None:
+            schema = _SCHEMAS[self.args_schema] = parameters_schema(self.args_schema)
+        return schema
 
     @property
     def formatted_description(self) -> str:

@@ -34,23 +34,10 @@ REMEMBER_DESCRIPTION = (
 )
 
 
-_SPECS: dict[type[BaseTool], dict[str, Any]] = {}
-
-
 class _MemoryTool(BaseTool):
-    """A memory tool: made per task (it holds the task's memory view), its spec made once
-    per class while its name and description are the defaults."""
+    """A memory tool: made per task, holding the task's memory view."""
 
     memory: Any = Field(exclude=True)
-
-    def openai_spec(self) -> dict[str, Any]:
-        fields = type(self).model_fields
-        if (self.name, self.description) != (fields["name"].default, fields["description"].default):
-            return super().openai_spec()
-        spec = _SPECS.get(type(self))
-        if spec is None:
-            spec = _SPECS[type(self)] = super().openai_spec()
-        return spec
 
 
 class RecallMemorySchema(BaseModel):

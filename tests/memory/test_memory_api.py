@@ -43,7 +43,7 @@ class ScriptedLLM:
 
 
 def _ids(user_message: str) -> list[str]:
-    return re.findall(r"id=([0-9a-f]+)", user_message)
+    return re.findall(r"\"record_id\":\"([0-9a-f]+)\"", user_message)
 
 
 async def test_remember_many_saves_in_the_background_and_recall_waits(

@@ -19,7 +19,6 @@ in [0, 1]; ``score_threshold`` applies to that.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -156,9 +155,7 @@ class KnowledgeStorage(BaseKnowledgeStorage):
 
                 if self._store is None:
                     self._store = VectorStore(STORE_NAME)
-                cfg = embedder.config
-                key = f"{cfg.endpoint}\0{cfg.model}\0{cfg.dimensions or 0}"
-                digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+                digest = embedder.config.space_digest
                 self._table = self._store.table(table_name(self.collection_name, digest))
             found: VectorTable = self._table
             return found
