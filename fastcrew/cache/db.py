@@ -70,16 +70,16 @@ class CacheFileError(ConfigurationError):
         self.path = path
 
 
-def file_error(exc: sqlite3.Error, path: str) -> CacheFileError:
-    """The :class:`CacheFileError` for an SQLite failure on ``path``."""
+def file_error(exc: sqlite3.Error, path: str, what: str = "response cache") -> CacheFileError:
+    """The :class:`CacheFileError` for an SQLite failure on ``path`` (``what`` the file is)."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None and (code & 0xFF) in _BROKEN:
-        what = "is not an SQLite database or is damaged"
-        todo = "delete it (it is only a cache: answers are fetched again) or pick another path"
+        fault = "is not an SQLite database or is damaged"
+        todo = "delete it (it is only a cache: what it held is fetched again) or pick another path"
     else:
-        what = f"cannot be used ({exc})"
+        fault = f"cannot be used ({exc})"
         todo = "check that its folder exists and is writable, or pick another path"
-    return CacheFileError(f"response cache {path!r} {what}: {todo}", path=path)
+    return CacheFileError(f"{what} {path!r} {fault}: {todo}", path=path)
 
 
 def is_busy(exc: sqlite3.Error) -> bool:
@@ -88,7 +88,7 @@ def is_busy(exc: sqlite3.Error) -> bool:
     return code is not None and (code & 0xFF) in _BUSY
 
 
-def retrying(work: Callable[[], T], path: str, timeout: float) -> T:
+def retrying(work: Callable[[], T], path: str, timeout: float, what: str = "response cache") -> T:
     """``work()``, tried again while another process holds the lock (beyond the busy timeout
     SQLite waits itself: a lock upgrade or a WAL switch returns busy at once), up to
     ``timeout`` seconds; any other SQLite failure → :class:`CacheFileError`."""
@@ -99,18 +99,18 @@ def retrying(work: Callable[[], T], path: str, timeout: float) -> T:
             return work()
         except sqlite3.Error as exc:
             if not is_busy(exc) or time.monotonic() >= deadline:
-                raise file_error(exc, path) from exc
+                raise file_error(exc, path, what) from exc
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
 
 
-def connect(path: str, timeout: float) -> sqlite3.Connection:
+def connect(path: str, timeout: float, what: str = "response cache") -> sqlite3.Connection:
     """A new connection to ``path`` in WAL mode, ``synchronous=NORMAL``, with a busy timeout
     (autocommit: transactions are explicit)."""
     try:
         conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
-        raise file_error(exc, path) from exc
+        raise file_error(exc, path, what) from exc
 
     def setup() -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -118,7 +118,7 @@ def connect(path: str, timeout: float) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous = NORMAL")
 
     try:
-        retrying(setup, path, timeout)
+        retrying(setup, path, timeout, what)
     except BaseException:
         conn.close()
         raise

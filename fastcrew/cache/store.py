@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from . import db
+from .connections import ThreadConnections
 from .key import KEY_SIZE
 from .writer import WriteBehind
 
@@ -70,20 +71,10 @@ def _rowid(key: bytes) -> int:
     return int.from_bytes(key[:8], "big", signed=True)
 
 
-def _alive(ref: weakref.ref[threading.Thread]) -> bool:
-    thread = ref()
-    return thread is not None and thread.is_alive()
-
-
-_INHERITED: list[sqlite3.Connection] = []
-"""A forked child's copies of its parent's connections: never used, and never closed either
-(closing one could drop the parent's locks or delete the WAL under it)."""
-
-
 def _after_fork(ref: weakref.ref[ResponseCache]) -> None:
     cache = ref()
     if cache is not None:
-        _INHERITED.extend(conn for _, conn in cache._conns)
+        cache._db.abandon()
         cache._reset()
 
 
@@ -127,12 +118,10 @@ class ResponseCache:
         """Fresh per-process state (at start and in a forked child: connections and the writer
         thread do not cross a fork)."""
         self._lock = threading.Lock()
-        self._local = threading.local()
-        self._conns: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        self._db = ThreadConnections(self.path, self.timeout, "response cache")
         self._pending: dict[bytes, _Put] = {}
         self._touching: set[bytes] = set()
         self._writer: WriteBehind[_Put | _Touch] = WriteBehind(self._write, "fastcrew-cache")
-        self._closed = False
         self.hits = self.misses = self.writes = self.evictions = 0
         self.saved_usd = 0.0
 
@@ -157,30 +146,12 @@ class ResponseCache:
     # -- connections ----------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            if self._closed:
-                raise RuntimeError(f"response cache {self.path!r} is closed")
-            conn = db.connect(self.path, self.timeout)
-            self._local.conn = conn
-            with self._lock:  # a finished thread's connection is closed here
-                ended = [c for thread, c in self._conns if not _alive(thread)]
-                self._conns = [(t, c) for t, c in self._conns if _alive(t)]
-                self._conns.append((weakref.ref(threading.current_thread()), conn))
-            for old in ended:
-                old.close()
-        return conn
+        return self._db.get()
 
     def close(self) -> None:
         """Write what is queued, then close every connection (a later use raises)."""
         self._writer.stop()
-        with self._lock:
-            self._closed = True
-            conns = [conn for _, conn in self._conns]
-            self._conns = []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._db.close()
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -211,7 +182,7 @@ class ResponseCache:
             self.saved_usd += cost_usd
 
     def _get_again(self, key: bytes, exc: sqlite3.Error) -> Any:
-        if isinstance(exc, sqlite3.ProgrammingError) and self._closed:
+        if isinstance(exc, sqlite3.ProgrammingError) and self._db.closed:
             raise RuntimeError(f"response cache {self.path!r} is closed") from exc
         if not db.is_busy(exc):
             raise db.file_error(exc, self.path) from exc
@@ -253,7 +224,7 @@ class ResponseCache:
     def _op(self, key: bytes, value: bytes, cost_usd: float) -> _Put | None:
         if len(key) != KEY_SIZE:
             raise ValueError(f"a cache key has {KEY_SIZE} bytes (request_key), not {len(key)}")
-        if self._closed:
+        if self._db.closed:
             raise RuntimeError(f"response cache {self.path!r} is closed")
         if len(value) > self.max_bytes:
             return None  # it could never stay: not stored

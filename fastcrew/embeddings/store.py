@@ -5,8 +5,9 @@ text is embedded once per model, whichever row, worker process or run asks for i
 is in WAL mode (readers never wait for a writer; several processes write in turn, busy
 answers retried). Reads are one ``SELECT … WHERE id IN (…)`` per 500 keys (the rowid is a
 key's first 8 bytes; the whole key is then compared) on the calling thread's own
-connection; writes go through the response cache's write-behind thread
-(:class:`~fastcrew.cache._writer.WriteBehind`: one transaction for everything queued, written
+connection (:class:`~fastcrew.cache.connections.ThreadConnections`, as the response cache's);
+writes go through the response cache's write-behind thread
+(:class:`~fastcrew.cache.writer.WriteBehind`: one transaction for everything queued, written
 at exit too). A queued vector is served before it reaches the file.
 
 Default file: ``$FASTCREW_STORAGE_DIR/embeddings.sqlite``, else
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cache import CacheFileError, db
+from ..cache.connections import ThreadConnections
 from ..cache.writer import WriteBehind
 from .wire import Vector, from_blob, to_blob
 
@@ -44,6 +46,8 @@ __all__ = [
 
 STORAGE_ENV = "FASTCREW_STORAGE_DIR"
 DB_NAME = "embeddings.sqlite"
+WHAT = "embedding store"
+"""The file, as errors name it."""
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of the file; another version is refused."""
 READ_CHUNK = 500
@@ -98,11 +102,8 @@ class EmbeddingStore:
         self._reset()
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         try:
-            db.retrying(partial(_ensure_schema, self._connection(), self.path), self.path, timeout)
-        except CacheFileError as exc:  # the response cache's wording, for this file
-            self.close()
-            message = str(exc).replace("response cache", "embedding store", 1)
-            raise CacheFileError(message, path=self.path) from exc
+            work = partial(_ensure_schema, self._connection(), self.path)
+            db.retrying(work, self.path, timeout, WHAT)
         except BaseException:
             self.close()
             raise
@@ -111,11 +112,9 @@ class EmbeddingStore:
     def _reset(self) -> None:
         """Fresh per-process state (connections and the writer thread do not cross a fork)."""
         self._lock = threading.Lock()
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
+        self._db = ThreadConnections(self.path, self.timeout, WHAT)
         self._pending: dict[bytes, bytes] = {}
         self._writer: WriteBehind[tuple[bytes, bytes]] = WriteBehind(self._write, "fastcrew-emb")
-        self._closed = False
         self.hits = self.writes = 0
 
     def __repr__(self) -> str:
@@ -125,14 +124,7 @@ class EmbeddingStore:
         return (_reopen, (self.path, self.timeout))
 
     def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            if self._closed:
-                raise RuntimeError(f"embedding store {self.path!r} is closed")
-            conn = self._local.conn = db.connect(self.path, self.timeout)
-            with self._lock:
-                self._conns.append(conn)
-        return conn
+        return self._db.get()
 
     def get_many(self, keys: Sequence[bytes]) -> dict[bytes, Vector]:
         """The stored vectors of those ``keys`` that have one."""
@@ -141,7 +133,7 @@ class EmbeddingStore:
         conn = self._connection()
         for start in range(0, len(missing), READ_CHUNK):
             chunk = missing[start : start + READ_CHUNK]
-            rows = db.retrying(partial(_select, conn, chunk), self.path, self.timeout)
+            rows = db.retrying(partial(_select, conn, chunk), self.path, self.timeout, WHAT)
             found.update((key, from_blob(blob)) for key, blob in rows)
         with self._lock:
             self.hits += len(found)
@@ -149,7 +141,7 @@ class EmbeddingStore:
 
     def put_later(self, items: Iterable[tuple[bytes, Vector]]) -> None:
         """Queue vectors for the writer thread (served by :meth:`get_many` meanwhile)."""
-        if self._closed:
+        if self._db.closed:
             raise RuntimeError(f"embedding store {self.path!r} is closed")
         for key, vector in items:
             blob = self._pending[key] = to_blob(vector)
@@ -170,12 +162,7 @@ class EmbeddingStore:
     def close(self) -> None:
         """Write what is queued, then close the connections (a later use raises)."""
         self._writer.stop()
-        with self._lock:
-            self._closed = True
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._db.close()
 
     def __enter__(self) -> EmbeddingStore:
         return self
@@ -185,7 +172,7 @@ class EmbeddingStore:
 
     def _write(self, batch: list[tuple[bytes, bytes]]) -> None:
         conn = self._connection()
-        db.retrying(partial(_insert, conn, batch), self.path, self.timeout)
+        db.retrying(partial(_insert, conn, batch), self.path, self.timeout, WHAT)
         with self._lock:
             self.writes += len(batch)
             for key, blob in batch:
@@ -200,7 +187,8 @@ def _reopen(path: str, timeout: float) -> EmbeddingStore:
 def _after_fork(ref: weakref.ref[EmbeddingStore]) -> None:
     store = ref()
     if store is not None:
-        store._reset()  # the parent's connections are left alone (closing one could hurt it)
+        store._db.abandon()
+        store._reset()
 
 
 def _rowid(key: bytes) -> int:

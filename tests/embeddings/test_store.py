@@ -4,6 +4,8 @@ file refused, pickling; and an Embedder's call cancelled while another waits for
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import pickle
 import sqlite3
 from array import array
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fastcrew.cache import CacheFileError
+from fastcrew.cache import CacheFileError, connections
 from fastcrew.embeddings import Embedder, EmbeddingStore, content_key
 
 from .fake_server import FakeEmbeddings, expected_vector
@@ -92,3 +94,28 @@ def test_a_damaged_file_says_to_delete_it(tmp_path: Path) -> None:
     path.write_bytes(b"not a database at all" * 100)
     with pytest.raises(CacheFileError, match=r"embedding store .* delete it"):
         EmbeddingStore(path)
+
+
+def test_a_forked_child_leaves_the_parents_connections_open(tmp_path: Path) -> None:
+    """After a fork the child makes its own connection and keeps the parent's open and
+    unused (closing a copy could drop the parent's SQLite locks); the parent reads on."""
+    store = EmbeddingStore(tmp_path / "e.sqlite")
+    store.put_later([(key(1), array("f", [1.0, 2.0]))])
+    store.flush()
+    parent_conn = store._db.get()
+    pid = os.fork()
+    if pid == 0:  # the child: exits with 0 only if all holds
+        code = 1
+        try:
+            gc.collect()
+            kept = any(c is parent_conn for c in connections._INHERITED)
+            mine = store._db.get()
+            read = store.get_many([key(1)])
+            code = 0 if kept and mine is not parent_conn and list(read[key(1)]) == [1, 2] else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert list(store.get_many([key(1)])[key(1)]) == [1.0, 2.0]
+    assert store._db.get() is parent_conn
+    store.close()
