@@ -223,9 +223,12 @@ async def search(
     return out
 
 
-async def ensure_indexes(table: AsyncTable, threshold: int | None) -> str | None:
+async def ensure_indexes(
+    table: AsyncTable, threshold: int | None, rows: int | None = None
+) -> str | None:
     """Past ``threshold`` rows: build the ANN and scalar indexes, or fold unindexed rows in.
-    Returns what it did ("created", "optimized") or None. Call it holding the write lock."""
+    ``rows``: the table's row count, if the caller has it. Returns what it did ("created",
+    "optimized") or None. Call it holding the write lock."""
     if threshold is None:
         return None
     _, _, _ = _modules()
@@ -233,7 +236,8 @@ async def ensure_indexes(table: AsyncTable, threshold: int | None) -> str | None
 
     names = {index.name for index in await table.list_indices()}
     if VECTOR_INDEX not in names:
-        rows = await table.count_rows()
+        if rows is None:
+            rows = await table.count_rows()
         if "scope_idx" not in names and rows >= min(SCALAR_INDEX_ROWS, threshold):
             # BTREEs (a scope and everything under it is a range; ids are unique): a memory
             # table's searches and listings filter by scope, and its adds look ids up, long
@@ -264,10 +268,10 @@ async def ensure_indexes(table: AsyncTable, threshold: int | None) -> str | None
 async def maintain(table: AsyncTable, threshold: int | None) -> str | None:
     """After a write: :func:`ensure_indexes`, else compact once small fragments pile up.
     Returns what it did or None. Call it holding the write lock."""
-    done = await ensure_indexes(table, threshold)
+    rows, fragments = await _size(table)
+    done = await ensure_indexes(table, threshold, rows)
     if done is not None:
         return done
-    rows, fragments = await _size(table)
     if fragments >= COMPACT_FRAGMENTS + rows // FRAGMENT_ROWS:
         await optimize(table)
         return "compacted"

@@ -6,7 +6,7 @@ interleave (each sees the id missing, both add it), and concurrent deletes fail 
 commit conflict. So every write holds an exclusive ``flock`` on ``<table>.lock`` next to the
 table. Each hold opens the file anew: ``flock`` locks an open file description, so two holds
 in one process exclude each other too. Readers never take it (LanceDB's versions are
-immutable snapshots). The async hold polls with a short sleep instead of blocking a thread.
+immutable snapshots). `ahold` polls with a short sleep instead of blocking a thread.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import asyncio
 import fcntl
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 __all__ = ["WriteLock", "WriteLockTimeout"]
@@ -51,37 +51,18 @@ class WriteLock:
     def _timed_out(self) -> WriteLockTimeout:
         return WriteLockTimeout(f"waited {self.timeout:g} s for the write lock {self.path}")
 
-    def _waits(self, fd: int) -> Iterator[float]:
-        """The pauses between tries until the lock is taken (raises past the timeout)."""
-        deadline = time.monotonic() + self.timeout
-        wait = _FIRST_WAIT_S
-        while not self._try(fd):
-            if time.monotonic() >= deadline:
-                raise self._timed_out()
-            yield wait
-            wait = min(wait * 2, _LONGEST_WAIT_S)
-
-    @contextmanager
-    def hold(self) -> Iterator[None]:
-        """Hold the lock (blocking this thread while another writer has it)."""
-        fd = self._open()
-        try:
-            for wait in self._waits(fd):
-                time.sleep(wait)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
     @asynccontextmanager
     async def ahold(self) -> AsyncIterator[None]:
         """Hold the lock, waiting on the event loop while another writer has it."""
         fd = self._open()
         try:
-            for wait in self._waits(fd):
+            deadline = time.monotonic() + self.timeout
+            wait = _FIRST_WAIT_S
+            while not self._try(fd):
+                if time.monotonic() >= deadline:
+                    raise self._timed_out()
                 await asyncio.sleep(wait)
+                wait = min(wait * 2, _LONGEST_WAIT_S)
             try:
                 yield
             finally:
