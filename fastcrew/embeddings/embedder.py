@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import uuid
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
@@ -100,7 +99,6 @@ class Embedder:
         self._budget_key = budget_key(self.config.endpoint, self.config.api_key)
         self._headers = self.config.headers()
         self._transport = AiohttpTransport(origin(self.config.url), timeout)
-        self._rng: random.Random | None = None
         self._batcher_key = f"embeddings.batcher.{uuid.uuid4().hex}"
         self.stats = EmbedderStats()
 
@@ -247,12 +245,7 @@ class Embedder:
             self.stats.embedded += len(texts)
             return vectors
 
-        return await with_retries(limiter, self.retry, tokens, 0, attempt, self._random)
-
-    def _random(self) -> random.Random:
-        if self._rng is None:
-            self._rng = random.Random()
-        return self._rng
+        return await with_retries(limiter, self.retry, tokens, 0, attempt)
 
 
 def _check_texts(texts: Sequence[str]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -165,7 +164,6 @@ class LLM(CrewAICalls):
         self._api_key = endpoint.api_key
         self._url = wire.url
         self._budget_key = budget_key(wire.budget_where, self._api_key)
-        self._rng: random.Random | None = None  # made on the first retry
         self._usage = TokenCounter()
         self._pricer = CallPricer(self.model, price)
         self._cache: CacheSpec | None = None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import LLMError, QuotaExhaustedError, RateLimitError
@@ -55,16 +54,11 @@ async def send_with_retries(
         llm._usage.add(resp.usage, resp.cache)
         return resp
 
-    return await with_retries(
-        limiter, llm.retry, estimate, allowance, attempt, partial(_llm_rng, llm), record_retries
-    )
+    return await with_retries(limiter, llm.retry, estimate, allowance, attempt, record_retries)
 
 
-def _llm_rng(llm: LLM) -> random.Random:
-    """The LLM's own backoff jitter source, made on its first retry."""
-    if llm._rng is None:
-        llm._rng = random.Random()
-    return llm._rng
+_JITTER = random.Random()
+"""The backoff jitter of every retry."""
 
 
 async def with_retries(
@@ -73,14 +67,13 @@ async def with_retries(
     estimate: int,
     allowance: int,
     attempt: Callable[[Lease, int], Awaitable[T]],
-    rng: Callable[[], random.Random],
     failed: Callable[[int], None] | None = None,
 ) -> T:
     """The one retry layer around a call: each try is admitted by ``limiter`` (``estimate``
     tokens reserved, ``allowance`` of them for the answer), then ``attempt(lease, retries so
     far)`` sends it and, when it succeeds, settles ``lease``. A failed try's lease is settled
     here: a 429 is refunded and pauses every caller, quota exhaustion stops the limiter, a
-    retryable error waits ``policy.backoff`` (jitter from ``rng()``). ``failed(retries)`` is
+    retryable error waits ``policy.backoff`` (with jitter). ``failed(retries)`` is
     told the retries of a call that fails for good."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + policy.max_elapsed
@@ -107,7 +100,7 @@ async def with_retries(
                 lease.settle(None)
                 if not exc.retryable or tries >= policy.max_attempts:
                     raise
-                delay = policy.backoff(tries, rng())
+                delay = policy.backoff(tries, _JITTER)
                 if loop.time() + delay > deadline:
                     raise
             except BaseException:
