@@ -27,14 +27,13 @@ from .anthropic_stream import Reply, Usage, message_body, reply_of, stream_event
 from .config import SimConfig
 from .faults import FaultDice
 from .latency import Latency
+from .replies import JSON, SSE_HEADERS
 from .request import BadRequest
 from .stats import SimStats
 from .streaming import drop, write_broken, write_paced
 
 __all__ = ["AnthropicWire", "anthropic_error"]
 
-JSON = "application/json"
-SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 _UNITS = {
     "requests": "requests",
     "input_tokens": "input tokens",

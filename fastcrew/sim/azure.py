@@ -25,7 +25,6 @@ from .config import SimConfig
 __all__ = ["AZURE_PATH", "AzureWire", "FilterHit"]
 
 AZURE_PATH = "/openai/deployments/{deployment}/chat/completions"
-JSON = "application/json"
 FilterHit = Literal["prompt", "output"]
 _CATEGORIES = ("hate", "self_harm", "sexual", "violence")
 _BAD_KEY = dumps(

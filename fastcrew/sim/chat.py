@@ -20,19 +20,14 @@ from .buckets import RateLimits, Refusal, refusal_message
 from .config import SimConfig
 from .faults import Fault, FaultDice
 from .latency import Latency
-from .replies import error_body
+from .replies import JSON, OVERLOADED, SSE_HEADERS, error_body
 from .request import BadRequest, ChatRequest, parse_chat_request
 from .stats import SimStats
 from .streaming import drop, write_broken, write_paced
 from .wire import DONE, StreamEvents, completion_body
 
-__all__ = ["AZURE", "JSON", "OVERLOADED", "SSE_HEADERS", "ChatWire"]
+__all__ = ["AZURE", "ChatWire"]
 
-JSON = "application/json"
-SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-OVERLOADED = error_body(
-    "The engine is currently overloaded, please try again later.", "server_error", None
-)
 AZURE: contextvars.ContextVar[bool] = contextvars.ContextVar("sim_azure", default=False)
 """Set while a request on Azure's deployment path is answered: Azure OpenAI sends only
 ``x-ratelimit-remaining-requests`` / ``-tokens``."""

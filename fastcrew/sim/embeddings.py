@@ -311,11 +311,10 @@ class EmbeddingsWire:
         latency: Latency,
         closing: asyncio.Event,
         auth: bytes | None,
-        overloaded: bytes,
     ) -> None:
         self.config, self.stats, self.limits = config, stats, limits
         self.faults, self.latency, self.closing = faults, latency, closing
-        self.auth, self.overloaded = auth, overloaded
+        self.auth = auth
 
     def register(self, router: web.UrlDispatcher) -> None:
         """Add the route."""
@@ -327,9 +326,7 @@ class EmbeddingsWire:
         self.stats.embedding_status(status)
         if self.limits.enabled:
             headers = {**self.limits.headers(), **(headers or {})}
-        return web.Response(
-            status=status, body=body, content_type="application/json", headers=headers
-        )
+        return web.Response(status=status, body=body, content_type=replies.JSON, headers=headers)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One ``POST /v1/embeddings``."""
@@ -370,7 +367,7 @@ class EmbeddingsWire:
         if fault == "fail":
             return self._respond(500, replies.SERVER_ERROR)
         if fault == "overloaded":
-            return self._respond(503, self.overloaded)
+            return self._respond(503, replies.OVERLOADED)
         if fault == "malformed":
             return self._respond(200, _MALFORMED)
         return await drop(request, fault == "stall", self.closing)

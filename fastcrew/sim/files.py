@@ -22,12 +22,11 @@ from aiohttp import BodyPartReader, web
 from .._json import dumps
 from . import replies
 from .config import SimConfig
-from .replies import error_body
+from .replies import JSON, error_body
 from .stats import SimStats
 
 __all__ = [
     "BATCH_FILE_EXPIRY_S",
-    "JSON",
     "FileStore",
     "StoredFile",
     "bad_request",
@@ -37,7 +36,6 @@ __all__ = [
     "random_id",
 ]
 
-JSON = "application/json"
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 BATCH_FILE_EXPIRY_S = 30 * 24 * 3600  # OpenAI: batch files expire after 30 days by default
 MAX_FILES_LIMIT = 10_000  # OpenAI's maximum (and default) `limit` of GET /v1/files

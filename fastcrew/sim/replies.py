@@ -12,12 +12,15 @@ from .._json import dumps
 
 __all__ = [
     "BAD_KEY",
+    "JSON",
     "MALFORMED_BODY",
     "MALFORMED_STREAM",
     "NO_QUOTA",
     "NO_TOOLS",
+    "OVERLOADED",
     "REQUEST_ID_HEADER",
     "SERVER_ERROR",
+    "SSE_HEADERS",
     "error_body",
     "invalid_method",
     "invalid_url",
@@ -25,6 +28,8 @@ __all__ = [
 ]
 
 REQUEST_ID_HEADER = "x-request-id"
+JSON = "application/json"
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
 
 def new_request_id() -> str:
@@ -63,6 +68,9 @@ SERVER_ERROR = error_body(
     "The server had an error while processing your request. Sorry about that!",
     "server_error",
     None,
+)
+OVERLOADED = error_body(
+    "The engine is currently overloaded, please try again later.", "server_error", None
 )
 MALFORMED_BODY = b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choices": [{"ind'
 MALFORMED_STREAM = b'data: {"id": "chatcmpl-malformed", "choices": [{"delta": {"cont\n\n'

@@ -27,13 +27,13 @@ from .azure import AZURE_PATH, AzureWire
 from .batch_input import BatchRunner
 from .batches import BatchStore
 from .buckets import RateLimits
-from .chat import AZURE, JSON, OVERLOADED, ChatWire
+from .chat import AZURE, ChatWire
 from .config import SimConfig
 from .embeddings import EMBEDDINGS_PATH, EmbeddingsWire
 from .faults import FaultDice
 from .files import FileStore
 from .latency import Latency
-from .replies import REQUEST_ID_HEADER, invalid_method, invalid_url, new_request_id
+from .replies import JSON, REQUEST_ID_HEADER, invalid_method, invalid_url, new_request_id
 from .stats import SimStats
 from .wire import models_body
 
@@ -130,7 +130,6 @@ class Simulator:
             self._latency,
             self._closing,
             self._auth,
-            OVERLOADED,
         )
 
     # -- lifecycle -------------------------------------------------------------------------
