@@ -30,6 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .._storage import STORAGE_ENV, storage_dir
 from ..cache import CacheFileError, db
 from ..cache.connections import ThreadConnections
 from ..cache.writer import WriteBehind
@@ -44,7 +45,6 @@ __all__ = [
     "default_store_path",
 ]
 
-STORAGE_ENV = "FASTCREW_STORAGE_DIR"
 DB_NAME = "embeddings.sqlite"
 WHAT = "embedding store"
 """The file, as errors name it."""
@@ -63,9 +63,9 @@ _PUT = "INSERT OR IGNORE INTO vectors (id, key, vector) VALUES (?, ?, ?)"
 
 def default_store_path() -> str:
     """``$FASTCREW_STORAGE_DIR/embeddings.sqlite``, else the user's cache folder's."""
-    folder = os.environ.get(STORAGE_ENV)
-    if folder:
-        return str(Path(folder) / DB_NAME)
+    folder = storage_dir()
+    if folder is not None:
+        return str(folder / DB_NAME)
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return str(Path(cache) / "fastcrew" / DB_NAME)
 

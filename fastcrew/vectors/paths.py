@@ -11,17 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["STORAGE_ENV", "default_store_dir"]
+from .._storage import STORAGE_ENV, data_path
 
-STORAGE_ENV = "FASTCREW_STORAGE_DIR"
+__all__ = ["STORAGE_ENV", "default_store_dir"]
 
 
 def default_store_dir(name: str) -> Path:
     """The folder of the store ``name`` (one LanceDB database: a sub-folder per table)."""
     if not name or name in {".", ".."} or "/" in name or os.sep in name:
         raise ValueError(f"a store name is one folder name, not {name!r}")
-    folder = os.environ.get(STORAGE_ENV)
-    if folder:
-        return Path(folder) / name
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "fastcrew" / (Path.cwd().name or "default") / name
+    return data_path(name)

@@ -19,17 +19,15 @@ import os
 import sqlite3
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from ..._storage import STORAGE_ENV, data_path
 from .base import Checkpoint, FlowPersistence, state_dict
 
 __all__ = ["DB_NAME", "STORAGE_ENV", "SQLiteFlowPersistence", "default_db_path"]
 
-STORAGE_ENV = "FASTCREW_STORAGE_DIR"
-"""A folder for the default store (``$FASTCREW_STORAGE_DIR/flow_states.db``)."""
 DB_NAME = "flow_states.db"
 TABLE = "fastcrew_flow_states"
 DEFAULT_TIMEOUT_S = 30.0
@@ -62,11 +60,7 @@ def default_db_path() -> str:
     """``$FASTCREW_STORAGE_DIR/flow_states.db``, else
     ``$XDG_DATA_HOME/fastcrew/<name of the working directory>/flow_states.db``
     (``~/.local/share/...`` when ``XDG_DATA_HOME`` is unset) — per project, as CrewAI does."""
-    folder = os.environ.get(STORAGE_ENV)
-    if folder:
-        return str(Path(folder) / DB_NAME)
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return str(Path(data) / "fastcrew" / (Path.cwd().name or "default") / DB_NAME)
+    return str(data_path(DB_NAME))
 
 
 def _encode(value: Any) -> str:
