@@ -11,7 +11,7 @@ class KnowledgeConfig(BaseModel):
     """``results_limit``: chunks per query; ``score_threshold``: the lowest score kept (a
     score is ``(1 + cosine) / 2``, in [0, 1], as CrewAI computes it)."""
 
-    results_limit: int = Field(default=5, description="The number of results to return")
+    results_limit: int = Field(default=5, description="Chunks returned per search, at most.")
     score_threshold: float = Field(
-        default=0.6, description="The minimum score for a result to be considered relevant"
+        default=0.6, description="Chunks scoring below this (0 to 1) are left out."
     )
